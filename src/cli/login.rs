@@ -1,0 +1,163 @@
+//! `login`: resolve the server and the key as documented, optionally verify, store,
+//! then remember the server in the settings files.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use zeroize::Zeroizing;
+
+use super::output::{say, warn};
+use super::{Context, LoginArgs};
+use crate::key::ApiKey;
+use crate::prompt;
+use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL, UrlSource};
+use crate::resolve::credential::{KeySource, Resolved};
+use crate::verify;
+
+/// The SDK's message when there is no key and nobody to ask.
+pub const NO_KEY: &str = "No API key configured. Use `wandb login` to log in.";
+
+pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
+    if args.cloud && args.host.is_some() {
+        bail!("Cannot use --host and --cloud together.");
+    }
+    let flag = if args.cloud {
+        Some(DEFAULT_BASE_URL)
+    } else {
+        args.host.as_deref()
+    };
+    let (url, url_source) = ctx.base_url(flag)?;
+    let timeout = http_timeout(ctx)?;
+
+    let explicit = match args.key.first() {
+        Some(text) => Some(
+            ApiKey::parse(Zeroizing::new(text.clone()))
+                .context("the API key given on the command line is not valid")?,
+        ),
+        None => None,
+    };
+    let resolved = match explicit {
+        Some(key) => Resolved {
+            key,
+            source: KeySource::Argument,
+        },
+        None if args.relogin => ask(ctx, &url)?,
+        None => match ctx.stored_key(&url)? {
+            Some(found) => found,
+            None => ask(ctx, &url)?,
+        },
+    };
+
+    if args.verify {
+        let viewer = verify::viewer(&url, &resolved.key, timeout)?;
+        let who = viewer
+            .username
+            .as_deref()
+            .or(viewer.email.as_deref())
+            .unwrap_or("an unnamed user");
+        say(format_args!("Logged in to {url} as {who}."));
+        if let Some(entity) = &viewer.entity {
+            say(format_args!("Default team (entity): {entity}"));
+        }
+        if !viewer.teams.is_empty() {
+            say(format_args!("Teams: {}", viewer.teams.join(", ")));
+        }
+        say(format_args!(
+            "API key ({}) from {}.",
+            resolved.key.masked(),
+            resolved.source
+        ));
+    }
+
+    if resolved.source.is_new() {
+        let place = ctx.store().set(&url, &resolved.key)?;
+        say(format_args!(
+            "Stored the API key for {} in {place}.",
+            url.netloc()
+        ));
+        warn_about_overrides(ctx);
+    } else if !args.verify {
+        say(format_args!(
+            "Already logged in to {url} with the API key ({}) from {}. Use --relogin to enter another.",
+            resolved.key.masked(),
+            resolved.source
+        ));
+    }
+
+    remember_server(ctx, &url, &url_source, args.cloud)
+}
+
+/// The hidden prompt, or the SDK's error when no terminal can show it.
+fn ask(ctx: &Context, url: &BaseUrl) -> anyhow::Result<Resolved> {
+    if !prompt::available(&ctx.env) {
+        bail!(NO_KEY);
+    }
+    let app_url = ctx
+        .env
+        .var("WANDB_APP_URL")
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| url.app_url());
+    match prompt::ask_key(&app_url).context("cannot read the API key from the terminal")? {
+        Some(key) => Ok(Resolved {
+            key,
+            source: KeySource::Prompt,
+        }),
+        None => bail!("no API key entered"),
+    }
+}
+
+/// Keys that take precedence over the one just stored would hide it from every reader.
+fn warn_about_overrides(ctx: &Context) {
+    if ctx.env.api_key().is_some() {
+        warn("WANDB_API_KEY is set in this environment and takes precedence over the stored key.");
+    }
+    if let Some(setting) = ctx.settings.value("api_key") {
+        warn(format_args!(
+            "api_key in {} (line {}) takes precedence over the stored key.",
+            setting.path.display(),
+            setting.line
+        ));
+    }
+}
+
+/// After a successful login: `--host URL` is remembered in the system settings file
+/// (and dropped from the workspace file); `--cloud` or the default URL forgets any
+/// server. A URL from `WANDB_BASE_URL` or the files is left as it is.
+fn remember_server(
+    ctx: &Context,
+    url: &BaseUrl,
+    source: &UrlSource,
+    cloud: bool,
+) -> anyhow::Result<()> {
+    if *source != UrlSource::Flag {
+        return Ok(());
+    }
+    if cloud || url.is_default() {
+        if ctx.settings.clear_base_url()? {
+            say("The settings files no longer name a server; the public cloud is the default.");
+        }
+    } else {
+        ctx.settings.persist_base_url(url.as_str())?;
+        say(format_args!(
+            "{url} is now the default server (base_url in {}).",
+            ctx.settings.system.path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `WANDB_HTTP_TIMEOUT` in seconds, else the SDK's 10 s.
+fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
+    match ctx.env.var("WANDB_HTTP_TIMEOUT") {
+        None => Ok(verify::DEFAULT_TIMEOUT),
+        Some(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .with_context(|| {
+                format!("WANDB_HTTP_TIMEOUT={text:?} is not a positive number of seconds")
+            }),
+    }
+}

@@ -1,0 +1,91 @@
+//! `status`: the server and where it came from, the settings files, where the key
+//! comes from (masked), and the store. No network request is made.
+
+use std::io::Write;
+
+use anyhow::bail;
+use serde_json::json;
+
+use super::{Context, StatusArgs};
+use crate::config::settings_files::SettingsFile;
+use crate::key::KeyKind;
+use crate::resolve::base_url::UrlSource;
+
+const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
+
+fn kind_name(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::V1 => "wandb_v1",
+        KeyKind::Legacy => "legacy",
+        KeyKind::OnPrem => "on-prem",
+        KeyKind::Jwt => "jwt",
+        KeyKind::Other => "other",
+    }
+}
+
+fn source_name(source: &UrlSource) -> &'static str {
+    match source {
+        UrlSource::Flag => "flag",
+        UrlSource::Env => "env",
+        UrlSource::Settings(_) => "settings",
+        UrlSource::Default => "default",
+    }
+}
+
+pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
+    let (url, url_source) = ctx.base_url(args.host.as_deref())?;
+    let key = ctx.stored_key(&url);
+    let (key_ok, key_err) = match &key {
+        Ok(found) => (found.as_ref(), None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    let files = [
+        ("workspace", &ctx.settings.workspace),
+        ("system", &ctx.settings.system),
+    ];
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let file_json = |(scope, f): (&str, &SettingsFile)| json!({"scope": scope, "path": f.path, "exists": f.exists()});
+        let doc = json!({
+            "base_url": url.as_str(),
+            "base_url_source": source_name(&url_source),
+            "base_url_file": match &url_source { UrlSource::Settings(p) => Some(p), _ => None },
+            "machine": url.netloc(),
+            "settings_files": files.map(file_json),
+            "api_key": key_ok.map(|r| json!({
+                "masked": r.key.masked(),
+                "kind": kind_name(r.key.kind()),
+                "source": r.source.to_string(),
+            })),
+            "api_key_error": key_err,
+            "store": ctx.store().describe(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        writeln!(out, "Server:    {url} (from {url_source})")?;
+        for (i, (scope, file)) in files.iter().enumerate() {
+            let label = if i == 0 { "Settings:" } else { "" };
+            let state = if file.exists() { "" } else { ", not present" };
+            writeln!(out, "{label:<10} {} ({scope}{state})", file.path.display())?;
+        }
+        match (&key_ok, &key_err) {
+            (Some(r), _) => writeln!(out, "API key:   {} from {}", r.key.masked(), r.source)?,
+            (None, Some(e)) => writeln!(out, "API key:   error: {e}")?,
+            (None, None) => writeln!(
+                out,
+                "API key:   none for {} (run `wandb-cred login`)",
+                url.netloc()
+            )?,
+        }
+        writeln!(out, "Store:     {}", ctx.store().describe())?;
+        if key_ok.is_some_and(|r| r.key.kind() == KeyKind::V1) {
+            writeln!(out, "Note:      {V1_NOTE}")?;
+        }
+    }
+    out.flush()?;
+    if let Err(e) = key {
+        drop(out);
+        bail!(e);
+    }
+    Ok(())
+}

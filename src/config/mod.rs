@@ -1,0 +1,10 @@
+//! The files the W&B SDK shares with us: settings (INI) and netrc. Parsers that read
+//! them as the SDK's Python does, editors that change only what they must, and the
+//! atomic, locked writer both use.
+
+pub mod atomic;
+pub mod netrc;
+pub mod netrc_edit;
+pub mod paths;
+pub mod settings;
+pub mod settings_files;

@@ -1,0 +1,216 @@
+//! Format-preserving netrc edits: set one machine's password or remove its entries,
+//! keeping every other byte. Each result is parsed again and checked before it is
+//! returned, so an edit that Python would read differently is never written.
+
+use zeroize::Zeroizing;
+
+use super::netrc::{Netrc, ParseError, Span};
+
+/// The login the SDK writes for every W&B entry.
+pub const SDK_LOGIN: &str = "user";
+
+/// Quotes a value the way the SDK decides to (only when it has characters outside
+/// `[A-Za-z0-9_@%+=:,./-]`), but with double quotes, which Python's netrc understands;
+/// the SDK's single quotes would be read back as part of the value.
+fn quote(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        return value.to_owned();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The SDK's entry, byte for byte: `machine M\n  login user\n  password KEY\n`.
+pub fn sdk_entry(machine: &str, key: &str) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "machine {}\n  login {SDK_LOGIN}\n  password {}\n",
+        quote(machine),
+        quote(key)
+    ))
+}
+
+/// Why an edit was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("the edited file would not read back as intended ({0}); it was left unchanged")]
+    Verify(&'static str),
+}
+
+/// `text` with `machine`'s password set to `key`: the last entry for the machine is
+/// changed in place (only its password, when it already has the SDK's login), earlier
+/// duplicates are removed, and a new entry goes before any `default` entry, else at the end.
+pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<String>, EditError> {
+    let netrc = Netrc::parse(text)?;
+    let matches: Vec<_> = netrc
+        .entries
+        .iter()
+        .filter(|e| e.machine.as_deref() == Some(machine))
+        .collect();
+    let mut edits: Vec<(Span, Zeroizing<String>)> = Vec::new();
+    if let Some((last, earlier)) = matches.split_last() {
+        match last.password_span {
+            Some(span) if last.login == SDK_LOGIN && span.0 < span.1 => {
+                edits.push((span, Zeroizing::new(quote(key))))
+            }
+            _ => {
+                let mut entry = sdk_entry(machine, key);
+                entry.pop();
+                edits.push((last.span, entry));
+            }
+        }
+        for e in earlier {
+            edits.push((widen_to_lines(text, e.span), Zeroizing::new(String::new())));
+        }
+    } else if let Some(default) = netrc.entries.iter().find(|e| e.machine.is_none()) {
+        edits.push(((default.span.0, default.span.0), sdk_entry(machine, key)));
+    } else {
+        let mut entry = sdk_entry(machine, key);
+        if !text.is_empty() && !text.ends_with('\n') {
+            entry.insert(0, '\n');
+        }
+        edits.push(((text.len(), text.len()), entry));
+    }
+    let out = apply(text, edits);
+    let check = Netrc::parse(&out).map_err(|_| EditError::Verify("it would not parse"))?;
+    if !check
+        .entry_for(machine)
+        .is_some_and(|e| e.password.as_str() == key)
+    {
+        return Err(EditError::Verify("the new key would not be found"));
+    }
+    if check.entries.len() != netrc.entries.len() - matches.len() + 1 {
+        return Err(EditError::Verify("other entries would change"));
+    }
+    Ok(out)
+}
+
+/// `text` without any entry for `machine`, or `None` when it has none.
+pub fn remove_machine(text: &str, machine: &str) -> Result<Option<Zeroizing<String>>, EditError> {
+    let netrc = Netrc::parse(text)?;
+    let edits: Vec<_> = netrc
+        .entries
+        .iter()
+        .filter(|e| e.machine.as_deref() == Some(machine))
+        .map(|e| (widen_to_lines(text, e.span), Zeroizing::new(String::new())))
+        .collect();
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    let removed = edits.len();
+    let out = apply(text, edits);
+    let check = Netrc::parse(&out).map_err(|_| EditError::Verify("it would not parse"))?;
+    if check.entry_for(machine).is_some() || check.entries.len() != netrc.entries.len() - removed {
+        return Err(EditError::Verify("other entries would change"));
+    }
+    Ok(Some(out))
+}
+
+/// Grows an entry's span to whole lines when nothing but whitespace (or a trailing
+/// comment) shares its first and last lines, so removing it leaves no blank remnant.
+fn widen_to_lines(text: &str, (start, end): Span) -> Span {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    let before = text[line_start..start].trim();
+    let after = text[end..line_end].trim();
+    if before.is_empty() && (after.is_empty() || after.starts_with('#')) {
+        (line_start, line_end)
+    } else {
+        (start, end)
+    }
+}
+
+fn apply(text: &str, mut edits: Vec<(Span, Zeroizing<String>)>) -> Zeroizing<String> {
+    edits.sort_by_key(|((start, _), _)| std::cmp::Reverse(*start));
+    let mut out = Zeroizing::new(text.to_owned());
+    for ((start, end), replacement) in edits {
+        out.replace_range(start..end, &replacement);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "wandb_v1_k";
+
+    #[test]
+    fn new_file_gets_the_sdk_entry() {
+        assert_eq!(
+            set_password("", "api.wandb.ai", KEY).unwrap().as_str(),
+            "machine api.wandb.ai\n  login user\n  password wandb_v1_k\n"
+        );
+    }
+
+    #[test]
+    fn replaces_in_place_and_keeps_every_other_byte() {
+        let text = "# mine\nmachine other login me password p # c\n\nmachine h\n  login user\n  password old\n# tail\n";
+        let out = set_password(text, "h", KEY).unwrap();
+        assert_eq!(out.as_str(), text.replace("old", KEY));
+    }
+
+    #[test]
+    fn inserts_before_default_and_appends_otherwise() {
+        let text = "machine a password x\ndefault login anon password y\n";
+        assert_eq!(
+            set_password(text, "h", KEY).unwrap().as_str(),
+            format!(
+                "machine a password x\n{}default login anon password y\n",
+                sdk_entry("h", KEY).as_str()
+            )
+        );
+        assert_eq!(
+            set_password("machine a password x", "h", KEY)
+                .unwrap()
+                .as_str(),
+            format!("machine a password x\n{}", sdk_entry("h", KEY).as_str())
+        );
+    }
+
+    #[test]
+    fn rewrites_a_foreign_login_and_drops_stale_duplicates() {
+        let text =
+            "machine h login me password 1\nmachine x password 2\nmachine h login bob password 3\n";
+        assert_eq!(
+            set_password(text, "h", KEY).unwrap().as_str(),
+            "machine x password 2\nmachine h\n  login user\n  password wandb_v1_k\n"
+        );
+    }
+
+    #[test]
+    fn removes_every_entry_for_the_machine() {
+        let text = "machine h\n  login user\n  password 1\nmachine x password 2\nmachine h password 3 # old\n";
+        assert_eq!(
+            remove_machine(text, "h").unwrap().unwrap().as_str(),
+            "machine x password 2\n"
+        );
+        assert!(remove_machine(text, "nope").unwrap().is_none());
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it_in_a_form_python_reads() {
+        assert_eq!(quote("127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(quote("[::1]:80"), "\"[::1]:80\"");
+        let out = set_password("", "[::1]:80", "k\"é").unwrap();
+        let n = Netrc::parse(&out).unwrap();
+        assert_eq!(n.entry_for("[::1]:80").unwrap().password.as_str(), "k\"é");
+    }
+
+    #[test]
+    fn refuses_an_edit_python_would_not_see() {
+        // Python stops reading at an empty quoted word, so an appended entry is invisible.
+        let err = set_password("machine a password x\n\"\"\n", "h", KEY).unwrap_err();
+        assert!(matches!(err, EditError::Verify(_)), "{err}");
+    }
+}

@@ -1,0 +1,291 @@
+//! W&B settings files (INI) read as Python's `configparser` (strict mode) reads them,
+//! and edited line by line so only the changed key moves (compat.md §2).
+//!
+//! Errors never quote the offending line: a settings file may hold an `api_key`.
+
+use zeroize::Zeroizing;
+
+use super::netrc::ParseError;
+
+/// The section the SDK reads.
+pub const SECTION: &str = "default";
+/// configparser's special section whose keys every section inherits.
+const DEFAULTS: &str = "DEFAULT";
+
+#[derive(Debug)]
+struct Option_ {
+    section: String,
+    key: String,
+    value: Zeroizing<String>,
+    /// 0-based indices of the option's first line and of its last continuation line.
+    lines: (usize, usize),
+}
+
+#[derive(Debug)]
+struct Section {
+    name: String,
+    header: usize,
+}
+
+/// A parsed settings file.
+#[derive(Debug, Default)]
+pub struct Ini {
+    options: Vec<Option_>,
+    sections: Vec<Section>,
+}
+
+fn err(line: usize, message: &str) -> ParseError {
+    ParseError {
+        line: line + 1,
+        message: message.to_owned(),
+    }
+}
+
+/// The text of a line without its line ending (Python reads with universal newlines).
+fn content(line: &str) -> &str {
+    line.strip_suffix('\n')
+        .unwrap_or(line)
+        .trim_end_matches('\r')
+}
+
+/// `\[(?P<header>.+)\]` matched at the start of the stripped line.
+fn section_header(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix('[')?;
+    let end = rest.rfind(']')?;
+    (end > 0).then(|| &rest[..end])
+}
+
+impl Ini {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let mut ini = Ini::default();
+        let mut current: Option<String> = None;
+        let mut open_option: Option<usize> = None;
+        let mut indent_level = usize::MAX;
+        for (n, raw) in text.split_inclusive('\n').enumerate() {
+            let line = content(raw);
+            let stripped = line.trim();
+            if stripped.starts_with('#') || stripped.starts_with(';') {
+                continue;
+            }
+            if stripped.is_empty() {
+                // configparser keeps blank lines inside a multi-line value.
+                if let Some(i) = open_option {
+                    ini.options[i].value.push('\n');
+                }
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if let (Some(i), true) = (open_option, indent > indent_level) {
+                let value = &mut ini.options[i].value;
+                value.push('\n');
+                value.push_str(stripped);
+                ini.options[i].lines.1 = n;
+                continue;
+            }
+            indent_level = indent;
+            if let Some(name) = section_header(stripped) {
+                if name != DEFAULTS && ini.sections.iter().any(|s| s.name == name) {
+                    return Err(err(n, &format!("section [{name}] appears twice")));
+                }
+                ini.sections.push(Section {
+                    name: name.to_owned(),
+                    header: n,
+                });
+                current = Some(name.to_owned());
+                open_option = None;
+                continue;
+            }
+            let Some(section) = &current else {
+                return Err(err(n, "a setting comes before any [section] header"));
+            };
+            let Some(sep) = stripped.find(['=', ':']) else {
+                return Err(err(
+                    n,
+                    "expected `key = value`, a [section] header or a comment",
+                ));
+            };
+            let key = stripped[..sep].trim_end().to_lowercase();
+            if key.is_empty() {
+                return Err(err(n, "a setting has no name before `=`"));
+            }
+            if ini
+                .options
+                .iter()
+                .any(|o| &o.section == section && o.key == key)
+            {
+                return Err(err(n, &format!("`{key}` is set twice in [{section}]")));
+            }
+            ini.options.push(Option_ {
+                section: section.clone(),
+                key,
+                value: Zeroizing::new(stripped[sep + 1..].trim().to_owned()),
+                lines: (n, n),
+            });
+            open_option = Some(ini.options.len() - 1);
+        }
+        for option in &mut ini.options {
+            let trimmed = option.value.trim_end().len();
+            option.value.truncate(trimmed);
+        }
+        Ok(ini)
+    }
+
+    fn find(&self, section: &str, key: &str) -> Option<&Option_> {
+        let key = key.to_lowercase();
+        self.options
+            .iter()
+            .find(|o| o.section == section && o.key == key)
+    }
+
+    /// The value configparser's `get(section, key)` returns, `[DEFAULT]` included.
+    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.find(section, key)
+            .or_else(|| self.find(DEFAULTS, key))
+            .map(|o| o.value.as_str())
+    }
+
+    /// The 1-based line where `key` is set in `section` (or inherited from `[DEFAULT]`).
+    pub fn line_of(&self, section: &str, key: &str) -> Option<usize> {
+        self.find(section, key)
+            .or_else(|| self.find(DEFAULTS, key))
+            .map(|o| o.lines.0 + 1)
+    }
+}
+
+/// Line ending to use for inserted lines: the file's own, `\n` for a new file.
+fn newline_of(text: &str) -> &'static str {
+    if text.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// `text` with `key = value` set in `[section]`, every other line kept. A new file gets
+/// exactly what the SDK writes: `[default]\nkey = value\n\n`.
+pub fn set_value(text: &str, section: &str, key: &str, value: &str) -> Result<String, ParseError> {
+    let ini = Ini::parse(text)?;
+    let nl = newline_of(text);
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    let new_line = format!("{key} = {value}{nl}");
+    if let Some(option) = ini.find(section, key) {
+        lines.splice(option.lines.0..=option.lines.1, [new_line]);
+    } else if let Some(header) = ini.sections.iter().find(|s| s.name == section) {
+        let last = ini
+            .options
+            .iter()
+            .filter(|o| o.section == section)
+            .map(|o| o.lines.1)
+            .max()
+            .unwrap_or(header.header);
+        if !lines[last].ends_with('\n') {
+            lines[last].push_str(nl);
+        }
+        lines.insert(last + 1, new_line);
+    } else {
+        if let Some(last) = lines.last_mut() {
+            if !last.ends_with('\n') {
+                last.push_str(nl);
+            }
+            if !content(last).trim().is_empty() {
+                lines.push(nl.to_owned());
+            }
+        }
+        lines.push(format!("[{section}]{nl}"));
+        lines.push(new_line);
+        lines.push(nl.to_owned());
+    }
+    let out = lines.concat();
+    let check = Ini::parse(&out)?;
+    debug_assert_eq!(
+        check.find(section, key).map(|o| o.value.as_str()),
+        Some(value)
+    );
+    Ok(out)
+}
+
+/// `text` without `key` in `[section]`, or `None` when it is not set there.
+pub fn remove_value(text: &str, section: &str, key: &str) -> Result<Option<String>, ParseError> {
+    let ini = Ini::parse(text)?;
+    let Some(option) = ini.find(section, key) else {
+        return Ok(None);
+    };
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    lines.drain(option.lines.0..=option.lines.1);
+    Ok(Some(lines.concat()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_like_configparser() {
+        let text = "# c\n[DEFAULT]\nentity = e\n[default]\nBase_URL : http://x \n; c\napi_key=k\n  more\n\n[other]\nbase_url = y\n";
+        let ini = Ini::parse(text).unwrap();
+        assert_eq!(ini.get("default", "base_url"), Some("http://x"));
+        assert_eq!(ini.get("default", "api_key"), Some("k\nmore"));
+        assert_eq!(ini.get("default", "entity"), Some("e"));
+        assert_eq!(ini.line_of("default", "BASE_URL"), Some(5));
+        assert_eq!(ini.get("default", "missing"), None);
+    }
+
+    #[test]
+    fn refuses_what_configparser_refuses_naming_the_line() {
+        for (text, line) in [
+            ("base_url = x\n", 1),
+            ("[default]\nnot a setting\n", 2),
+            ("[default]\na = 1\n[default]\n", 3),
+            ("[default]\na = 1\nA = 2\n", 3),
+            ("[default]\n= 2\n", 2),
+        ] {
+            assert_eq!(Ini::parse(text).unwrap_err().line, line, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn writes_what_the_sdk_writes() {
+        assert_eq!(
+            set_value("", SECTION, "base_url", "http://h:1").unwrap(),
+            "[default]\nbase_url = http://h:1\n\n"
+        );
+        assert_eq!(
+            set_value(
+                "[default]\nbase_url = http://old\n\n",
+                SECTION,
+                "base_url",
+                "http://new"
+            )
+            .unwrap(),
+            "[default]\nbase_url = http://new\n\n"
+        );
+        assert_eq!(
+            set_value(
+                "[default]\nentity = me\n\n",
+                SECTION,
+                "base_url",
+                "http://new"
+            )
+            .unwrap(),
+            "[default]\nentity = me\nbase_url = http://new\n\n"
+        );
+        assert_eq!(
+            remove_value("[default]\nbase_url = http://h\n\n", SECTION, "base_url")
+                .unwrap()
+                .unwrap(),
+            "[default]\n\n"
+        );
+    }
+
+    #[test]
+    fn keeps_comments_order_and_other_sections() {
+        let text = "; mine\n[other]\nx = 1\n\n[default]\n# why\nentity = me\nbase_url = http://old\n  cont\nproject = p";
+        let out = set_value(text, SECTION, "base_url", "http://new").unwrap();
+        assert_eq!(
+            out,
+            "; mine\n[other]\nx = 1\n\n[default]\n# why\nentity = me\nbase_url = http://new\nproject = p"
+        );
+        let out = set_value("[other]\nx = 1", SECTION, "base_url", "http://n").unwrap();
+        assert_eq!(out, "[other]\nx = 1\n\n[default]\nbase_url = http://n\n\n");
+        assert_eq!(
+            remove_value("[other]\nbase_url = 1\n", SECTION, "base_url").unwrap(),
+            None
+        );
+    }
+}

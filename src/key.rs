@@ -1,0 +1,215 @@
+//! W&B API keys: the SDK's format rules (compat.md §4), a zeroizing holder, masking.
+//!
+//! An [`ApiKey`] can only be built through [`ApiKey::parse`], so every key the program
+//! handles has passed the rules. It never prints itself: `Debug` and [`ApiKey::masked`]
+//! show the public prefix only.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+/// Why a string is not an acceptable API key. The messages are the SDK's, word for word.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("API key is empty.")]
+    Empty,
+    #[error("API key cannot start or end with whitespace")]
+    Whitespace,
+    #[error("API key may only contain the letters A-Z, digits and underscores.")]
+    Characters,
+    #[error("API key must have 40+ characters, has {0}.")]
+    TooShort(usize),
+}
+
+/// The shape of a valid key, for messages and compatibility warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `wandb_v1_` + 77 characters (86 in all).
+    V1,
+    /// 40 lowercase hex characters.
+    Legacy,
+    /// A prefix, a `-`, and a secret of 40+ characters (`local-...`).
+    OnPrem,
+    /// Three dot-separated base64url segments.
+    Jwt,
+    /// Anything else the rules accept.
+    Other,
+}
+
+const V1_PREFIX: &str = "wandb_v1_";
+const MASK: &str = "****";
+
+/// A validated API key. The text is wiped from memory when the value is dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(Zeroizing<String>);
+
+impl ApiKey {
+    /// Checks `text` against the SDK's rules and takes ownership of it.
+    pub fn parse(text: Zeroizing<String>) -> Result<Self, KeyError> {
+        check(&text)?;
+        Ok(Self(text))
+    }
+
+    /// Like [`ApiKey::parse`] for text typed at a prompt: surrounding whitespace,
+    /// which a paste often carries, is removed first.
+    pub fn parse_typed(text: &str) -> Result<Self, KeyError> {
+        Self::parse(Zeroizing::new(text.trim().to_owned()))
+    }
+
+    /// The key itself. Only `get`, `exec`, git-credential output and the store may use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        kind_of(&self.0)
+    }
+
+    /// The key with everything but its public prefix hidden: `wandb_v1_****`,
+    /// `local-****`, or `****`. The length of the key is not revealed.
+    pub fn masked(&self) -> String {
+        let prefix = match self.kind() {
+            KeyKind::V1 => V1_PREFIX,
+            KeyKind::OnPrem => self.0.split_once('-').map_or("", |(p, _)| p),
+            _ => "",
+        };
+        if prefix.is_empty() {
+            MASK.to_owned()
+        } else if prefix == V1_PREFIX {
+            format!("{V1_PREFIX}{MASK}")
+        } else {
+            format!("{prefix}-{MASK}")
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", self.masked())
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    // Python's `\w` on str patterns: Unicode letters, digits and the underscore.
+    c == '_' || c.is_alphanumeric()
+}
+
+fn is_word_or_dash(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| is_word_char(c) || c == '-')
+}
+
+/// `[\w-]+\.[\w-]+\.[\w-]+`, matched against the whole key.
+fn is_jwt_shaped(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| is_word_or_dash(p))
+}
+
+fn check(key: &str) -> Result<(), KeyError> {
+    if key.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    if key.trim() != key {
+        return Err(KeyError::Whitespace);
+    }
+    if is_jwt_shaped(key) {
+        return Ok(());
+    }
+    let secret = key.split_once('-').map_or(key, |(_, s)| s);
+    if !is_word_or_dash(secret) {
+        return Err(KeyError::Characters);
+    }
+    let len = secret.chars().count();
+    if len < 40 {
+        return Err(KeyError::TooShort(len));
+    }
+    Ok(())
+}
+
+fn kind_of(key: &str) -> KeyKind {
+    if is_jwt_shaped(key) {
+        KeyKind::Jwt
+    } else if key.starts_with(V1_PREFIX) {
+        KeyKind::V1
+    } else if key.len() == 40 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        KeyKind::Legacy
+    } else if key.contains('-') {
+        KeyKind::OnPrem
+    } else {
+        KeyKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ApiKey, KeyError> {
+        ApiKey::parse(Zeroizing::new(s.to_owned()))
+    }
+
+    fn v1() -> String {
+        format!("wandb_v1_{}_{}", "A".repeat(27), "b".repeat(49))
+    }
+
+    #[test]
+    fn accepts_the_shapes_seen_in_the_wild() {
+        assert_eq!(v1().len(), 86);
+        assert_eq!(parse(&v1()).unwrap().kind(), KeyKind::V1);
+        assert_eq!(
+            parse(&"0123456789abcdef".repeat(3)[..40]).unwrap().kind(),
+            KeyKind::Legacy
+        );
+        assert_eq!(
+            parse(&format!("local-{}", "f".repeat(40))).unwrap().kind(),
+            KeyKind::OnPrem
+        );
+        assert_eq!(parse("aa.bb.c-c").unwrap().kind(), KeyKind::Jwt);
+    }
+
+    #[test]
+    fn rejects_with_the_sdk_messages() {
+        assert_eq!(parse("").unwrap_err().to_string(), "API key is empty.");
+        assert_eq!(
+            parse("abc").unwrap_err().to_string(),
+            "API key must have 40+ characters, has 3."
+        );
+        assert_eq!(
+            parse(&format!("{}!", "a".repeat(40)))
+                .unwrap_err()
+                .to_string(),
+            "API key may only contain the letters A-Z, digits and underscores."
+        );
+        assert_eq!(
+            parse(&format!(" {}", "a".repeat(40)))
+                .unwrap_err()
+                .to_string(),
+            "API key cannot start or end with whitespace"
+        );
+        // The length counted is the part after the first dash, in code points.
+        assert_eq!(
+            parse(&format!("local-{}", "é".repeat(39))).unwrap_err(),
+            KeyError::TooShort(39)
+        );
+        assert!(parse(&format!("local-{}", "é".repeat(40))).is_ok());
+    }
+
+    #[test]
+    fn masks_never_reveal_the_secret() {
+        assert_eq!(parse(&v1()).unwrap().masked(), "wandb_v1_****");
+        assert_eq!(parse(&"a".repeat(40)).unwrap().masked(), "****");
+        assert_eq!(
+            parse(&format!("local-{}", "f".repeat(40)))
+                .unwrap()
+                .masked(),
+            "local-****"
+        );
+        let dbg = format!("{:?}", parse(&v1()).unwrap());
+        assert!(!dbg.contains(&"b".repeat(49)), "{dbg}");
+    }
+
+    #[test]
+    fn typed_keys_lose_surrounding_whitespace() {
+        let key = ApiKey::parse_typed(&format!("  {}\n", v1())).unwrap();
+        assert_eq!(key.expose(), v1());
+    }
+}

@@ -1,0 +1,12 @@
+//! wandb-cred: W&B API keys kept safe, found the documented way, handed to whoever
+//! needs them. The binary in `main.rs` is a thin shell around [`cli::run`].
+
+pub mod cli;
+pub mod config;
+pub mod env;
+pub mod key;
+pub mod prompt;
+pub mod resolve;
+pub mod store;
+pub mod sys;
+pub mod verify;

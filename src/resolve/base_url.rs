@@ -1,0 +1,295 @@
+//! The W&B server URL: validation and normalisation (compat.md §1), the netloc that
+//! names a key, the app URL shown at the prompt, and the documented precedence.
+
+use std::fmt;
+
+/// The public cloud, and the default when nothing else names a server.
+pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
+
+/// CoreWeave Forge hosts and the W&B API host behind each (SDK 0.31 `urls.FORGE_HOSTS`).
+const FORGE_HOSTS: &[(&str, &str)] = &[
+    ("forge.coreweave.com", "api.wandb.ai"),
+    ("qa.forge.coreweave.com", "api.qa.wandb.ai"),
+];
+
+/// Why a URL was refused. Each message names the URL and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("invalid URL {0:?}: it must start with http:// or https://")]
+    Scheme(String),
+    #[error("invalid URL {0:?}: it has no host name")]
+    NoHost(String),
+    #[error("invalid URL {0:?}: the port must be a number from 1 to 65535")]
+    Port(String),
+    #[error("invalid URL {0:?}: it contains spaces or control characters")]
+    Characters(String),
+    #[error("{0:?} is not a valid server address, did you mean {DEFAULT_BASE_URL}?")]
+    NotApiHost(String),
+    #[error("http is not secure, please use {DEFAULT_BASE_URL}")]
+    Insecure(String),
+}
+
+/// A validated server URL with trailing slashes removed; case, port and path are kept
+/// as written, because the SDK keys netrc entries by the netloc exactly as written.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    url: String,
+    /// Byte range of the netloc (`host[:port]`, after any `user@`) within `url`.
+    netloc: (usize, usize),
+    /// Byte range of the host name (without port or brackets' contents trimmed).
+    host: (usize, usize),
+}
+
+impl BaseUrl {
+    pub fn parse(text: &str) -> Result<Self, UrlError> {
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(UrlError::Characters(text.to_owned()));
+        }
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Err(UrlError::Scheme(text.to_owned()));
+        };
+        let https = scheme.eq_ignore_ascii_case("https");
+        if !https && !scheme.eq_ignore_ascii_case("http") {
+            return Err(UrlError::Scheme(text.to_owned()));
+        }
+        let scheme_len = scheme.len();
+        let authority_start = scheme_len + 3;
+        let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..authority_len];
+        // Python's urlsplit keeps `user@` in the netloc; the SDK does too.
+        let netloc = (authority_start, authority_start + authority_len);
+        let host_start = authority.rfind('@').map_or(0, |i| i + 1);
+        let hostport = &authority[host_start..];
+        let (host, port) = split_port(hostport);
+        if let Some(port) = port {
+            if !port.is_empty() && !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
+                return Err(UrlError::Port(text.to_owned()));
+            }
+        }
+        let host_ok = !host.is_empty()
+            && (host.starts_with('[') && host.ends_with(']')
+                || host
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%')));
+        if !host_ok {
+            return Err(UrlError::NoHost(text.to_owned()));
+        }
+        let host_at = authority_start + host_start;
+        let host = (host_at, host_at + host.len());
+        // Trailing slashes come after a non-empty authority, so the ranges stay valid.
+        let url = text.trim_end_matches('/').to_owned();
+        let parsed = Self { url, netloc, host };
+        let lower = parsed.host().to_ascii_lowercase();
+        if lower == "wandb.ai" || lower.ends_with(".wandb.ai") {
+            if !lower.starts_with("api.") {
+                return Err(UrlError::NotApiHost(text.to_owned()));
+            }
+            if !https {
+                return Err(UrlError::Insecure(text.to_owned()));
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The public cloud URL.
+    pub fn default_cloud() -> Self {
+        Self::parse(DEFAULT_BASE_URL).expect("the default URL is valid")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `host[:port]` exactly as written: the netrc machine name and the key's identity.
+    pub fn netloc(&self) -> &str {
+        &self.url[self.netloc.0..self.netloc.1]
+    }
+
+    pub fn host(&self) -> &str {
+        &self.url[self.host.0..self.host.1]
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.url == DEFAULT_BASE_URL
+    }
+
+    /// For a CoreWeave Forge URL, the netloc of the W&B API behind it, whose netrc entry
+    /// the SDK falls back to when the Forge host has none.
+    pub fn forge_upstream_netloc(&self) -> Option<&'static str> {
+        let host = self.host().to_ascii_lowercase();
+        FORGE_HOSTS.iter().find_map(|(forge, api)| {
+            (host == *forge || host == format!("api.{forge}")).then_some(*api)
+        })
+    }
+
+    /// The web UI's URL, where keys are created (SDK `util.api_to_app_url`).
+    pub fn app_url(&self) -> String {
+        let url = &self.url;
+        if let Some(i) = url.find("://api.wandb.") {
+            if !url[i..].starts_with("://api.wandb.test") {
+                return url.replacen("://api.", "://", 1);
+            }
+        }
+        if url.contains("://api.") {
+            return url.replacen("://api.", "://app.", 1);
+        }
+        url.clone()
+    }
+}
+
+/// Splits `host:port` (or `[v6]:port`); the port part is `None` when there is no colon.
+fn split_port(hostport: &str) -> (&str, Option<&str>) {
+    if hostport.starts_with('[') {
+        return match hostport.find(']') {
+            Some(end) => {
+                let (host, rest) = hostport.split_at(end + 1);
+                (host, rest.strip_prefix(':'))
+            }
+            None => ("", None),
+        };
+    }
+    match hostport.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (hostport, None),
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({:?})", self.url)
+    }
+}
+
+/// Where the base URL in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlSource {
+    /// `--host`/`--base-url` or `--cloud` on the command line.
+    Flag,
+    /// The `WANDB_BASE_URL` environment variable.
+    Env,
+    /// `base_url` in a settings file (the path).
+    Settings(std::path::PathBuf),
+    /// Nothing named a server.
+    Default,
+}
+
+impl fmt::Display for UrlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Flag => f.write_str("command line"),
+            Self::Env => f.write_str("WANDB_BASE_URL"),
+            Self::Settings(path) => write!(f, "{}", path.display()),
+            Self::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// Applies the documented precedence: flag > `WANDB_BASE_URL` > workspace settings >
+/// system settings > default. Each candidate is `(text, source)`; the first present one
+/// wins and must be valid (an invalid winner is an error, never silently skipped).
+pub fn choose_base_url<'a>(
+    candidates: impl IntoIterator<Item = (Option<&'a str>, UrlSource)>,
+) -> Result<(BaseUrl, UrlSource), (UrlError, UrlSource)> {
+    for (text, source) in candidates {
+        if let Some(text) = text {
+            return BaseUrl::parse(text)
+                .map(|u| (u, source.clone()))
+                .map_err(|e| (e, source));
+        }
+    }
+    Ok((BaseUrl::default_cloud(), UrlSource::Default))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netloc_is_host_and_port_as_written() {
+        assert_eq!(
+            BaseUrl::parse("http://127.0.0.1:8765/").unwrap().netloc(),
+            "127.0.0.1:8765"
+        );
+        let u = BaseUrl::parse("https://WB.Example.com:8443/sub//").unwrap();
+        assert_eq!(u.as_str(), "https://WB.Example.com:8443/sub");
+        assert_eq!(u.netloc(), "WB.Example.com:8443");
+        assert_eq!(u.host(), "WB.Example.com");
+        assert_eq!(
+            BaseUrl::parse("http://[::1]:80").unwrap().netloc(),
+            "[::1]:80"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_urls_naming_the_rule() {
+        for (bad, want) in [
+            ("ftp://x.example", "http:// or https://"),
+            ("api.example.com", "http:// or https://"),
+            ("https://", "no host"),
+            ("https://:443", "no host"),
+            ("http://h:99999", "port"),
+            ("http://h:x", "port"),
+            ("http://a b", "spaces"),
+        ] {
+            let err = BaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(
+                err.contains(want) && err.contains(bad.trim_end_matches('/')),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn wandb_ai_must_be_the_https_api_host() {
+        for bad in ["https://wandb.ai", "https://app.wandb.ai/"] {
+            let err = BaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("did you mean https://api.wandb.ai?"), "{err}");
+        }
+        assert_eq!(
+            BaseUrl::parse("http://api.wandb.ai")
+                .unwrap_err()
+                .to_string(),
+            "http is not secure, please use https://api.wandb.ai"
+        );
+        assert!(
+            BaseUrl::parse("https://api.wandb.ai/")
+                .unwrap()
+                .is_default()
+        );
+    }
+
+    #[test]
+    fn app_url_follows_the_sdk() {
+        let app = |u: &str| BaseUrl::parse(u).unwrap().app_url();
+        assert_eq!(app("https://api.wandb.ai"), "https://wandb.ai");
+        assert_eq!(app("https://api.acme.example"), "https://app.acme.example");
+        assert_eq!(app("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn forge_falls_back_to_the_api_host() {
+        let u = BaseUrl::parse("https://api.forge.coreweave.com").unwrap();
+        assert_eq!(u.forge_upstream_netloc(), Some("api.wandb.ai"));
+        assert_eq!(BaseUrl::default_cloud().forge_upstream_netloc(), None);
+    }
+
+    #[test]
+    fn precedence_takes_the_first_present_candidate() {
+        let (u, s) = choose_base_url([
+            (None, UrlSource::Flag),
+            (Some("http://e:1"), UrlSource::Env),
+            (Some("http://ignored"), UrlSource::Default),
+        ])
+        .unwrap();
+        assert_eq!((u.as_str(), s), ("http://e:1", UrlSource::Env));
+        let (err, s) = choose_base_url([(Some("nope"), UrlSource::Env)]).unwrap_err();
+        assert!(matches!(err, UrlError::Scheme(_)) && s == UrlSource::Env);
+        assert!(choose_base_url([]).unwrap().0.is_default());
+    }
+}

@@ -1,0 +1,112 @@
+//! Keys in the netrc file, exactly where and how the W&B SDK reads and writes them.
+
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::{Store, StoreError, StoredKey};
+use crate::config::atomic;
+use crate::config::netrc::{Entry, Netrc};
+use crate::config::netrc_edit;
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+
+pub struct NetrcStore {
+    path: PathBuf,
+}
+
+impl NetrcStore {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn parse_error(&self, e: crate::config::netrc::ParseError) -> StoreError {
+        StoreError::Parse {
+            path: self.path.clone(),
+            line: e.line,
+            message: e.message,
+        }
+    }
+
+    fn edit_error(&self, e: netrc_edit::EditError) -> StoreError {
+        match e {
+            netrc_edit::EditError::Parse(e) => self.parse_error(e),
+            e => StoreError::Edit {
+                path: self.path.clone(),
+                source: e,
+            },
+        }
+    }
+
+    fn location(&self, entry: &Entry) -> String {
+        format!("{} (line {})", self.path.display(), entry.line)
+    }
+}
+
+/// The entry the SDK would use for `url`: its machine, else `default`, else for a
+/// CoreWeave Forge host the entry of the W&B API behind it.
+fn lookup<'n>(netrc: &'n Netrc, url: &BaseUrl) -> Option<&'n Entry> {
+    netrc.authenticators(url.netloc()).or_else(|| {
+        url.forge_upstream_netloc()
+            .and_then(|upstream| netrc.authenticators(upstream))
+    })
+}
+
+impl Store for NetrcStore {
+    fn describe(&self) -> String {
+        format!("netrc file {}", self.path.display())
+    }
+
+    fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        let Some(text) = atomic::read_text(&self.path)? else {
+            return Ok(None);
+        };
+        let netrc = Netrc::parse(&text).map_err(|e| self.parse_error(e))?;
+        let Some(entry) = lookup(&netrc, url) else {
+            return Ok(None);
+        };
+        if entry.password.is_empty() {
+            tracing::warn!(machine = url.netloc(), path = %self.path.display(), "netrc entry has no password");
+            return Ok(None);
+        }
+        match ApiKey::parse(entry.password.clone()) {
+            Ok(key) => Ok(Some(StoredKey {
+                key,
+                location: self.location(entry),
+            })),
+            // A catch-all `default` entry usually belongs to some other service.
+            Err(_) if entry.machine.is_none() => Ok(None),
+            Err(source) => Err(StoreError::InvalidKey {
+                machine: url.netloc().to_owned(),
+                location: self.location(entry),
+                source,
+            }),
+        }
+    }
+
+    fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let written = atomic::update(&self.path, |text| {
+            let out = netrc_edit::set_password(text, url.netloc(), key.expose())
+                .map_err(|e| self.edit_error(e))?;
+            Ok::<_, StoreError>(Some((out, ())))
+        })?;
+        debug_assert!(written.is_some());
+        Ok(self.path.display().to_string())
+    }
+
+    fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        let removed = atomic::update(&self.path, |text| {
+            let out =
+                netrc_edit::remove_machine(text, url.netloc()).map_err(|e| self.edit_error(e))?;
+            Ok::<_, StoreError>(out.map(|text: Zeroizing<String>| (text, ())))
+        })?;
+        Ok(removed.is_some())
+    }
+}

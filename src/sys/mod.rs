@@ -1,0 +1,12 @@
+//! The few operating-system differences outside IPC: file modes, file identity,
+//! locking a folder, and the conventional netrc name. Each platform file is small.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
