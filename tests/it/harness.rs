@@ -1,0 +1,452 @@
+//! The test harness: a sandbox per test (own HOME, work folder, environment), the real
+//! binary run with a deadline, secret-leak checks on every output, and Python's own
+//! `netrc` and `configparser` as independent oracles.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wandb-cred");
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Something a test needs from the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `python3` with its standard library.
+    Python,
+    /// A Python with the official W&B SDK: `WANDB_CRED_TEST_SDK_PYTHON`.
+    Sdk,
+}
+
+impl Need {
+    fn missing(self) -> Option<String> {
+        static PYTHON: OnceLock<bool> = OnceLock::new();
+        static SDK: OnceLock<bool> = OnceLock::new();
+        match self {
+            Need::Python => (!*PYTHON
+                .get_or_init(|| python_works("python3", "import netrc, configparser")))
+            .then(|| "python3 is not installed".to_owned()),
+            Need::Sdk => (!*SDK
+                .get_or_init(|| sdk_python().is_some_and(|p| python_works(&p, "import wandb"))))
+            .then(|| {
+                "the W&B SDK is not available (set WANDB_CRED_TEST_SDK_PYTHON, or run tests/run.sh)"
+                    .to_owned()
+            }),
+        }
+    }
+}
+
+fn python_works(python: &str, code: &str) -> bool {
+    Command::new(python)
+        .args(["-c", code])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn sdk_python() -> Option<String> {
+    std::env::var("WANDB_CRED_TEST_SDK_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
+/// A test trial. A test whose needs are missing is reported as ignored, except when
+/// `WANDB_CRED_TEST_REQUIRE_ALL=1` (CI), where it fails instead.
+pub fn trial(name: &str, needs: &[Need], test: fn()) -> Trial {
+    let missing: Vec<String> = needs.iter().filter_map(|n| n.missing()).collect();
+    let name = name.trim_start_matches("it::").to_owned();
+    if missing.is_empty() {
+        return Trial::test(name, move || {
+            test();
+            Ok(())
+        });
+    }
+    let why = missing.join("; ");
+    if std::env::var("WANDB_CRED_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        Trial::test(name, move || {
+            Err(Failed::from(format!("required but missing: {why}")))
+        })
+    } else {
+        eprintln!("note: skipping {name}: {why}");
+        Trial::test(name, || Ok(())).with_ignored_flag(true)
+    }
+}
+
+/// `trials![needs; f1, f2]` or `trials![f1, f2]`: trials named after their functions.
+#[macro_export]
+macro_rules! trials {
+    ([$($need:expr),*]; $($f:ident),* $(,)?) => {{
+        let needs: &[$crate::harness::Need] = &[$($need),*];
+        vec![$($crate::harness::trial(concat!(module_path!(), "::", stringify!($f)), needs, $f)),*]
+    }};
+    ($($f:ident),* $(,)?) => { $crate::trials!([]; $($f),*) };
+}
+
+/// A synthetic `wandb_v1_` key (86 characters) unique to this process and call.
+pub fn v1_key() -> String {
+    format!("wandb_v1_{}_{}", random_alnum(27), random_alnum(49))
+}
+
+/// A synthetic legacy key: 40 lowercase hex characters.
+pub fn legacy_key() -> String {
+    random_alnum(200)
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .cycle()
+        .take(40)
+        .collect()
+}
+
+fn random_alnum(n: usize) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ALPHABET[(state % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// A private world for one test: HOME, a work folder (the current directory of every
+/// command), and an environment with nothing inherited but PATH.
+pub struct Sandbox {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub work: PathBuf,
+    env: Vec<(String, String)>,
+    secrets: RefCell<Vec<String>>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("wandb-cred-it.")
+            .tempdir()
+            .unwrap();
+        let home = dir.path().join("home");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        Self {
+            root: dir.path().to_owned(),
+            _dir: dir,
+            home,
+            work,
+            env: Vec::new(),
+            secrets: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A new key that no output of this sandbox may show (except where allowed).
+    pub fn key(&self) -> String {
+        self.secret(v1_key())
+    }
+
+    /// Registers a key so every later command checks its output for it.
+    pub fn secret(&self, key: String) -> String {
+        self.secrets.borrow_mut().push(key.clone());
+        key
+    }
+
+    /// Sets a variable for every later command of this sandbox.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
+    pub fn netrc(&self) -> PathBuf {
+        self.home.join(".netrc")
+    }
+
+    pub fn system_settings(&self) -> PathBuf {
+        self.home.join(".config/wandb/settings")
+    }
+
+    pub fn workspace_settings(&self) -> PathBuf {
+        self.work.join("wandb/settings")
+    }
+
+    pub fn write(&self, path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The file's contents, or `None` when it does not exist.
+    pub fn read(&self, path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+
+    /// A command on the real binary.
+    pub fn cmd(&self, args: &[&str]) -> Run<'_> {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .current_dir(&self.work)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home);
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        Run {
+            sandbox: self,
+            command,
+            stdin: None,
+            key_on_stdout: false,
+        }
+    }
+
+    /// Python's `netrc.netrc(path).authenticators(host)`.
+    pub fn python_netrc(&self, path: &Path, host: &str) -> Option<(String, String, String)> {
+        let out = python(
+            "import netrc, json, sys; print(json.dumps(netrc.netrc(sys.argv[1]).authenticators(sys.argv[2])))",
+            &[path.to_str().unwrap(), host],
+        );
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// Python's `configparser` view of a file: section -> key -> value.
+    pub fn python_settings(&self, path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+        let out = python(
+            "import configparser, json, sys\nc = configparser.ConfigParser()\nc.read(sys.argv[1])\nprint(json.dumps({s: dict(c[s]) for s in c.sections()}))",
+            &[path.to_str().unwrap()],
+        );
+        serde_json::from_str(&out).unwrap()
+    }
+
+    fn check_secrets(&self, what: &str, text: &str, report: &dyn Fn() -> String) {
+        for secret in self.secrets.borrow().iter() {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a key appeared on {what}\n{}",
+                report()
+            );
+        }
+    }
+}
+
+/// Runs python3 with a script and arguments; its stdout, or a panic with its stderr.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub struct Run<'s> {
+    sandbox: &'s Sandbox,
+    command: Command,
+    stdin: Option<Vec<u8>>,
+    key_on_stdout: bool,
+}
+
+impl Run<'_> {
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    /// This command prints a key on stdout by design (`get`).
+    pub fn key_on_stdout(mut self) -> Self {
+        self.key_on_stdout = true;
+        self
+    }
+
+    pub fn command(self) -> Command {
+        self.command
+    }
+
+    pub fn run(mut self) -> Outcome {
+        self.command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let description = describe(&self.command, &self.sandbox.secrets.borrow());
+        let mut child = self
+            .command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
+        if let Some(input) = self.stdin.take() {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || pipe.write_all(&input));
+        }
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut s = String::new();
+            stdout.read_to_string(&mut s).map(|_| s)
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            stderr.read_to_string(&mut s).map(|_| s)
+        });
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > DEADLINE {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("{description} did not finish within {DEADLINE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let outcome = Outcome {
+            code: status.code().unwrap_or(-1),
+            stdout: out.join().unwrap().unwrap_or_default(),
+            stderr: err.join().unwrap().unwrap_or_default(),
+            description,
+        };
+        let report = || outcome.report();
+        self.sandbox
+            .check_secrets("stderr", &outcome.stderr, &report);
+        if !self.key_on_stdout {
+            self.sandbox
+                .check_secrets("stdout", &outcome.stdout, &report);
+        }
+        outcome
+    }
+}
+
+/// The command line for failure reports, with every known key masked.
+fn describe(command: &Command, secrets: &[String]) -> String {
+    let mut text = format!("{}", command.get_program().to_string_lossy());
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    for secret in secrets {
+        text = text.replace(secret.as_str(), "<key>");
+    }
+    text
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    description: String,
+}
+
+impl Outcome {
+    pub fn report(&self) -> String {
+        format!(
+            "command: {}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.description, self.code, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\n{}", self.report());
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            code,
+            "expected exit code {code}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_is(&self, text: &str) -> &Self {
+        assert_eq!(self.stdout, text, "unexpected stdout\n{}", self.report());
+        self
+    }
+}
+
+impl Sandbox {
+    /// Every file of the sandbox with its bytes.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        snapshot(&self.root)
+    }
+}
+
+/// Every file below `dir` with its bytes, to show that a failed command changed nothing.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
