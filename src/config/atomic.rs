@@ -129,20 +129,22 @@ mod tests {
         move |_| Ok(Some((Zeroizing::new(text.to_owned()), ())))
     }
 
+    #[cfg(unix)]
     #[test]
     fn creates_private_files_and_keeps_existing_modes() {
+        use std::os::unix::fs::PermissionsExt;
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("sub/f");
         update(&path, set("one")).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "one");
-        let meta = fs::metadata(&path).unwrap();
-        if let Some(mode) = sys::mode(&meta) {
-            assert_eq!(mode, 0o600);
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-            update(&path, set("two")).unwrap();
-            assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o640));
-        }
+        assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o600));
+        assert_eq!(
+            sys::mode(&fs::metadata(path.parent().unwrap()).unwrap()),
+            Some(0o700)
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        update(&path, set("two")).unwrap();
+        assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o640));
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
     }

@@ -98,9 +98,17 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The next character, with `\r\n` and a lone `\r` read as `\n` (Python opens the
+    /// file with universal newlines).
     fn read_char(&mut self) -> Option<char> {
-        let c = self.text[self.pos..].chars().next()?;
+        let mut c = self.text[self.pos..].chars().next()?;
         self.pos += c.len_utf8();
+        if c == '\r' {
+            if self.text[self.pos..].starts_with('\n') {
+                self.pos += 1;
+            }
+            c = '\n';
+        }
         if c == '\n' {
             self.line += 1;
             self.py_line += 1;
@@ -108,13 +116,17 @@ impl<'a> Lexer<'a> {
         Some(c)
     }
 
-    /// The rest of the current line, newline included ("" at the end of the text).
+    /// The rest of the current line, its line ending included ("" at the end of the text).
     fn readline(&mut self) -> &'a str {
         let rest = &self.text[self.pos..];
-        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let len = match rest.find(['\n', '\r']) {
+            Some(i) if rest[i..].starts_with("\r\n") => i + 2,
+            Some(i) => i + 1,
+            None => rest.len(),
+        };
         self.pos += len;
         let line = &rest[..len];
-        if line.ends_with('\n') {
+        if line.ends_with(['\n', '\r']) {
             self.line += 1;
         }
         line
@@ -234,7 +246,7 @@ impl Parser<'_> {
                         "macro definition missing null line terminator (a macdef must end with a blank line)",
                     ));
                 }
-                "\n" => return Ok(()),
+                "\n" | "\r\n" | "\r" => return Ok(()),
                 _ => {}
             }
         }

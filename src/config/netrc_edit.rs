@@ -83,9 +83,9 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
     }
     let out = apply(text, edits);
     let check = Netrc::parse(&out).map_err(|_| EditError::Verify("it would not parse"))?;
-    if !check
+    if check
         .entry_for(machine)
-        .is_some_and(|e| e.password.as_str() == key)
+        .is_none_or(|e| e.password.as_str() != key)
     {
         return Err(EditError::Verify("the new key would not be found"));
     }

@@ -137,18 +137,23 @@ impl Ini {
             .find(|o| o.section == section && o.key == key)
     }
 
-    /// The value configparser's `get(section, key)` returns, `[DEFAULT]` included.
-    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
-        self.find(section, key)
-            .or_else(|| self.find(DEFAULTS, key))
-            .map(|o| o.value.as_str())
+    /// The option configparser's `get(section, key)` finds: the section's own, else
+    /// one inherited from `[DEFAULT]`; nothing when the section does not exist.
+    fn lookup(&self, section: &str, key: &str) -> Option<&Option_> {
+        if !self.sections.iter().any(|s| s.name == section) {
+            return None;
+        }
+        self.find(section, key).or_else(|| self.find(DEFAULTS, key))
     }
 
-    /// The 1-based line where `key` is set in `section` (or inherited from `[DEFAULT]`).
+    /// The value configparser's `get(section, key)` returns.
+    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.lookup(section, key).map(|o| o.value.as_str())
+    }
+
+    /// The 1-based line where the value [`Ini::get`] returns is set.
     pub fn line_of(&self, section: &str, key: &str) -> Option<usize> {
-        self.find(section, key)
-            .or_else(|| self.find(DEFAULTS, key))
-            .map(|o| o.lines.0 + 1)
+        self.lookup(section, key).map(|o| o.lines.0 + 1)
     }
 }
 

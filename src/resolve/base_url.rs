@@ -61,10 +61,11 @@ impl BaseUrl {
         let host_start = authority.rfind('@').map_or(0, |i| i + 1);
         let hostport = &authority[host_start..];
         let (host, port) = split_port(hostport);
-        if let Some(port) = port {
-            if !port.is_empty() && !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
-                return Err(UrlError::Port(text.to_owned()));
-            }
+        if let Some(port) = port
+            && !port.is_empty()
+            && !matches!(port.parse::<u16>(), Ok(p) if p > 0)
+        {
+            return Err(UrlError::Port(text.to_owned()));
         }
         let host_ok = !host.is_empty()
             && (host.starts_with('[') && host.ends_with(']')
@@ -125,10 +126,10 @@ impl BaseUrl {
     /// The web UI's URL, where keys are created (SDK `util.api_to_app_url`).
     pub fn app_url(&self) -> String {
         let url = &self.url;
-        if let Some(i) = url.find("://api.wandb.") {
-            if !url[i..].starts_with("://api.wandb.test") {
-                return url.replacen("://api.", "://", 1);
-            }
+        if let Some(i) = url.find("://api.wandb.")
+            && !url[i..].starts_with("://api.wandb.test")
+        {
+            return url.replacen("://api.", "://", 1);
         }
         if url.contains("://api.") {
             return url.replacen("://api.", "://app.", 1);

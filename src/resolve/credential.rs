@@ -81,13 +81,13 @@ pub fn stored_key(layers: &Layers<'_>, url: &BaseUrl) -> Result<Option<Resolved>
     if let Some(text) = layers.env_key {
         return checked(text.clone(), KeySource::Env).map(Some);
     }
-    if let Some(store) = layers.keychain {
-        if let Some(found) = store.get(url)? {
-            return Ok(Some(Resolved {
-                key: found.key,
-                source: KeySource::Store(found.location),
-            }));
-        }
+    if let Some(store) = layers.keychain
+        && let Some(found) = store.get(url)?
+    {
+        return Ok(Some(Resolved {
+            key: found.key,
+            source: KeySource::Store(found.location),
+        }));
     }
     if let Some(setting) = layers.settings.value("api_key") {
         let source = KeySource::Settings {

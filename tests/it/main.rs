@@ -2,13 +2,24 @@
 //! a real pseudo-terminal. One binary, run by libtest-mimic so that tests whose needs
 //! are missing are reported as ignored (and fail under WANDB_CRED_TEST_REQUIRE_ALL=1).
 
+mod commands;
+mod files;
 mod harness;
 mod login;
+mod prompt;
+mod pty;
+mod sdk;
 mod server;
+mod verify;
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(login::tests());
+    trials.extend(commands::tests());
+    trials.extend(verify::tests());
+    trials.extend(prompt::tests());
+    trials.extend(sdk::tests());
+    trials.extend(files::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -74,10 +74,6 @@ impl FakeServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn netloc(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }

@@ -1,0 +1,193 @@
+//! `get`, `logout` and `status`: precedence, messages, masking, and no network.
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::server::{FakeServer, Reply};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    let mut all = trials![
+        get_follows_the_documented_precedence,
+        get_without_a_key_names_the_host,
+        get_never_prompts,
+        logout_removes_only_that_host,
+        logout_with_nothing_stored_says_so,
+        status_masks_the_key_and_names_every_source,
+        status_makes_no_network_request,
+        usage_errors_exit_2,
+    ];
+    all.extend(trials![[Need::Python]; logout_keeps_other_bytes]);
+    all
+}
+
+fn get_follows_the_documented_precedence() {
+    let sb = Sandbox::new();
+    let (env_key, settings_key, netrc_key) = (sb.key(), sb.key(), sb.key());
+    let get = |sb: &Sandbox, env: Option<&str>| {
+        let mut run = sb.cmd(&["get"]).key_on_stdout();
+        if let Some(k) = env {
+            run = run.env("WANDB_API_KEY", k);
+        }
+        run.run().ok().stdout.trim_end().to_owned()
+    };
+    sb.cmd(&["login", &netrc_key]).run().ok();
+    assert_eq!(get(&sb, None), netrc_key);
+    sb.write(
+        &sb.system_settings(),
+        &format!("[default]\napi_key = {settings_key}\n"),
+    );
+    assert_eq!(get(&sb, None), settings_key);
+    assert_eq!(get(&sb, Some(&env_key)), env_key);
+    // An empty variable counts as unset.
+    assert_eq!(get(&sb, Some("")), settings_key);
+    // Workspace settings win over system settings.
+    let workspace_key = sb.key();
+    sb.write(
+        &sb.workspace_settings(),
+        &format!("[default]\napi_key = {workspace_key}\n"),
+    );
+    assert_eq!(get(&sb, None), workspace_key);
+}
+
+fn get_without_a_key_names_the_host() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--host", "http://127.0.0.1:8765", &key])
+        .run()
+        .ok();
+    sb.cmd(&["get", "--host", "https://wb.example.com:8443"])
+        .run()
+        .fails(1)
+        .stderr_has("wb.example.com:8443")
+        .stdout_is("");
+    // The host remembered by login is the default for get.
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+    sb.cmd(&["get", "--host", "http://127.0.0.1:8765/"])
+        .key_on_stdout()
+        .run()
+        .ok();
+}
+
+fn get_never_prompts() {
+    let sb = Sandbox::new();
+    // Even with input available, get does not read a key from stdin.
+    let key = sb.key();
+    sb.cmd(&["get"]).stdin(&format!("{key}\n")).run().fails(1);
+}
+
+fn logout_removes_only_that_host() {
+    let sb = Sandbox::new();
+    let (a, b) = (sb.key(), sb.key());
+    sb.cmd(&["login", "--host", "http://a.example", &a])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--host", "http://b.example", &b])
+        .run()
+        .ok();
+    sb.cmd(&["logout", "--host", "http://a.example"])
+        .run()
+        .ok()
+        .stderr_has("Removed the API key for a.example");
+    sb.cmd(&["get", "--host", "http://a.example"])
+        .run()
+        .fails(1);
+    sb.cmd(&["get", "--host", "http://b.example"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{b}\n"));
+}
+
+fn logout_keeps_other_bytes() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    let others = "# mine\nmachine github.com login me password tok\n";
+    sb.write(&sb.netrc(), others);
+    sb.cmd(&["login", &key]).run().ok();
+    sb.cmd(&["logout"]).run().ok();
+    assert_eq!(sb.read(&sb.netrc()).unwrap(), others);
+    assert_eq!(sb.python_netrc(&sb.netrc(), "api.wandb.ai"), None);
+}
+
+fn logout_with_nothing_stored_says_so() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["logout"])
+        .run()
+        .ok()
+        .stderr_has("nothing to remove");
+    assert!(!sb.netrc().exists());
+    sb.cmd(&["logout"])
+        .env("WANDB_API_KEY", &key)
+        .run()
+        .ok()
+        .stderr_has("WANDB_API_KEY is still set");
+}
+
+fn status_masks_the_key_and_names_every_source() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--host", "http://127.0.0.1:8765", &key])
+        .run()
+        .ok();
+    let out = sb.cmd(&["status"]).run();
+    out.ok()
+        .stdout_has("http://127.0.0.1:8765 (from ")
+        .stdout_has(&sb.system_settings().display().to_string())
+        .stdout_has(&sb.workspace_settings().display().to_string())
+        .stdout_has("wandb_v1_****")
+        .stdout_has(".netrc (line 1)")
+        .stdout_has("0.22.2");
+    let json = sb.cmd(&["status", "--json"]).run();
+    json.ok();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["base_url"], "http://127.0.0.1:8765");
+    assert_eq!(doc["base_url_source"], "settings");
+    assert_eq!(doc["machine"], "127.0.0.1:8765");
+    assert_eq!(doc["api_key"]["masked"], "wandb_v1_****");
+    assert_eq!(doc["api_key"]["kind"], "wandb_v1");
+    assert_eq!(doc["settings_files"][1]["exists"], true);
+    let env = sb
+        .cmd(&["status", "--json"])
+        .env("WANDB_BASE_URL", "http://e.example")
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&env.ok().stdout).unwrap();
+    assert_eq!(doc["base_url_source"], "env");
+    assert!(doc["api_key"].is_null());
+    // A broken key source is shown, and the command fails.
+    sb.cmd(&["status"])
+        .env("WANDB_API_KEY", "bad")
+        .run()
+        .fails(1)
+        .stdout_has("API key:   error:");
+}
+
+fn status_makes_no_network_request() {
+    let server = FakeServer::start(Reply::Unauthorized);
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--host", &server.url(), &key]).run().ok();
+    sb.cmd(&["status"]).run().ok().stdout_has(&server.url());
+    sb.cmd(&["get"]).key_on_stdout().run().ok();
+    sb.cmd(&["logout"]).run().ok();
+    assert_eq!(server.requests().len(), 0);
+}
+
+fn usage_errors_exit_2() {
+    let sb = Sandbox::new();
+    sb.cmd(&["login", "--no-such-flag"]).run().fails(2);
+    sb.cmd(&["frobnicate"]).run().fails(2);
+    sb.cmd(&[]).run().fails(2);
+    sb.cmd(&["--help"]).run().ok().stdout_has("login");
+    sb.cmd(&["login", "--help"])
+        .run()
+        .ok()
+        .stdout_has("--base-url")
+        .stdout_has("--relogin")
+        .stdout_has("--verify");
+}

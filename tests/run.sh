@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, and integration tests that run the real binary
+# against Python's netrc/configparser, a fake W&B server, a pseudo-terminal and the
+# official W&B SDK. The SDK is installed once into target/ (needs python3 with venv
+# and PyPI); without it, its tests are reported as ignored, not passed.
+# Extra arguments go to `cargo test`, e.g. `tests/run.sh -- login::`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SDK_VERSION=0.31.0
+venv="target/wandb-sdk-$SDK_VERSION"
+if [ -z "${WANDB_CRED_TEST_SDK_PYTHON:-}" ]; then
+  if ! "$venv/bin/python" -c 'import wandb' 2>/dev/null; then
+    echo "tests/run.sh: installing the W&B SDK $SDK_VERSION into $venv (once)" >&2
+    rm -rf "$venv"
+    mkdir -p target
+    if ! { python3 -m venv "$venv" && timeout 900 "$venv/bin/pip" install -q "wandb==$SDK_VERSION"; }; then
+      echo "tests/run.sh: warning: cannot install the W&B SDK; its tests will be skipped" >&2
+      rm -rf "$venv"
+    fi
+  fi
+  if [ -x "$venv/bin/python" ]; then
+    export WANDB_CRED_TEST_SDK_PYTHON="$PWD/$venv/bin/python"
+  fi
+fi
+
+exec cargo test --workspace --locked "$@"
