@@ -15,6 +15,7 @@ const NAMES: &[&str] = &[
     "WANDB_HTTP_TIMEOUT",
     "NETRC",
     "TERM",
+    "WANDB_CRED_KEYCHAIN_TIMEOUT",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod env;
 pub mod key;
 pub mod prompt;

@@ -1,6 +1,9 @@
 //! What every command needs: the environment, the parsed settings files, the netrc
 //! store, and the resolution of the server URL and the key.
 
+use std::cell::OnceCell;
+use std::time::Duration;
+
 use anyhow::Context as _;
 
 use crate::config::paths;
@@ -9,27 +12,49 @@ use crate::env::Environment;
 use crate::resolve::base_url::{BaseUrl, UrlSource, choose_base_url};
 use crate::resolve::credential::{self, Layers, Resolved};
 use crate::store::Store;
+use crate::store::backend::{BackendChoice, Selection};
+use crate::store::keychain;
 use crate::store::netrc::NetrcStore;
 
 pub struct Context {
     pub env: Environment,
     pub settings: SettingsFiles,
     pub netrc: NetrcStore,
+    pub backend_choice: BackendChoice,
+    pub keychain_timeout: Duration,
+    selection: OnceCell<Selection>,
 }
 
 impl Context {
-    pub fn load() -> anyhow::Result<Self> {
-        Self::with_env(Environment::from_process())
+    pub fn load(backend_choice: BackendChoice) -> anyhow::Result<Self> {
+        Self::with_env(Environment::from_process(), backend_choice)
     }
 
-    pub fn with_env(env: Environment) -> anyhow::Result<Self> {
+    pub fn with_env(env: Environment, backend_choice: BackendChoice) -> anyhow::Result<Self> {
         let settings = SettingsFiles::load(&env)?;
         let netrc = NetrcStore::new(paths::netrc(&env));
+        let keychain_timeout = match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
+            None => keychain::DEFAULT_TIMEOUT,
+            Some(text) => crate::duration::parse(text)
+                .map_err(|e| anyhow::anyhow!("WANDB_CRED_KEYCHAIN_TIMEOUT: {e}"))?,
+        };
         Ok(Self {
             env,
             settings,
             netrc,
+            backend_choice,
+            keychain_timeout,
+            selection: OnceCell::new(),
         })
+    }
+
+    /// The store `login` writes to, chosen on first use (a bounded keychain probe).
+    pub fn selection(&self) -> anyhow::Result<&Selection> {
+        if let Some(selection) = self.selection.get() {
+            return Ok(selection);
+        }
+        let selection = Selection::select(self.backend_choice, self.keychain_timeout)?;
+        Ok(self.selection.get_or_init(|| selection))
     }
 
     /// The server, by precedence: `flag` > `WANDB_BASE_URL` > workspace > system > default.
@@ -59,15 +84,24 @@ impl Context {
     }
 
     /// Where `login` stores keys.
-    pub fn store(&self) -> &dyn Store {
-        &self.netrc
+    pub fn store(&self) -> anyhow::Result<&dyn Store> {
+        Ok(match self.selection()? {
+            Selection::Keychain(store) => store,
+            Selection::Netrc { .. } => &self.netrc,
+        })
     }
 
-    /// The key already configured for `url`, by precedence, or `None`.
+    /// The key already configured for `url`, by precedence, or `None`. The keychain is
+    /// not consulted (nor probed) when `WANDB_API_KEY` decides.
     pub fn stored_key(&self, url: &BaseUrl) -> anyhow::Result<Option<Resolved>> {
+        let env_key = self.env.api_key();
+        let keychain = match env_key {
+            Some(_) => None,
+            None => self.selection()?.keychain().map(|k| k as &dyn Store),
+        };
         let layers = Layers {
-            env_key: self.env.api_key(),
-            keychain: None,
+            env_key,
+            keychain,
             settings: &self.settings,
             netrc: &self.netrc,
         };

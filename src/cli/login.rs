@@ -12,6 +12,8 @@ use crate::key::ApiKey;
 use crate::prompt;
 use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL, UrlSource};
 use crate::resolve::credential::{KeySource, Resolved};
+use crate::store::Store;
+use crate::store::backend::Selection;
 use crate::verify;
 
 /// The SDK's message when there is no key and nobody to ask.
@@ -70,11 +72,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
 
     if resolved.source.is_new() {
-        let place = ctx.store().set(&url, &resolved.key)?;
-        say(format_args!(
-            "Stored the API key for {} in {place}.",
-            url.netloc()
-        ));
+        store_key(ctx, &url, &resolved.key)?;
         warn_about_overrides(ctx);
     } else if !args.verify {
         say(format_args!(
@@ -85,6 +83,37 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
 
     remember_server(ctx, &url, &url_source, args.cloud)
+}
+
+/// Stores the key where the backend says, saying where and, for netrc, why. A key moved
+/// into the keychain leaves no plaintext copy for that server behind in netrc.
+fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
+    let netloc = url.netloc();
+    match ctx.selection()? {
+        Selection::Keychain(keychain) => {
+            let place = keychain.set_verified(url, key)?;
+            say(format_args!(
+                "Stored the API key for {netloc} in the {place}."
+            ));
+            match ctx.netrc.delete(url) {
+                Ok(true) => say(format_args!(
+                    "Removed the old plaintext key for {netloc} from {}.",
+                    ctx.netrc.path().display()
+                )),
+                Ok(false) => {}
+                Err(e) => warn(format_args!(
+                    "could not remove the old plaintext key for {netloc}: {e}"
+                )),
+            }
+        }
+        Selection::Netrc { why } => {
+            let place = ctx.netrc.set(url, key)?;
+            say(format_args!(
+                "Stored the API key for {netloc} in {place} (plaintext; {why})."
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The hidden prompt, or the SDK's error when no terminal can show it.

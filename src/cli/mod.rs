@@ -4,10 +4,13 @@ mod context;
 mod get;
 mod login;
 mod logout;
+mod migrate;
 mod output;
 mod status;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::store::backend::BackendChoice;
 
 pub use context::Context;
 
@@ -20,6 +23,11 @@ pub use context::Context;
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Where keys are stored: auto (the keychain if one is usable, else netrc),
+    /// keychain, or netrc.
+    #[arg(long, global = true, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", default_value = "auto",
+          value_parser = clap::value_parser!(BackendChoice))]
+    backend: BackendChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,8 +43,13 @@ enum Command {
     Login(LoginArgs),
     /// Print the API key for the server on stdout (for scripts and other programs).
     Get(HostArgs),
-    /// Remove the stored API key for the server.
+    /// Remove the server's API key from the keychain and from netrc.
     Logout(HostArgs),
+    /// Move W&B keys from netrc into the keychain.
+    ///
+    /// Each key is stored in the keychain and read back before its netrc entry is
+    /// removed; nothing is removed from netrc unless that round trip succeeded.
+    Migrate(MigrateArgs),
     /// Show the server in use, the settings files, and where the API key comes from.
     ///
     /// Makes no network request. The key is only ever shown masked.
@@ -71,6 +84,24 @@ struct HostArgs {
 }
 
 #[derive(Debug, Args)]
+struct MigrateArgs {
+    /// Move the key for this server (default: the server in use).
+    #[arg(
+        long,
+        visible_alias = "base-url",
+        value_name = "URL",
+        conflicts_with = "all"
+    )]
+    host: Option<String>,
+    /// Move every netrc entry that holds a W&B key (`login user` and a valid key).
+    #[arg(long)]
+    all: bool,
+    /// Leave the netrc entries in place (copy instead of move).
+    #[arg(long)]
+    keep_netrc: bool,
+}
+
+#[derive(Debug, Args)]
 struct StatusArgs {
     /// The W&B server URL to report on.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
@@ -82,11 +113,12 @@ struct StatusArgs {
 
 /// Runs the parsed command. Errors are reported by `main` and exit with status 1.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = Context::load()?;
+    let ctx = Context::load(cli.backend)?;
     match cli.command {
         Command::Login(args) => login::run(&ctx, args),
         Command::Get(args) => get::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
+        Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
     }
 }

@@ -1,5 +1,5 @@
-//! `status`: the server and where it came from, the settings files, where the key
-//! comes from (masked), and the store. No network request is made.
+//! `status`: the server and where it came from, the settings files, the backend and why,
+//! where the key comes from (masked). No network request is made.
 
 use std::io::Write;
 
@@ -10,6 +10,8 @@ use super::{Context, StatusArgs};
 use crate::config::settings_files::SettingsFile;
 use crate::key::KeyKind;
 use crate::resolve::base_url::UrlSource;
+use crate::store::Store;
+use crate::store::backend::Selection;
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
 
@@ -32,12 +34,55 @@ fn source_name(source: &UrlSource) -> &'static str {
     }
 }
 
+/// The backend in use and why, or the error that prevents using one.
+struct BackendReport {
+    name: Option<&'static str>,
+    detail: String,
+    ok: bool,
+}
+
+fn backend_report(ctx: &Context) -> BackendReport {
+    let choice = ctx.backend_choice;
+    match ctx.selection() {
+        Ok(Selection::Keychain(k)) => BackendReport {
+            name: Some("keychain"),
+            detail: format!("{} ({choice}: unlocked and ready)", k.describe()),
+            ok: true,
+        },
+        Ok(Selection::Netrc { why }) => BackendReport {
+            name: Some("netrc"),
+            detail: format!("{} ({choice}: {why})", ctx.netrc.describe()),
+            ok: true,
+        },
+        Err(e) => BackendReport {
+            name: None,
+            detail: format!("{e:#}"),
+            ok: false,
+        },
+    }
+}
+
 pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
-    let key = ctx.stored_key(&url);
+    let backend = backend_report(ctx);
+    let key = if backend.ok || ctx.env.api_key().is_some() {
+        ctx.stored_key(&url)
+    } else {
+        Err(anyhow::anyhow!("unknown while the keychain cannot be read"))
+    };
     let (key_ok, key_err) = match &key {
         Ok(found) => (found.as_ref(), None),
         Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    // A plaintext copy left behind while the keychain is in use deserves a word.
+    let stale_netrc = match ctx.selection() {
+        Ok(Selection::Keychain(_)) => ctx
+            .netrc
+            .machine_key(url.netloc())
+            .ok()
+            .flatten()
+            .map(|f| f.location),
+        _ => None,
     };
     let files = [
         ("workspace", &ctx.settings.workspace),
@@ -52,13 +97,19 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
             "base_url_file": match &url_source { UrlSource::Settings(p) => Some(p), _ => None },
             "machine": url.netloc(),
             "settings_files": files.map(file_json),
+            "backend": {
+                "choice": ctx.backend_choice.to_string(),
+                "name": backend.name,
+                "detail": backend.detail,
+                "ok": backend.ok,
+            },
             "api_key": key_ok.map(|r| json!({
                 "masked": r.key.masked(),
                 "kind": kind_name(r.key.kind()),
                 "source": r.source.to_string(),
             })),
             "api_key_error": key_err,
-            "store": ctx.store().describe(),
+            "plaintext_copy": stale_netrc,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
@@ -67,6 +118,10 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
             let label = if i == 0 { "Settings:" } else { "" };
             let state = if file.exists() { "" } else { ", not present" };
             writeln!(out, "{label:<10} {} ({scope}{state})", file.path.display())?;
+        }
+        match backend.name {
+            Some(name) => writeln!(out, "Backend:   {name}: {}", backend.detail)?,
+            None => writeln!(out, "Backend:   error: {}", backend.detail)?,
         }
         match (&key_ok, &key_err) {
             (Some(r), _) => writeln!(out, "API key:   {} from {}", r.key.masked(), r.source)?,
@@ -77,14 +132,23 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
                 url.netloc()
             )?,
         }
-        writeln!(out, "Store:     {}", ctx.store().describe())?;
+        if let Some(location) = &stale_netrc {
+            writeln!(
+                out,
+                "Warning:   a plaintext key for {} is still in {location}; run `wandb-cred migrate`",
+                url.netloc()
+            )?;
+        }
         if key_ok.is_some_and(|r| r.key.kind() == KeyKind::V1) {
             writeln!(out, "Note:      {V1_NOTE}")?;
         }
     }
     out.flush()?;
+    drop(out);
+    if !backend.ok {
+        bail!("{}", backend.detail);
+    }
     if let Err(e) = key {
-        drop(out);
         bail!(e);
     }
     Ok(())

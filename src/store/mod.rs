@@ -1,6 +1,8 @@
 //! Where keys are kept. [`Store`] is the one interface the commands (and later the
 //! daemon) use; the netrc file is one implementation, the platform keychain another.
 
+pub mod backend;
+pub mod keychain;
 pub mod netrc;
 
 #[cfg(test)]
@@ -36,6 +38,14 @@ pub enum StoreError {
     },
     #[error(transparent)]
     File(#[from] FileError),
+    #[error("the keychain is locked: {hint}")]
+    KeychainLocked { hint: String },
+    #[error("the keychain did not answer within {} s (set WANDB_CRED_KEYCHAIN_TIMEOUT to wait longer)", timeout.as_secs_f64())]
+    KeychainTimeout { timeout: std::time::Duration },
+    #[error("keychain error: {message}")]
+    Keychain { message: String },
+    #[error("no keychain is available: {reason}")]
+    NoKeychain { reason: String },
     #[error("the key for {machine} in {location} is not a valid API key: {source}")]
     InvalidKey {
         machine: String,

@@ -45,6 +45,56 @@ impl NetrcStore {
     fn location(&self, entry: &Entry) -> String {
         format!("{} (line {})", self.path.display(), entry.line)
     }
+
+    fn load(&self) -> Result<Option<Netrc>, StoreError> {
+        let Some(text) = atomic::read_text(&self.path)? else {
+            return Ok(None);
+        };
+        Netrc::parse(&text)
+            .map(Some)
+            .map_err(|e| self.parse_error(e))
+    }
+
+    fn checked(&self, entry: &Entry, machine: &str) -> Result<StoredKey, StoreError> {
+        let location = self.location(entry);
+        match ApiKey::parse(entry.password.clone()) {
+            Ok(key) => Ok(StoredKey { key, location }),
+            Err(source) => Err(StoreError::InvalidKey {
+                machine: machine.to_owned(),
+                location,
+                source,
+            }),
+        }
+    }
+
+    /// The key of the entry for exactly this machine (no `default`, no fallback).
+    pub fn machine_key(&self, machine: &str) -> Result<Option<StoredKey>, StoreError> {
+        let Some(netrc) = self.load()? else {
+            return Ok(None);
+        };
+        match netrc.entry_for(machine) {
+            Some(entry) if !entry.password.is_empty() => self.checked(entry, machine).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The machines whose entries look like the SDK's: `login user` and a valid key.
+    pub fn wandb_machines(&self) -> Result<Vec<String>, StoreError> {
+        let Some(netrc) = self.load()? else {
+            return Ok(Vec::new());
+        };
+        let mut machines: Vec<String> = Vec::new();
+        for entry in &netrc.entries {
+            if let Some(machine) = &entry.machine
+                && entry.login == netrc_edit::SDK_LOGIN
+                && ApiKey::parse(entry.password.clone()).is_ok()
+                && !machines.contains(machine)
+            {
+                machines.push(machine.clone());
+            }
+        }
+        Ok(machines)
+    }
 }
 
 /// The entry the SDK would use for `url`: its machine, else `default`, else for a
@@ -62,10 +112,9 @@ impl Store for NetrcStore {
     }
 
     fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
-        let Some(text) = atomic::read_text(&self.path)? else {
+        let Some(netrc) = self.load()? else {
             return Ok(None);
         };
-        let netrc = Netrc::parse(&text).map_err(|e| self.parse_error(e))?;
         let Some(entry) = lookup(&netrc, url) else {
             return Ok(None);
         };
@@ -73,18 +122,11 @@ impl Store for NetrcStore {
             tracing::warn!(machine = url.netloc(), path = %self.path.display(), "netrc entry has no password");
             return Ok(None);
         }
-        match ApiKey::parse(entry.password.clone()) {
-            Ok(key) => Ok(Some(StoredKey {
-                key,
-                location: self.location(entry),
-            })),
+        match self.checked(entry, url.netloc()) {
+            Ok(found) => Ok(Some(found)),
             // A catch-all `default` entry usually belongs to some other service.
             Err(_) if entry.machine.is_none() => Ok(None),
-            Err(source) => Err(StoreError::InvalidKey {
-                machine: url.netloc().to_owned(),
-                location: self.location(entry),
-                source,
-            }),
+            Err(e) => Err(e),
         }
     }
 

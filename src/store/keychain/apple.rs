@@ -1,0 +1,31 @@
+//! macOS: the login Keychain through the keyring-core Apple store. There is always a
+//! keychain; access prompts are bounded by the caller's timeout.
+
+use std::sync::Arc;
+
+use keyring_core::api::CredentialStore;
+
+use super::Probe;
+
+pub const NAME: &str = "macOS Keychain";
+pub const LOCKED: &str = "the macOS Keychain is locked or access was denied";
+pub const UNLOCK_HINT: &str = "Unlock it (`security unlock-keychain`) or allow access when asked, or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+
+pub fn probe(_may_start: bool) -> Probe {
+    match open() {
+        Ok(_) => Probe::Ready,
+        Err(e) => Probe::Missing(format!("cannot open the macOS Keychain: {e}")),
+    }
+}
+
+pub fn open() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
+    Ok(store)
+}
+
+pub fn build_entry(
+    store: &Arc<CredentialStore>,
+    account: &str,
+) -> keyring_core::Result<keyring_core::Entry> {
+    store.build(super::SERVICE, account, None)
+}

@@ -1,0 +1,177 @@
+//! Keys in the platform keychain through the keyring-core family of crates.
+//!
+//! Item identity (documented in the README): service `wandb`, account = the normalised
+//! base URL, so keys for different servers live side by side. Every call runs on a
+//! worker thread and is bounded by a timeout, so a keychain waiting for a prompt that
+//! nobody can answer never hangs the caller.
+
+#[cfg(all(unix, not(target_os = "macos")))]
+#[path = "secret_service.rs"]
+mod platform;
+
+#[cfg(target_os = "macos")]
+#[path = "apple.rs"]
+mod platform;
+
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod platform;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use keyring_core::api::CredentialStore;
+use zeroize::Zeroizing;
+
+use super::{Store, StoreError, StoredKey};
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+
+/// The service name of every item.
+pub const SERVICE: &str = "wandb";
+
+/// The default bound on one keychain call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a quick look at the keychain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Ready to store and read keys.
+    Ready,
+    /// There is no keychain here (the reason says what is missing).
+    Missing(String),
+    /// There is one, but it cannot be used without unlocking (the hint says how).
+    Locked(String),
+}
+
+/// Looks at the keychain without prompting. With `may_start` the platform may start
+/// the keychain service (D-Bus activation); without it only a running one counts. A
+/// keychain that does not answer in time (typically waiting on a prompt nobody sees)
+/// is an error, not "no keychain".
+pub fn probe(timeout: Duration, may_start: bool) -> Result<Probe, StoreError> {
+    bounded(timeout, move || platform::probe(may_start))
+}
+
+/// The platform keychain as a [`Store`].
+pub struct KeychainStore {
+    inner: Arc<CredentialStore>,
+    timeout: Duration,
+}
+
+impl KeychainStore {
+    /// Connects to the platform keychain (call [`probe`] first to learn whether one is usable).
+    pub fn open(timeout: Duration) -> Result<Self, StoreError> {
+        let inner = bounded(timeout, platform::open)?.map_err(keychain_error)?;
+        Ok(Self { inner, timeout })
+    }
+
+    fn location(url: &BaseUrl) -> String {
+        format!("{} (service {SERVICE}, account {url})", platform::NAME)
+    }
+
+    /// Stores the key and reads it back; only a key that comes back identical counts
+    /// as stored. Returns where it went.
+    pub fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let place = self.set(url, key)?;
+        match self.get(url)? {
+            Some(found) if found.key == *key => Ok(place),
+            _ => Err(StoreError::Keychain {
+                message: format!("the key stored for {url} did not read back the same"),
+            }),
+        }
+    }
+
+    /// Runs `op` on the entry for `url` on a worker thread, within the timeout.
+    fn with_entry<T: Send + 'static>(
+        &self,
+        url: &BaseUrl,
+        op: impl FnOnce(keyring_core::Entry) -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<keyring_core::Result<T>, StoreError> {
+        let inner = self.inner.clone();
+        let account = url.as_str().to_owned();
+        bounded(self.timeout, move || {
+            let entry = platform::build_entry(&inner, &account)?;
+            op(entry)
+        })
+    }
+}
+
+impl Store for KeychainStore {
+    fn describe(&self) -> String {
+        format!("the {} (service {SERVICE})", platform::NAME)
+    }
+
+    fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        let found = self.with_entry(url, |entry| entry.get_password().map(Zeroizing::new))?;
+        let text = match found {
+            Ok(text) => text,
+            Err(keyring_core::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(keychain_error(e)),
+        };
+        let location = Self::location(url);
+        match ApiKey::parse(text) {
+            Ok(key) => Ok(Some(StoredKey { key, location })),
+            Err(source) => Err(StoreError::InvalidKey {
+                machine: url.netloc().to_owned(),
+                location,
+                source,
+            }),
+        }
+    }
+
+    fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let secret = Zeroizing::new(key.expose().to_owned());
+        self.with_entry(url, move |entry| entry.set_password(&secret))?
+            .map_err(keychain_error)?;
+        Ok(Self::location(url))
+    }
+
+    fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
+        match self.with_entry(url, |entry| entry.delete_credential())? {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+}
+
+/// Maps keyring errors to ours without ever showing secret bytes.
+fn keychain_error(e: keyring_core::Error) -> StoreError {
+    use keyring_core::Error as E;
+    match e {
+        E::NoStorageAccess(inner) => StoreError::KeychainLocked {
+            hint: format!("{} ({inner}). {}", platform::LOCKED, platform::UNLOCK_HINT),
+        },
+        E::BadEncoding(_) | E::BadDataFormat(..) => StoreError::Keychain {
+            message: "the stored item is not a UTF-8 text key".to_owned(),
+        },
+        other => StoreError::Keychain {
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Runs `f` on a worker thread and waits at most `timeout` for it. A call that does not
+/// return in time is abandoned (its thread ends when the platform call does).
+fn bounded<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("keychain".to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| StoreError::Keychain {
+            message: format!("cannot start a worker thread: {e}"),
+        })?;
+    rx.recv_timeout(timeout)
+        .map_err(|_| StoreError::KeychainTimeout { timeout })
+}
+
+/// Which keychain this build talks to, for messages.
+pub fn platform_name() -> &'static str {
+    platform::NAME
+}

@@ -1,0 +1,90 @@
+//! Linux and other Unix desktops: the freedesktop Secret Service over D-Bus (pure Rust,
+//! via zbus). The probe asks the bus and never waits for a service to be activated
+//! unless allowed, and never triggers an unlock prompt.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use keyring_core::api::CredentialStore;
+use zbus::blocking::{Connection, Proxy, fdo::DBusProxy};
+use zbus::names::BusName;
+use zbus::zvariant::OwnedObjectPath;
+
+use super::Probe;
+
+pub const NAME: &str = "Secret Service";
+pub const LOCKED: &str = "the Secret Service's default collection is locked";
+pub const UNLOCK_HINT: &str = "Unlock it (log in to your desktop session, or run `gnome-keyring-daemon --unlock`, or open your keyring manager), or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+
+const SECRETS: &str = "org.freedesktop.secrets";
+
+pub fn probe(may_start: bool) -> Probe {
+    match look(may_start) {
+        Ok(probe) => probe,
+        Err(e) => Probe::Missing(format!("cannot talk to the Secret Service: {e}")),
+    }
+}
+
+fn look(may_start: bool) -> zbus::Result<Probe> {
+    let conn = match Connection::session() {
+        Ok(conn) => conn,
+        Err(e) => return Ok(Probe::Missing(format!("no D-Bus session bus ({e})"))),
+    };
+    let bus = DBusProxy::new(&conn)?;
+    let name = BusName::try_from(SECRETS)?;
+    if !bus.name_has_owner(name.clone())? {
+        let activatable = bus
+            .list_activatable_names()?
+            .iter()
+            .any(|n| n.as_str() == SECRETS);
+        if !activatable {
+            return Ok(Probe::Missing(
+                "no Secret Service provider on the session bus".to_owned(),
+            ));
+        }
+        if !may_start {
+            return Ok(Probe::Missing(
+                "the Secret Service is not running (it can be started on demand: set WANDB_CRED_BACKEND=keychain)"
+                    .to_owned(),
+            ));
+        }
+    }
+    let service = Proxy::new(
+        &conn,
+        SECRETS,
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service",
+    )?;
+    let default: OwnedObjectPath = service.call("ReadAlias", &("default",))?;
+    if default.as_str() == "/" {
+        return Ok(Probe::Missing(
+            "the Secret Service has no default collection".to_owned(),
+        ));
+    }
+    let collection = Proxy::new(
+        &conn,
+        SECRETS,
+        default.as_str(),
+        "org.freedesktop.Secret.Collection",
+    )?;
+    let locked: bool = collection.get_property("Locked")?;
+    Ok(if locked {
+        Probe::Locked(format!("{LOCKED}. {UNLOCK_HINT}"))
+    } else {
+        Probe::Ready
+    })
+}
+
+pub fn open() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+pub fn build_entry(
+    store: &Arc<CredentialStore>,
+    account: &str,
+) -> keyring_core::Result<keyring_core::Entry> {
+    let label = format!("W&B API key for {account}");
+    let modifiers = HashMap::from([("label", label.as_str())]);
+    store.build(super::SERVICE, account, Some(&modifiers))
+}
