@@ -92,9 +92,7 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
     match ctx.selection()? {
         Selection::Keychain(keychain) => {
             let place = keychain.set_verified(url, key)?;
-            say(format_args!(
-                "Stored the API key for {netloc} in the {place}."
-            ));
+            say(format_args!("Stored the API key for {netloc} in {place}."));
             match ctx.netrc.delete(url) {
                 Ok(true) => say(format_args!(
                     "Removed the old plaintext key for {netloc} from {}.",

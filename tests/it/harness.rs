@@ -22,13 +22,17 @@ pub enum Need {
     Python,
     /// A Python with the official W&B SDK: `WANDB_CRED_TEST_SDK_PYTHON`.
     Sdk,
+    /// dbus-daemon, gnome-keyring-daemon and secret-tool, for a private Secret Service.
+    Keyring,
 }
 
 impl Need {
     fn missing(self) -> Option<String> {
         static PYTHON: OnceLock<bool> = OnceLock::new();
         static SDK: OnceLock<bool> = OnceLock::new();
+        static KEYRING: OnceLock<Option<String>> = OnceLock::new();
         match self {
+            Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))
             .then(|| "python3 is not installed".to_owned()),
@@ -148,12 +152,18 @@ impl Sandbox {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&work).unwrap();
+        // No session bus unless a test starts one: never the real user's keychain.
+        let runtime = dir.path().join("no-bus");
+        std::fs::create_dir_all(&runtime).unwrap();
         Self {
             root: dir.path().to_owned(),
             _dir: dir,
             home,
             work,
-            env: Vec::new(),
+            env: vec![(
+                "XDG_RUNTIME_DIR".to_owned(),
+                runtime.to_str().unwrap().to_owned(),
+            )],
             secrets: RefCell::new(Vec::new()),
         }
     }
@@ -435,9 +445,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() {
+            let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+            if kind.is_dir() {
                 stack.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.insert(path.clone(), std::fs::read(&path).unwrap());
             }
         }

@@ -5,6 +5,8 @@
 mod commands;
 mod files;
 mod harness;
+mod keychain;
+mod keyring;
 mod login;
 mod prompt;
 mod pty;
@@ -21,5 +23,6 @@ fn main() -> std::process::ExitCode {
     trials.extend(prompt::tests());
     trials.extend(sdk::tests());
     trials.extend(files::tests());
+    trials.extend(keychain::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }

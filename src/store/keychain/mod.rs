@@ -67,7 +67,7 @@ impl KeychainStore {
     }
 
     fn location(url: &BaseUrl) -> String {
-        format!("{} (service {SERVICE}, account {url})", platform::NAME)
+        format!("the {} (service {SERVICE}, account {url})", platform::NAME)
     }
 
     /// Stores the key and reads it back; only a key that comes back identical counts

@@ -1,0 +1,416 @@
+//! Keys in a real Secret Service (gnome-keyring on a private D-Bus): where `login`
+//! stores, how every reader finds keys, the fallbacks and the refusals.
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::keyring::{Keyring, Provider};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    let mut all = trials![[Need::Keyring];
+        login_stores_in_the_keychain_and_in_no_file,
+        keychain_precedence_for_every_reader,
+        two_hosts_live_side_by_side,
+        logout_clears_keychain_and_netrc,
+        login_into_the_keychain_drops_the_plaintext_copy,
+        migrate_moves_sdk_entries_and_keeps_the_rest,
+        migrate_keep_netrc_and_single_host,
+        migrate_never_overwrites_a_different_keychain_key,
+        bus_without_provider_falls_back_to_netrc,
+        locked_collection_is_an_error_and_writes_nothing,
+        unresponsive_keychain_is_bounded_by_the_timeout,
+        netrc_backend_never_touches_the_keychain,
+        status_names_the_backend_and_why,
+    ];
+    all.extend(trials![
+        no_bus_falls_back_to_netrc_and_says_why,
+        keychain_backend_without_keychain_is_an_error,
+        migrate_without_keychain_is_an_error,
+        bad_backend_value_is_a_usage_error,
+    ]);
+    all
+}
+
+const CLOUD: &str = "https://api.wandb.ai";
+
+/// Every byte under the sandbox, to show a key is in no file.
+fn assert_in_no_file(sb: &Sandbox, key: &str) {
+    for (path, bytes) in sb.snapshot() {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(key), "the key is in {}", path.display());
+    }
+}
+
+fn login_stores_in_the_keychain_and_in_no_file() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("Stored the API key for api.wandb.ai in the Secret Service (service wandb, account https://api.wandb.ai)");
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(key.as_str()));
+    assert!(!sb.netrc().exists());
+    assert_in_no_file(&sb, &key);
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+}
+
+fn keychain_precedence_for_every_reader() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (chain, settings, netrc, env) = (sb.key(), sb.key(), sb.key(), sb.key());
+    sb.write(
+        &sb.netrc(),
+        &format!("machine api.wandb.ai\n  login user\n  password {netrc}\n"),
+    );
+    sb.write(
+        &sb.system_settings(),
+        &format!("[default]\napi_key = {settings}\n"),
+    );
+    kr.store(CLOUD, &chain);
+    let get = |env_key: Option<&str>| {
+        let mut run = sb.cmd(&["get"]).key_on_stdout();
+        if let Some(k) = env_key {
+            run = run.env("WANDB_API_KEY", k);
+        }
+        run.run().ok().stdout.trim_end().to_owned()
+    };
+    assert_eq!(get(None), chain);
+    assert_eq!(get(Some(&env)), env);
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("from the Secret Service (service wandb, account https://api.wandb.ai)");
+    sb.cmd(&["login"])
+        .run()
+        .ok()
+        .stderr_has("Already logged in")
+        .stderr_has("Secret Service");
+    kr.secret_tool(&["clear", "service", "wandb", "username", CLOUD], None)
+        .unwrap();
+    assert_eq!(get(None), settings);
+    std::fs::remove_file(sb.system_settings()).unwrap();
+    assert_eq!(get(None), netrc);
+}
+
+fn two_hosts_live_side_by_side() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (cloud, local) = (sb.key(), sb.key());
+    sb.cmd(&["login", "--cloud", &cloud]).run().ok();
+    sb.cmd(&["login", "--host", "http://127.0.0.1:8080/", &local])
+        .run()
+        .ok();
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(cloud.as_str()));
+    assert_eq!(
+        kr.lookup("http://127.0.0.1:8080").as_deref(),
+        Some(local.as_str())
+    );
+    sb.cmd(&["get", "--cloud-is-not-a-flag"]).run().fails(2);
+    sb.cmd(&["get", "--host", CLOUD])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{cloud}\n"));
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{local}\n"));
+    assert_in_no_file(&sb, &cloud);
+    assert_in_no_file(&sb, &local);
+}
+
+fn logout_clears_keychain_and_netrc() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (key, old) = (sb.key(), sb.key());
+    sb.cmd(&["login", &key]).run().ok();
+    // A copy another tool left in netrc, for the same server.
+    sb.write(&sb.netrc(), &format!("machine github.com password tok\nmachine api.wandb.ai\n  login user\n  password {old}\n"));
+    sb.cmd(&["logout"])
+        .run()
+        .ok()
+        .stderr_has("Removed the API key for api.wandb.ai from the Secret Service")
+        .stderr_has(&format!(
+            "Removed the API key for api.wandb.ai from netrc file {}",
+            sb.netrc().display()
+        ));
+    assert_eq!(kr.lookup(CLOUD), None);
+    assert_eq!(
+        sb.read(&sb.netrc()).unwrap(),
+        "machine github.com password tok\n"
+    );
+    sb.cmd(&["logout"])
+        .run()
+        .ok()
+        .stderr_has("nothing to remove")
+        .stderr_has("Secret Service");
+    sb.cmd(&["get"]).run().fails(1);
+}
+
+fn login_into_the_keychain_drops_the_plaintext_copy() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (old, new) = (sb.key(), sb.key());
+    sb.write(&sb.netrc(), &format!("# mine\nmachine api.wandb.ai\n  login user\n  password {old}\nmachine other password x\n"));
+    sb.cmd(&["login", &new])
+        .run()
+        .ok()
+        .stderr_has("Removed the old plaintext key for api.wandb.ai");
+    assert_eq!(
+        sb.read(&sb.netrc()).unwrap(),
+        "# mine\nmachine other password x\n"
+    );
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(new.as_str()));
+}
+
+fn migrate_moves_sdk_entries_and_keeps_the_rest() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (cloud, local, unknown) = (sb.key(), sb.key(), sb.key());
+    sb.write(
+        &sb.system_settings(),
+        "[default]\nbase_url = http://127.0.0.1:8765\n",
+    );
+    sb.write(
+        &sb.netrc(),
+        &format!(
+            "machine api.wandb.ai\n  login user\n  password {cloud}\n# keep\nmachine github.com login me password tok\nmachine 127.0.0.1:8765\n  login user\n  password {local}\nmachine wb.example.com\n  login user\n  password {unknown}\n"
+        ),
+    );
+    sb.cmd(&["migrate", "--all"])
+        .run()
+        .ok()
+        .stderr_has("api.wandb.ai: stored in the keychain as https://api.wandb.ai and read back.")
+        .stderr_has("127.0.0.1:8765: removed from")
+        .stderr_has("skipped wb.example.com");
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(cloud.as_str()));
+    assert_eq!(
+        kr.lookup("http://127.0.0.1:8765").as_deref(),
+        Some(local.as_str())
+    );
+    assert_eq!(
+        sb.read(&sb.netrc()).unwrap(),
+        format!(
+            "# keep\nmachine github.com login me password tok\nmachine wb.example.com\n  login user\n  password {unknown}\n"
+        )
+    );
+    // The skipped one moves when its URL is named.
+    sb.cmd(&["migrate", "--host", "https://wb.example.com"])
+        .run()
+        .ok();
+    assert_eq!(
+        kr.lookup("https://wb.example.com").as_deref(),
+        Some(unknown.as_str())
+    );
+    assert_eq!(
+        sb.read(&sb.netrc()).unwrap(),
+        "# keep\nmachine github.com login me password tok\n"
+    );
+    sb.cmd(&["migrate", "--all"])
+        .run()
+        .ok()
+        .stderr_has("No W&B keys");
+}
+
+fn migrate_keep_netrc_and_single_host() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    let text = format!("machine api.wandb.ai\n  login user\n  password {key}\n");
+    sb.write(&sb.netrc(), &text);
+    sb.cmd(&["migrate", "--keep-netrc"])
+        .run()
+        .ok()
+        .stderr_has("--keep-netrc");
+    assert_eq!(sb.read(&sb.netrc()).unwrap(), text);
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(key.as_str()));
+    sb.cmd(&["migrate"])
+        .run()
+        .ok()
+        .stderr_has("already holds this key");
+    assert_eq!(sb.read(&sb.netrc()).unwrap(), "");
+    sb.cmd(&["migrate", "--all", "--host", CLOUD])
+        .run()
+        .fails(2);
+}
+
+fn migrate_never_overwrites_a_different_keychain_key() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (in_chain, in_netrc) = (sb.key(), sb.key());
+    kr.store(CLOUD, &in_chain);
+    let text = format!("machine api.wandb.ai\n  login user\n  password {in_netrc}\n");
+    sb.write(&sb.netrc(), &text);
+    sb.cmd(&["migrate"])
+        .run()
+        .fails(1)
+        .stderr_has("already holds a different key");
+    assert_eq!(sb.read(&sb.netrc()).unwrap(), text);
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(in_chain.as_str()));
+}
+
+fn no_bus_falls_back_to_netrc_and_says_why() {
+    let mut sb = Sandbox::new();
+    let empty = sb.root.join("empty-run");
+    std::fs::create_dir_all(&empty).unwrap();
+    sb.set_env("XDG_RUNTIME_DIR", empty.to_str().unwrap());
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("(plaintext; no keychain: no D-Bus session bus");
+    assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("Backend:   netrc")
+        .stdout_has("no D-Bus session bus");
+}
+
+fn bus_without_provider_falls_back_to_netrc() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::None);
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("(plaintext; no keychain: no Secret Service provider on the session bus)");
+    assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+}
+
+fn locked_collection_is_an_error_and_writes_nothing() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Locked);
+    let key = sb.key();
+    let before = sb.snapshot();
+    sb.cmd(&["login", &key])
+        .run()
+        .fails(1)
+        .stderr_has("the keychain is locked")
+        .stderr_has("Unlock it")
+        .stderr_has("WANDB_CRED_BACKEND=netrc");
+    assert_eq!(sb.snapshot(), before);
+    sb.cmd(&["get"]).run().fails(1).stderr_has("locked");
+    sb.cmd(&["status"])
+        .run()
+        .fails(1)
+        .stdout_has("Backend:   error: the keychain is locked");
+    // The way out the hint names works.
+    sb.cmd(&["login", "--backend", "netrc", &key]).run().ok();
+    assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+    drop(kr);
+}
+
+fn unresponsive_keychain_is_bounded_by_the_timeout() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    kr.freeze();
+    let key = sb.key();
+    let before = sb.snapshot();
+    sb.cmd(&["login", &key])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "300ms")
+        .run()
+        .fails(1)
+        .stderr_has("the keychain did not answer within 0.3 s");
+    assert_eq!(sb.snapshot(), before);
+    sb.cmd(&["get"])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "300ms")
+        .run()
+        .fails(1);
+    sb.cmd(&["get"])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "never")
+        .run()
+        .fails(1)
+        .stderr_has("WANDB_CRED_KEYCHAIN_TIMEOUT");
+}
+
+fn keychain_backend_without_keychain_is_an_error() {
+    let mut sb = Sandbox::new();
+    let empty = sb.root.join("empty-run");
+    std::fs::create_dir_all(&empty).unwrap();
+    sb.set_env("XDG_RUNTIME_DIR", empty.to_str().unwrap());
+    let key = sb.key();
+    sb.cmd(&["login", "--backend", "keychain", &key])
+        .run()
+        .fails(1)
+        .stderr_has("no keychain is available: no D-Bus session bus");
+    sb.cmd(&["login", &key])
+        .env("WANDB_CRED_BACKEND", "keychain")
+        .run()
+        .fails(1);
+    assert!(sb.snapshot().is_empty());
+}
+
+fn migrate_without_keychain_is_an_error() {
+    let mut sb = Sandbox::new();
+    let root = sb.root.to_str().unwrap().to_owned();
+    sb.set_env("XDG_RUNTIME_DIR", &root);
+    let key = sb.key();
+    let text = format!("machine api.wandb.ai\n  login user\n  password {key}\n");
+    sb.write(&sb.netrc(), &text);
+    sb.cmd(&["migrate", "--all"])
+        .run()
+        .fails(1)
+        .stderr_has("there is no keychain to move keys into");
+    assert_eq!(sb.read(&sb.netrc()).unwrap(), text);
+}
+
+fn netrc_backend_never_touches_the_keychain() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (in_chain, key) = (sb.key(), sb.key());
+    kr.store(CLOUD, &in_chain);
+    sb.set_env("WANDB_CRED_BACKEND", "netrc");
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("the netrc backend was chosen");
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(in_chain.as_str()));
+}
+
+fn status_names_the_backend_and_why() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (key, stale) = (sb.key(), sb.key());
+    sb.cmd(&["login", &key]).run().ok();
+    sb.write(
+        &sb.netrc(),
+        &format!("machine api.wandb.ai\n  login user\n  password {stale}\n"),
+    );
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has(
+            "Backend:   keychain: the Secret Service (service wandb) (auto: unlocked and ready)",
+        )
+        .stdout_has("API key:   wandb_v1_**** from the Secret Service")
+        .stdout_has("still in");
+    let json = sb.cmd(&["status", "--json"]).run();
+    let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(doc["backend"]["name"], "keychain");
+    assert_eq!(doc["backend"]["choice"], "auto");
+}
+
+fn bad_backend_value_is_a_usage_error() {
+    let sb = Sandbox::new();
+    sb.cmd(&["status", "--backend", "vault"])
+        .run()
+        .fails(2)
+        .stderr_has("auto, keychain or netrc");
+    sb.cmd(&["status"])
+        .env("WANDB_CRED_BACKEND", "vault")
+        .run()
+        .fails(2);
+}
