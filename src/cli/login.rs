@@ -173,18 +173,10 @@ fn remember_server(
     Ok(())
 }
 
-/// `WANDB_HTTP_TIMEOUT` in seconds, else the SDK's 10 s.
+/// `WANDB_HTTP_TIMEOUT` (seconds, or a duration such as `500ms`), else the SDK's 10 s.
 fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
     match ctx.env.var("WANDB_HTTP_TIMEOUT") {
         None => Ok(verify::DEFAULT_TIMEOUT),
-        Some(text) => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
-            .with_context(|| {
-                format!("WANDB_HTTP_TIMEOUT={text:?} is not a positive number of seconds")
-            }),
+        Some(text) => crate::duration::parse(text).map_err(|e| anyhow::anyhow!("WANDB_HTTP_TIMEOUT: {e}")),
     }
 }
