@@ -16,6 +16,10 @@ const NAMES: &[&str] = &[
     "NETRC",
     "TERM",
     "WANDB_CRED_KEYCHAIN_TIMEOUT",
+    "WANDB_CRED_SOCKET",
+    "WANDB_CRED_NO_DAEMON",
+    "WANDB_CRED_NO_AUTOSTART",
+    "XDG_RUNTIME_DIR",
 ];
 
 #[derive(Debug, Default, Clone)]

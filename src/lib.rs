@@ -2,12 +2,16 @@
 //! needs them. The binary in `main.rs` is a thin shell around [`cli::run`].
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod duration;
 pub mod env;
+pub mod ipc;
 pub mod key;
 pub mod prompt;
 pub mod resolve;
+pub mod service;
 pub mod store;
 pub mod sys;
 pub mod verify;

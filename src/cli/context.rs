@@ -1,38 +1,42 @@
 //! What every command needs: the environment, the parsed settings files, the netrc
-//! store, and the resolution of the server URL and the key.
+//! path, the key service (the daemon, started on demand, or this process), and the
+//! resolution of the server URL and the key.
 
 use std::cell::OnceCell;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::output::warn;
+use crate::client::ConnectError;
+use crate::client::autostart::{self, StartError};
 use crate::config::paths;
-use crate::config::settings_files::SettingsFiles;
+use crate::config::settings_files::{Setting, SettingsFiles};
 use crate::env::Environment;
+use crate::ipc;
 use crate::resolve::base_url::{BaseUrl, UrlSource, choose_base_url};
-use crate::resolve::credential::{self, Layers, Resolved};
-use crate::store::Store;
-use crate::store::backend::{BackendChoice, Selection};
+use crate::resolve::credential::{self, Resolved};
+use crate::service::KeyService;
+use crate::service::local::LocalService;
+use crate::store::backend::BackendChoice;
 use crate::store::keychain;
 use crate::store::netrc::NetrcStore;
 
 pub struct Context {
     pub env: Environment,
     pub settings: SettingsFiles,
-    pub netrc: NetrcStore,
+    pub netrc_path: PathBuf,
     pub backend_choice: BackendChoice,
-    pub keychain_timeout: Duration,
-    selection: OnceCell<Selection>,
+    keychain_timeout: Duration,
+    service: OnceCell<Box<dyn KeyService>>,
 }
 
 impl Context {
     pub fn load(backend_choice: BackendChoice) -> anyhow::Result<Self> {
-        Self::with_env(Environment::from_process(), backend_choice)
-    }
-
-    pub fn with_env(env: Environment, backend_choice: BackendChoice) -> anyhow::Result<Self> {
+        let env = Environment::from_process();
         let settings = SettingsFiles::load(&env)?;
-        let netrc = NetrcStore::new(paths::netrc(&env));
+        let netrc_path = paths::netrc(&env);
         let keychain_timeout = match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
             None => keychain::DEFAULT_TIMEOUT,
             Some(text) => crate::duration::parse(text)
@@ -41,27 +45,67 @@ impl Context {
         Ok(Self {
             env,
             settings,
-            netrc,
+            netrc_path,
             backend_choice,
             keychain_timeout,
-            selection: OnceCell::new(),
+            service: OnceCell::new(),
         })
     }
 
-    /// The store `login` writes to, chosen on first use (a bounded keychain probe).
-    pub fn selection(&self) -> anyhow::Result<&Selection> {
-        if let Some(selection) = self.selection.get() {
-            return Ok(selection);
+    /// The netrc file as a store, for reads the client makes itself.
+    pub fn netrc(&self) -> NetrcStore {
+        NetrcStore::new(self.netrc_path.clone())
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.env.var(name).is_some_and(|v| v != "0")
+    }
+
+    /// The key service: the daemon (started if needed), or this process when no daemon
+    /// can run (said, unless `WANDB_CRED_NO_DAEMON` asked for it).
+    pub fn service(&self) -> &dyn KeyService {
+        self.service.get_or_init(|| self.open_service()).as_ref()
+    }
+
+    fn open_service(&self) -> Box<dyn KeyService> {
+        let local = || -> Box<dyn KeyService> {
+            Box::new(LocalService::new(
+                self.backend_choice,
+                self.keychain_timeout,
+            ))
+        };
+        if self.flag("WANDB_CRED_NO_DAEMON") {
+            return local();
         }
-        let selection = Selection::select(self.backend_choice, self.keychain_timeout)?;
-        Ok(self.selection.get_or_init(|| selection))
+        let socket = ipc::socket_path(&self.env);
+        let autostart = !self.flag("WANDB_CRED_NO_AUTOSTART");
+        match autostart::connect_or_start(&socket, autostart) {
+            Ok(daemon) if daemon.hello.backend_choice == self.backend_choice.to_string() => {
+                Box::new(daemon)
+            }
+            Ok(daemon) => {
+                tracing::info!(daemon = %daemon.hello.backend_choice, wanted = %self.backend_choice, "backend differs from the daemon's; working in-process");
+                local()
+            }
+            Err(StartError::Connect(ConnectError::NotRunning(_))) => {
+                warn(format_args!(
+                    "no daemon is running at {} (WANDB_CRED_NO_AUTOSTART is set); working without one",
+                    socket.display()
+                ));
+                local()
+            }
+            Err(e) => {
+                warn(format_args!("{e}; working without a daemon"));
+                local()
+            }
+        }
     }
 
     /// The server, by precedence: `flag` > `WANDB_BASE_URL` > workspace > system > default.
     pub fn base_url(&self, flag: Option<&str>) -> anyhow::Result<(BaseUrl, UrlSource)> {
         let workspace = self.settings.workspace_value("base_url");
         let system = self.settings.system_value("base_url");
-        let setting_source = |s: Option<crate::config::settings_files::Setting<'_>>| {
+        let setting_source = |s: Option<Setting<'_>>| {
             s.map(|s| UrlSource::Settings(s.path.to_owned()))
                 .unwrap_or(UrlSource::Default)
         };
@@ -83,29 +127,13 @@ impl Context {
         })
     }
 
-    /// Where `login` stores keys.
-    pub fn store(&self) -> anyhow::Result<&dyn Store> {
-        Ok(match self.selection()? {
-            Selection::Keychain(store) => store,
-            Selection::Netrc { .. } => &self.netrc,
-        })
-    }
-
-    /// The key already configured for `url`, by precedence, or `None`. The keychain is
-    /// not consulted (nor probed) when `WANDB_API_KEY` decides.
+    /// The key already configured for `url`, by precedence, or `None`. Neither the
+    /// daemon nor the keychain is consulted when `WANDB_API_KEY` decides.
     pub fn stored_key(&self, url: &BaseUrl) -> anyhow::Result<Option<Resolved>> {
-        let env_key = self.env.api_key();
-        let keychain = match env_key {
-            Some(_) => None,
-            None => self.selection()?.keychain().map(|k| k as &dyn Store),
-        };
-        let layers = Layers {
-            env_key,
-            keychain,
-            settings: &self.settings,
-            netrc: &self.netrc,
-        };
-        credential::stored_key(&layers, url)
-            .with_context(|| format!("cannot look up the API key for {url}"))
+        credential::stored_key(self.env.api_key(), &self.settings, |with_netrc| {
+            let netrc = with_netrc.then_some(self.netrc_path.as_path());
+            self.service().get(url, netrc)
+        })
+        .with_context(|| format!("cannot look up the API key for {url}"))
     }
 }

@@ -12,8 +12,7 @@ use crate::key::ApiKey;
 use crate::prompt;
 use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL, UrlSource};
 use crate::resolve::credential::{KeySource, Resolved};
-use crate::store::Store;
-use crate::store::backend::Selection;
+use crate::service::Layer;
 use crate::verify;
 
 /// The SDK's message when there is no key and nobody to ask.
@@ -85,31 +84,26 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     remember_server(ctx, &url, &url_source, args.cloud)
 }
 
-/// Stores the key where the backend says, saying where and, for netrc, why. A key moved
+/// Stores the key where the backend says, saying where and, for netrc, why. A key put
 /// into the keychain leaves no plaintext copy for that server behind in netrc.
 fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
     let netloc = url.netloc();
-    match ctx.selection()? {
-        Selection::Keychain(keychain) => {
-            let place = keychain.set_verified(url, key)?;
-            say(format_args!("Stored the API key for {netloc} in {place}."));
-            match ctx.netrc.delete(url) {
-                Ok(true) => say(format_args!(
-                    "Removed the old plaintext key for {netloc} from {}.",
-                    ctx.netrc.path().display()
-                )),
-                Ok(false) => {}
-                Err(e) => warn(format_args!(
-                    "could not remove the old plaintext key for {netloc}: {e}"
-                )),
-            }
-        }
-        Selection::Netrc { why } => {
-            let place = ctx.netrc.set(url, key)?;
-            say(format_args!(
-                "Stored the API key for {netloc} in {place} (plaintext; {why})."
-            ));
-        }
+    let stored = ctx.service().store(url, key, &ctx.netrc_path)?;
+    match (stored.layer, &stored.why) {
+        (Layer::Netrc, Some(why)) => say(format_args!(
+            "Stored the API key for {netloc} in {} (plaintext; {why}).",
+            stored.location
+        )),
+        _ => say(format_args!(
+            "Stored the API key for {netloc} in {}.",
+            stored.location
+        )),
+    }
+    if stored.removed_plaintext {
+        say(format_args!(
+            "Removed the old plaintext key for {netloc} from {}.",
+            ctx.netrc_path.display()
+        ));
     }
     Ok(())
 }
@@ -177,6 +171,8 @@ fn remember_server(
 fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
     match ctx.env.var("WANDB_HTTP_TIMEOUT") {
         None => Ok(verify::DEFAULT_TIMEOUT),
-        Some(text) => crate::duration::parse(text).map_err(|e| anyhow::anyhow!("WANDB_HTTP_TIMEOUT: {e}")),
+        Some(text) => {
+            crate::duration::parse(text).map_err(|e| anyhow::anyhow!("WANDB_HTTP_TIMEOUT: {e}"))
+        }
     }
 }

@@ -5,16 +5,9 @@ use anyhow::bail;
 
 use super::output::{say, warn};
 use super::{Context, MigrateArgs};
-use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL};
-use crate::store::Store;
-use crate::store::backend::Selection;
-use crate::store::keychain::KeychainStore;
+use crate::resolve::base_url::BaseUrl;
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
-    let keychain = match ctx.selection()? {
-        Selection::Keychain(keychain) => keychain,
-        Selection::Netrc { why } => bail!("there is no keychain to move keys into ({why})"),
-    };
     let urls = if args.all {
         let (urls, unknown) = every_netrc_server(ctx)?;
         for machine in unknown {
@@ -29,86 +22,48 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     if urls.is_empty() {
         say(format_args!(
             "No W&B keys in {} to move.",
-            ctx.netrc.path().display()
+            ctx.netrc_path.display()
         ));
         return Ok(());
     }
-    let mut failed = 0;
-    for url in &urls {
-        if let Err(e) = migrate_one(ctx, keychain, url, args.keep_netrc) {
-            warn(format_args!("{}: {e:#}", url.netloc()));
-            failed += 1;
+    let results = ctx
+        .service()
+        .migrate(&urls, &ctx.netrc_path, args.keep_netrc)?;
+    let failed = results.iter().filter(|r| !r.ok).count();
+    for result in &results {
+        if result.ok {
+            say(&result.message);
+        } else {
+            warn(&result.message);
         }
     }
     if failed > 0 {
         bail!(
             "{failed} of {} keys were not moved; their netrc entries are unchanged",
-            urls.len()
+            results.len()
         );
     }
     Ok(())
 }
 
-fn migrate_one(
-    ctx: &Context,
-    keychain: &KeychainStore,
-    url: &BaseUrl,
-    keep_netrc: bool,
-) -> anyhow::Result<()> {
-    let netloc = url.netloc();
-    let Some(found) = ctx.netrc.machine_key(netloc)? else {
-        say(format_args!(
-            "{netloc}: no key in {}; nothing to move.",
-            ctx.netrc.path().display()
-        ));
-        return Ok(());
-    };
-    match keychain.get(url)? {
-        Some(existing) if existing.key != found.key => {
-            bail!(
-                "the keychain already holds a different key for {url}; left both as they are (use `wandb-cred logout` and `login` to choose)"
-            );
-        }
-        Some(_) => say(format_args!(
-            "{netloc}: the keychain already holds this key."
-        )),
-        None => {
-            keychain.set_verified(url, &found.key)?;
-            say(format_args!(
-                "{netloc}: stored in the keychain as {url} and read back."
-            ));
-        }
-    }
-    if keep_netrc {
-        say(format_args!(
-            "{netloc}: kept in {} (--keep-netrc).",
-            found.location
-        ));
-    } else if ctx.netrc.delete(url)? {
-        say(format_args!("{netloc}: removed from {}.", found.location));
-    }
-    Ok(())
-}
-
 /// Every netrc machine holding a W&B key, as server URLs. A machine's scheme is only
-/// known when some configured URL (flag, environment, settings, the cloud) names it.
+/// known when some configured URL (environment, settings, the cloud) names it.
 fn every_netrc_server(ctx: &Context) -> anyhow::Result<(Vec<BaseUrl>, Vec<String>)> {
-    let mut known: Vec<BaseUrl> = vec![BaseUrl::default_cloud()];
-    let candidates = [
+    let configured = [
         ctx.env.var("WANDB_BASE_URL"),
         ctx.settings.workspace_value("base_url").map(|s| s.value),
         ctx.settings.system_value("base_url").map(|s| s.value),
-        Some(DEFAULT_BASE_URL),
     ];
+    let mut known = vec![BaseUrl::default_cloud()];
     known.extend(
-        candidates
+        configured
             .into_iter()
             .flatten()
             .filter_map(|u| BaseUrl::parse(u).ok()),
     );
     let mut urls = Vec::new();
     let mut unknown = Vec::new();
-    for machine in ctx.netrc.wandb_machines()? {
+    for machine in ctx.netrc().wandb_machines()? {
         match known.iter().find(|u| u.netloc() == machine) {
             Some(url) => urls.push(url.clone()),
             None => unknown.push(machine),

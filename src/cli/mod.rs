@@ -1,7 +1,9 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
 mod context;
+mod daemon_control;
 mod get;
+mod list;
 mod login;
 mod logout;
 mod migrate;
@@ -54,6 +56,16 @@ enum Command {
     ///
     /// Makes no network request. The key is only ever shown masked.
     Status(StatusArgs),
+    /// List the servers that have stored keys (masked).
+    List(ListArgs),
+    /// Run the daemon in the foreground (for systemd, launchd, or autostart).
+    ///
+    /// Clients start it on demand; it keeps keys in memory and answers over a local socket.
+    Daemon(DaemonArgs),
+    /// Ask the running daemon to shut down.
+    Stop,
+    /// Make the daemon forget cached keys and look at the keychain again.
+    Reload,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +114,31 @@ struct MigrateArgs {
 }
 
 #[derive(Debug, Args)]
+struct ListArgs {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DaemonArgs {
+    /// The socket to listen on (default: WANDB_CRED_SOCKET, else
+    /// $XDG_RUNTIME_DIR/wandb-cred/daemon.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<std::path::PathBuf>,
+    /// Exit after this long without clients, e.g. 30m (default: never).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    idle_timeout: Option<std::time::Duration>,
+    /// Started by a client (recorded so that a newer client may replace it).
+    #[arg(long, hide = true)]
+    autostarted: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(text)
+}
+
+#[derive(Debug, Args)]
 struct StatusArgs {
     /// The W&B server URL to report on.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
@@ -111,8 +148,18 @@ struct StatusArgs {
     json: bool,
 }
 
+impl Cli {
+    /// Whether this is the long-running daemon (it logs more, with timestamps).
+    pub fn is_daemon(&self) -> bool {
+        matches!(self.command, Command::Daemon(_))
+    }
+}
+
 /// Runs the parsed command. Errors are reported by `main` and exit with status 1.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Daemon(args) = cli.command {
+        return run_daemon(cli.backend, args);
+    }
     let ctx = Context::load(cli.backend)?;
     match cli.command {
         Command::Login(args) => login::run(&ctx, args),
@@ -120,5 +167,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Stop => daemon_control::stop(&ctx),
+        Command::Reload => daemon_control::reload(&ctx),
+        Command::Daemon(_) => unreachable!("handled above"),
     }
+}
+
+fn run_daemon(backend: BackendChoice, args: DaemonArgs) -> anyhow::Result<()> {
+    let env = crate::env::Environment::from_process();
+    let keychain_timeout = match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
+        None => crate::store::keychain::DEFAULT_TIMEOUT,
+        Some(text) => crate::duration::parse(text)
+            .map_err(|e| anyhow::anyhow!("WANDB_CRED_KEYCHAIN_TIMEOUT: {e}"))?,
+    };
+    crate::daemon::run(crate::daemon::Options {
+        socket: args.socket.unwrap_or_else(|| crate::ipc::socket_path(&env)),
+        idle_timeout: args.idle_timeout,
+        autostarted: args.autostarted,
+        backend,
+        keychain_timeout,
+    })
 }

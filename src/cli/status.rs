@@ -10,8 +10,6 @@ use super::{Context, StatusArgs};
 use crate::config::settings_files::SettingsFile;
 use crate::key::KeyKind;
 use crate::resolve::base_url::UrlSource;
-use crate::store::Store;
-use crate::store::backend::Selection;
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
 
@@ -34,38 +32,13 @@ fn source_name(source: &UrlSource) -> &'static str {
     }
 }
 
-/// The backend in use and why, or the error that prevents using one.
-struct BackendReport {
-    name: Option<&'static str>,
-    detail: String,
-    ok: bool,
-}
-
-fn backend_report(ctx: &Context) -> BackendReport {
-    let choice = ctx.backend_choice;
-    match ctx.selection() {
-        Ok(Selection::Keychain(k)) => BackendReport {
-            name: Some("keychain"),
-            detail: format!("{} ({choice}: unlocked and ready)", k.describe()),
-            ok: true,
-        },
-        Ok(Selection::Netrc { why }) => BackendReport {
-            name: Some("netrc"),
-            detail: format!("{} ({choice}: {why})", ctx.netrc.describe()),
-            ok: true,
-        },
-        Err(e) => BackendReport {
-            name: None,
-            detail: format!("{e:#}"),
-            ok: false,
-        },
-    }
-}
-
 pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
-    let backend = backend_report(ctx);
-    let key = if backend.ok || ctx.env.api_key().is_some() {
+    let service = ctx.service();
+    let backend = service.backend();
+    let daemon = service.daemon();
+    let backend_ok = backend.name.is_some();
+    let key = if backend_ok || ctx.env.api_key().is_some() {
         ctx.stored_key(&url)
     } else {
         Err(anyhow::anyhow!("unknown while the keychain cannot be read"))
@@ -75,9 +48,9 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
         Err(e) => (None, Some(format!("{e:#}"))),
     };
     // A plaintext copy left behind while the keychain is in use deserves a word.
-    let stale_netrc = match ctx.selection() {
-        Ok(Selection::Keychain(_)) => ctx
-            .netrc
+    let stale_netrc = match backend.name.as_deref() {
+        Some("keychain") => ctx
+            .netrc()
             .machine_key(url.netloc())
             .ok()
             .flatten()
@@ -101,8 +74,16 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
                 "choice": ctx.backend_choice.to_string(),
                 "name": backend.name,
                 "detail": backend.detail,
-                "ok": backend.ok,
+                "ok": backend_ok,
             },
+            "daemon": daemon.as_ref().map(|d| json!({
+                "pid": d.pid,
+                "version": d.version,
+                "uptime_secs": d.uptime_secs,
+                "socket": d.socket,
+                "cached_hosts": d.cached_hosts,
+                "log_file": d.log_file,
+            })),
             "api_key": key_ok.map(|r| json!({
                 "masked": r.key.masked(),
                 "kind": kind_name(r.key.kind()),
@@ -119,9 +100,23 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
             let state = if file.exists() { "" } else { ", not present" };
             writeln!(out, "{label:<10} {} ({scope}{state})", file.path.display())?;
         }
-        match backend.name {
+        match &backend.name {
             Some(name) => writeln!(out, "Backend:   {name}: {}", backend.detail)?,
             None => writeln!(out, "Backend:   error: {}", backend.detail)?,
+        }
+        match &daemon {
+            Some(d) => {
+                writeln!(
+                    out,
+                    "Daemon:    running, pid {}, wandb-cred {}, up {} s, {} cached key(s)",
+                    d.pid, d.version, d.uptime_secs, d.cached_hosts
+                )?;
+                writeln!(out, "           socket {}", d.socket)?;
+                if let Some(log) = &d.log_file {
+                    writeln!(out, "           log {log}")?;
+                }
+            }
+            None => writeln!(out, "Daemon:    not in use (working in-process)")?,
         }
         match (&key_ok, &key_err) {
             (Some(r), _) => writeln!(out, "API key:   {} from {}", r.key.masked(), r.source)?,
@@ -145,7 +140,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    if !backend.ok {
+    if !backend_ok {
         bail!("{}", backend.detail);
     }
     if let Err(e) = key {

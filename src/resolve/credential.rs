@@ -9,8 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::config::settings_files::SettingsFiles;
 use crate::key::{ApiKey, KeyError};
-use crate::resolve::base_url::BaseUrl;
-use crate::store::{Store, StoreError};
+use crate::service::{Found, Layer, ServiceError};
 
 /// Where a key came from; shown by `status`, `login --verify` and in errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +17,13 @@ pub enum KeySource {
     Argument,
     Prompt,
     Env,
-    /// A store other than netrc (the keychain), with its description.
-    Store(String),
+    /// The keychain, with where exactly.
+    Keychain(String),
     Settings {
         path: PathBuf,
         line: usize,
     },
+    /// The netrc file, with the path and line.
     Netrc(String),
 }
 
@@ -40,7 +40,7 @@ impl fmt::Display for KeySource {
             Self::Argument => f.write_str("the command line"),
             Self::Prompt => f.write_str("the prompt"),
             Self::Env => f.write_str("the WANDB_API_KEY environment variable"),
-            Self::Store(what) => f.write_str(what),
+            Self::Keychain(what) => f.write_str(what),
             Self::Settings { path, line } => {
                 write!(f, "api_key in {} (line {line})", path.display())
             }
@@ -64,39 +64,39 @@ pub enum ResolveError {
         error: KeyError,
     },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Service(#[from] ServiceError),
 }
 
-/// The places a key may already be, in precedence order after the command line.
-pub struct Layers<'a> {
-    pub env_key: Option<&'a Zeroizing<String>>,
-    pub keychain: Option<&'a dyn Store>,
-    pub settings: &'a SettingsFiles,
-    pub netrc: &'a dyn Store,
-}
-
-/// The key that applies to `url` without asking anyone, or `None`. A key that is present
-/// but breaks the rules is an error naming where it is, never silently skipped.
-pub fn stored_key(layers: &Layers<'_>, url: &BaseUrl) -> Result<Option<Resolved>, ResolveError> {
-    if let Some(text) = layers.env_key {
+/// The key that applies without asking anyone, or `None`. `stores(with_netrc)` asks
+/// the keychain and, when `with_netrc`, falls back to the netrc file: netrc is only
+/// consulted when no settings `api_key` outranks it. A key that is present but breaks
+/// the rules is an error naming where it is, never silently skipped.
+pub fn stored_key(
+    env_key: Option<&Zeroizing<String>>,
+    settings: &SettingsFiles,
+    stores: impl FnOnce(bool) -> Result<Option<Found>, ServiceError>,
+) -> Result<Option<Resolved>, ResolveError> {
+    if let Some(text) = env_key {
         return checked(text.clone(), KeySource::Env).map(Some);
     }
-    if let Some(store) = layers.keychain
-        && let Some(found) = store.get(url)?
+    let setting = settings.value("api_key");
+    let found = stores(setting.is_none())?;
+    if let Some(found) = &found
+        && found.layer == Layer::Keychain
     {
         return Ok(Some(Resolved {
-            key: found.key,
-            source: KeySource::Store(found.location),
+            key: found.key.clone(),
+            source: KeySource::Keychain(found.location.clone()),
         }));
     }
-    if let Some(setting) = layers.settings.value("api_key") {
+    if let Some(setting) = setting {
         let source = KeySource::Settings {
             path: setting.path.to_owned(),
             line: setting.line,
         };
         return checked(Zeroizing::new(setting.value.to_owned()), source).map(Some);
     }
-    Ok(layers.netrc.get(url)?.map(|found| Resolved {
+    Ok(found.map(|found| Resolved {
         key: found.key,
         source: KeySource::Netrc(found.location),
     }))
@@ -116,46 +116,74 @@ fn checked(text: Zeroizing<String>, source: KeySource) -> Result<Resolved, Resol
 mod tests {
     use super::*;
     use crate::env::Environment;
-    use crate::store::memory::MemoryStore;
 
     fn key(c: char) -> ApiKey {
         ApiKey::parse(Zeroizing::new(c.to_string().repeat(40))).unwrap()
     }
 
+    fn found(c: char, layer: Layer) -> Option<Found> {
+        Some(Found {
+            key: key(c),
+            layer,
+            location: format!("{layer:?}"),
+        })
+    }
+
     #[test]
     fn precedence_is_env_keychain_settings_netrc() {
         let t = tempfile::tempdir().unwrap();
-        let url = BaseUrl::default_cloud();
         let env = Environment::for_test(t.path().into(), t.path().into(), &[]);
-        let settings = SettingsFiles::load(&env).unwrap();
-        let (keychain, netrc) = (MemoryStore::default(), MemoryStore::default());
+        let first = |r: Result<Option<Resolved>, ResolveError>| {
+            r.unwrap()
+                .map(|r| (r.key.expose().chars().next().unwrap(), r.source))
+        };
+        let none = SettingsFiles::load(&env).unwrap();
         let env_key = Zeroizing::new("e".repeat(40));
-        let mut layers = Layers {
-            env_key: Some(&env_key),
-            keychain: Some(&keychain),
-            settings: &settings,
-            netrc: &netrc,
-        };
-        let found = |l: &Layers<'_>| {
-            stored_key(l, &url)
+        assert_eq!(
+            first(stored_key(Some(&env_key), &none, |_| panic!(
+                "stores asked"
+            )))
+            .unwrap()
+            .0,
+            'e'
+        );
+        assert_eq!(
+            first(stored_key(None, &none, |with_netrc| {
+                assert!(with_netrc);
+                Ok(found('k', Layer::Keychain))
+            })),
+            Some(('k', KeySource::Keychain("Keychain".into())))
+        );
+        assert_eq!(
+            first(stored_key(None, &none, |_| Ok(found('n', Layer::Netrc))))
                 .unwrap()
-                .map(|r| (r.key.expose().chars().next(), r.source))
-        };
-        netrc.set(&url, &key('n')).unwrap();
-        keychain.set(&url, &key('k')).unwrap();
-        assert_eq!(found(&layers), Some((Some('e'), KeySource::Env)));
-        layers.env_key = None;
-        assert_eq!(
-            found(&layers),
-            Some((Some('k'), KeySource::Store("memory".into())))
+                .0,
+            'n'
         );
-        keychain.delete(&url).unwrap();
+        assert_eq!(first(stored_key(None, &none, |_| Ok(None))), None);
+        std::fs::create_dir_all(t.path().join(".config/wandb")).unwrap();
+        std::fs::write(
+            t.path().join(".config/wandb/settings"),
+            format!("[default]\napi_key = {}\n", "s".repeat(40)),
+        )
+        .unwrap();
+        let with_setting = SettingsFiles::load(&env).unwrap();
+        // The settings key outranks netrc, so netrc is not even asked for...
+        let got = first(stored_key(None, &with_setting, |with_netrc| {
+            assert!(!with_netrc);
+            Ok(None)
+        }));
+        assert_eq!(got.unwrap().0, 's');
+        // ...but the keychain still outranks the settings key.
         assert_eq!(
-            found(&layers),
-            Some((Some('n'), KeySource::Netrc("memory".into())))
+            first(stored_key(None, &with_setting, |_| Ok(found(
+                'k',
+                Layer::Keychain
+            ))))
+            .unwrap()
+            .0,
+            'k'
         );
-        netrc.delete(&url).unwrap();
-        assert_eq!(found(&layers), None);
     }
 
     #[test]
@@ -163,15 +191,8 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let env = Environment::for_test(t.path().into(), t.path().into(), &[]);
         let settings = SettingsFiles::load(&env).unwrap();
-        let netrc = MemoryStore::default();
         let bad = Zeroizing::new(" short".to_owned());
-        let layers = Layers {
-            env_key: Some(&bad),
-            keychain: None,
-            settings: &settings,
-            netrc: &netrc,
-        };
-        let err = stored_key(&layers, &BaseUrl::default_cloud())
+        let err = stored_key(Some(&bad), &settings, |_| Ok(None))
             .unwrap_err()
             .to_string();
         assert_eq!(

@@ -5,9 +5,6 @@ pub mod backend;
 pub mod keychain;
 pub mod netrc;
 
-#[cfg(test)]
-pub mod memory;
-
 use std::path::PathBuf;
 
 use crate::config::atomic::FileError;

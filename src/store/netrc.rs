@@ -67,6 +67,24 @@ impl NetrcStore {
         }
     }
 
+    /// The key the SDK would use for `url`, from netrc text already read from this file.
+    pub fn get_in(&self, text: &str, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        let netrc = Netrc::parse(text).map_err(|e| self.parse_error(e))?;
+        let Some(entry) = lookup(&netrc, url) else {
+            return Ok(None);
+        };
+        if entry.password.is_empty() {
+            tracing::warn!(machine = url.netloc(), path = %self.path.display(), "netrc entry has no password");
+            return Ok(None);
+        }
+        match self.checked(entry, url.netloc()) {
+            Ok(found) => Ok(Some(found)),
+            // A catch-all `default` entry usually belongs to some other service.
+            Err(_) if entry.machine.is_none() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The key of the entry for exactly this machine (no `default`, no fallback).
     pub fn machine_key(&self, machine: &str) -> Result<Option<StoredKey>, StoreError> {
         let Some(netrc) = self.load()? else {
@@ -112,24 +130,11 @@ impl Store for NetrcStore {
     }
 
     fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
-        let Some(netrc) = self.load()? else {
-            return Ok(None);
-        };
-        let Some(entry) = lookup(&netrc, url) else {
-            return Ok(None);
-        };
-        if entry.password.is_empty() {
-            tracing::warn!(machine = url.netloc(), path = %self.path.display(), "netrc entry has no password");
-            return Ok(None);
-        }
-        match self.checked(entry, url.netloc()) {
-            Ok(found) => Ok(Some(found)),
-            // A catch-all `default` entry usually belongs to some other service.
-            Err(_) if entry.machine.is_none() => Ok(None),
-            Err(e) => Err(e),
+        match atomic::read_text(&self.path)? {
+            Some(text) => self.get_in(&text, url),
+            None => Ok(None),
         }
     }
-
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
         let written = atomic::update(&self.path, |text| {
             let out = netrc_edit::set_password(text, url.netloc(), key.expose())

@@ -4,12 +4,19 @@ use std::fs::{self, File, Metadata, Permissions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 pub const NETRC_NAME: &str = ".netrc";
 
 /// Restricts a new file that will hold secrets to its owner (mode 0600).
 pub fn make_private(file: &File) -> io::Result<()> {
     file.set_permissions(Permissions::from_mode(0o600))
+}
+
+/// A number that changes when a path comes to name another file (device and inode).
+pub fn file_identity(meta: &Metadata) -> u64 {
+    meta.ino() ^ meta.dev().rotate_left(32)
 }
 
 /// The permission bits, for messages and tests (`None` where there are none).
@@ -38,4 +45,84 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+/// Makes a command start in its own session, detached from our terminal and signals.
+pub fn detach(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid()
+                .map(|_| ())
+                .map_err(io::Error::from)
+        });
+    }
+}
+
+fn pid_of(pid: u32) -> io::Result<rustix::process::Pid> {
+    rustix::process::Pid::from_raw(pid as i32).ok_or_else(|| io::Error::other("pid 0"))
+}
+
+/// Whether a process with this pid exists and has not exited (a zombie waiting to be
+/// reaped by its parent counts as gone).
+pub fn is_alive(pid: u32) -> bool {
+    if !pid_of(pid).is_ok_and(|p| rustix::process::test_kill_process(p).is_ok()) {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        && let Some((_, after_name)) = stat.rsplit_once(')')
+    {
+        return !after_name.trim_start().starts_with(['Z', 'X']);
+    }
+    true
+}
+
+/// Asks a process to exit (SIGTERM), waits up to 5 s, then kills it.
+pub fn terminate(pid: u32) -> io::Result<()> {
+    let target = pid_of(pid)?;
+    rustix::process::kill_process(target, rustix::process::Signal::TERM)?;
+    let started = Instant::now();
+    while is_alive(pid) {
+        if started.elapsed() > Duration::from_secs(5) {
+            rustix::process::kill_process(target, rustix::process::Signal::KILL)?;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// No core dumps and no ptrace by other processes of the user (Linux: not dumpable).
+pub fn harden_process() {
+    let no_core = rustix::process::Rlimit {
+        current: Some(0),
+        maximum: Some(0),
+    };
+    if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Core, no_core) {
+        tracing::warn!(error = %e, "cannot disable core dumps");
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::warn!(error = %e, "cannot make the process non-dumpable");
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT, with the signal's name.
+pub async fn termination() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for signals");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
 }

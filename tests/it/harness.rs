@@ -152,8 +152,9 @@ impl Sandbox {
         let work = dir.path().join("work");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&work).unwrap();
-        // No session bus unless a test starts one: never the real user's keychain.
-        let runtime = dir.path().join("no-bus");
+        // No session bus unless a test starts one: never the real user's keychain. The
+        // daemon's socket, pid and log files live here too.
+        let runtime = dir.path().join("run");
         std::fs::create_dir_all(&runtime).unwrap();
         Self {
             root: dir.path().to_owned(),
@@ -349,6 +350,8 @@ impl Run<'_> {
         let report = || outcome.report();
         self.sandbox
             .check_secrets("stderr", &outcome.stderr, &report);
+        self.sandbox
+            .check_secrets("the daemon's log", &self.sandbox.daemon_logs(), &report);
         if !self.key_on_stdout {
             self.sandbox
                 .check_secrets("stdout", &outcome.stdout, &report);
@@ -432,9 +435,88 @@ impl Outcome {
 }
 
 impl Sandbox {
-    /// Every file of the sandbox with its bytes.
+    /// Every file of the sandbox with its bytes, except runtime folders (`run`: the
+    /// daemon's socket, pid and log files).
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         snapshot(&self.root)
+    }
+
+    /// The runtime folder commands use now (`XDG_RUNTIME_DIR`).
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.env
+            .iter()
+            .find(|(n, _)| n == "XDG_RUNTIME_DIR")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_else(|| self.root.join("run"))
+    }
+
+    /// The daemon's folder (socket, pid file, log) for this sandbox.
+    pub fn daemon_dir(&self) -> PathBuf {
+        self.runtime_dir().join("wandb-cred")
+    }
+
+    /// The pid of the daemon serving this sandbox, if one is running.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.daemon_dir().join("daemon.pid")).ok()?;
+        let pid = text.lines().next()?.trim().parse().ok()?;
+        alive(pid).then_some(pid)
+    }
+
+    /// Every daemon log of this sandbox, to check for leaked keys.
+    fn daemon_logs(&self) -> String {
+        let mut logs = String::new();
+        for dir in [
+            self.root.join("run/wandb-cred"),
+            self.root.join("keyring/run/wandb-cred"),
+        ] {
+            if let Ok(text) = std::fs::read_to_string(dir.join("daemon.log")) {
+                logs.push_str(&text);
+            }
+        }
+        logs
+    }
+}
+
+/// Whether a process exists and has not exited (zombies count as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Stops a process: SIGTERM, wait up to 10 s, then SIGKILL.
+pub fn stop_process(pid: u32) {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
+    let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);
+    let started = Instant::now();
+    while alive(pid) {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Daemons this sandbox's commands started are stopped with it.
+        for dir in [
+            self.root.join("run/wandb-cred"),
+            self.root.join("keyring/run/wandb-cred"),
+        ] {
+            if let Some(pid) = std::fs::read_to_string(dir.join("daemon.pid"))
+                .ok()
+                .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+            {
+                stop_process(pid);
+            }
+        }
     }
 }
 
@@ -446,6 +528,9 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         for entry in std::fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
             let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+            if kind.is_dir() && path.file_name().is_some_and(|n| n == "run") {
+                continue;
+            }
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {

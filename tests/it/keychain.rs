@@ -93,6 +93,12 @@ fn keychain_precedence_for_every_reader() {
         .stderr_has("Secret Service");
     kr.secret_tool(&["clear", "service", "wandb", "username", CLOUD], None)
         .unwrap();
+    // The daemon serves its cached copy until told to look again.
+    assert_eq!(get(None), chain);
+    sb.cmd(&["reload"])
+        .run()
+        .ok()
+        .stderr_has("Dropped cached keys");
     assert_eq!(get(None), settings);
     std::fs::remove_file(sb.system_settings()).unwrap();
     assert_eq!(get(None), netrc);
@@ -188,7 +194,7 @@ fn migrate_moves_sdk_entries_and_keeps_the_rest() {
         .run()
         .ok()
         .stderr_has("api.wandb.ai: stored in the keychain as https://api.wandb.ai and read back.")
-        .stderr_has("127.0.0.1:8765: removed from")
+        .stderr_has("127.0.0.1:8765: stored in the keychain as http://127.0.0.1:8765 and read back. Removed from")
         .stderr_has("skipped wb.example.com");
     assert_eq!(kr.lookup(CLOUD).as_deref(), Some(cloud.as_str()));
     assert_eq!(
@@ -257,10 +263,8 @@ fn migrate_never_overwrites_a_different_keychain_key() {
 }
 
 fn no_bus_falls_back_to_netrc_and_says_why() {
-    let mut sb = Sandbox::new();
-    let empty = sb.root.join("empty-run");
-    std::fs::create_dir_all(&empty).unwrap();
-    sb.set_env("XDG_RUNTIME_DIR", empty.to_str().unwrap());
+    // The sandbox's runtime folder has no bus socket in it.
+    let sb = Sandbox::new();
     let key = sb.key();
     sb.cmd(&["login", &key])
         .run()
@@ -332,10 +336,8 @@ fn unresponsive_keychain_is_bounded_by_the_timeout() {
 }
 
 fn keychain_backend_without_keychain_is_an_error() {
-    let mut sb = Sandbox::new();
-    let empty = sb.root.join("empty-run");
-    std::fs::create_dir_all(&empty).unwrap();
-    sb.set_env("XDG_RUNTIME_DIR", empty.to_str().unwrap());
+    // The sandbox's runtime folder has no bus socket in it.
+    let sb = Sandbox::new();
     let key = sb.key();
     sb.cmd(&["login", "--backend", "keychain", &key])
         .run()
@@ -349,9 +351,7 @@ fn keychain_backend_without_keychain_is_an_error() {
 }
 
 fn migrate_without_keychain_is_an_error() {
-    let mut sb = Sandbox::new();
-    let root = sb.root.to_str().unwrap().to_owned();
-    sb.set_env("XDG_RUNTIME_DIR", &root);
+    let sb = Sandbox::new();
     let key = sb.key();
     let text = format!("machine api.wandb.ai\n  login user\n  password {key}\n");
     sb.write(&sb.netrc(), &text);

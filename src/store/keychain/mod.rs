@@ -66,8 +66,37 @@ impl KeychainStore {
         Ok(Self { inner, timeout })
     }
 
-    fn location(url: &BaseUrl) -> String {
-        format!("the {} (service {SERVICE}, account {url})", platform::NAME)
+    /// Every W&B item in the keychain: its account (the server URL) and key. Items
+    /// whose secret is not a valid key are skipped with a log line.
+    pub fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        let inner = self.inner.clone();
+        let found = bounded(self.timeout, move || {
+            let spec = std::collections::HashMap::from([("service", SERVICE)]);
+            let entries = inner.search(&spec)?;
+            let mut items = Vec::new();
+            for entry in entries {
+                let Some((service, account)) = entry.get_specifiers() else {
+                    continue;
+                };
+                if service != SERVICE {
+                    continue;
+                }
+                let secret = Zeroizing::new(entry.get_password()?);
+                items.push((account, secret));
+            }
+            Ok(items)
+        })?
+        .map_err(keychain_error)?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(account, secret)| match ApiKey::parse(secret) {
+                Ok(key) => Some((account, key)),
+                Err(e) => {
+                    tracing::warn!(%account, error = %e, "skipping a keychain item that is not a valid key");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Stores the key and reads it back; only a key that comes back identical counts
@@ -109,7 +138,7 @@ impl Store for KeychainStore {
             Err(keyring_core::Error::NoEntry) => return Ok(None),
             Err(e) => return Err(keychain_error(e)),
         };
-        let location = Self::location(url);
+        let location = location(url);
         match ApiKey::parse(text) {
             Ok(key) => Ok(Some(StoredKey { key, location })),
             Err(source) => Err(StoreError::InvalidKey {
@@ -124,7 +153,7 @@ impl Store for KeychainStore {
         let secret = Zeroizing::new(key.expose().to_owned());
         self.with_entry(url, move |entry| entry.set_password(&secret))?
             .map_err(keychain_error)?;
-        Ok(Self::location(url))
+        Ok(location(url))
     }
 
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
@@ -169,6 +198,11 @@ fn bounded<T: Send + 'static>(
         })?;
     rx.recv_timeout(timeout)
         .map_err(|_| StoreError::KeychainTimeout { timeout })
+}
+
+/// Where a server's key lives in the keychain, for messages.
+pub fn location(url: &BaseUrl) -> String {
+    format!("the {} (service {SERVICE}, account {url})", platform::NAME)
 }
 
 /// Which keychain this build talks to, for messages.

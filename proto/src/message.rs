@@ -1,0 +1,169 @@
+//! Requests, responses and the data they carry. Keys travel as [`Secret`], which is
+//! wiped from memory when dropped and never shows itself in `Debug` output.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// An API key on the wire.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub Zeroizing<String>);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(Zeroizing::new(text.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// What a client asks. The first request on every connection must be `Hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Opens a conversation: the client's protocol number and program version.
+    Hello { protocol: u32, client: String },
+    /// The key for a server URL: from the keychain, else (when `netrc` names a file)
+    /// from that netrc file, as the W&B SDK would find it there.
+    Get { url: String, netrc: Option<String> },
+    /// Stores a key for a server URL in the daemon's backend. `netrc` is the file used
+    /// when the backend is netrc, and from which a plaintext copy is removed when the
+    /// backend is the keychain.
+    Store {
+        url: String,
+        key: Secret,
+        netrc: String,
+    },
+    /// Removes a server's key from the keychain and from the netrc file.
+    Erase { url: String, netrc: String },
+    /// The servers that have keys, in the keychain and in the netrc file.
+    List { netrc: String },
+    /// Moves keys for these servers from the netrc file into the keychain.
+    Migrate {
+        urls: Vec<String>,
+        netrc: String,
+        keep_netrc: bool,
+    },
+    /// The daemon's state.
+    Status,
+    /// Forgets every cached key and looks at the keychain again.
+    Reload,
+    /// Asks the daemon to exit.
+    Shutdown,
+}
+
+/// Where a key was found or put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layer {
+    Keychain,
+    Netrc,
+}
+
+/// What went wrong, as a kind a program can act on; the message is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// No key for that server.
+    NotFound,
+    /// The keychain is locked or refused access.
+    Locked,
+    /// No backend can be used (for example `keychain` was required and there is none).
+    NoBackend,
+    /// A stored key breaks the key rules.
+    InvalidKey,
+    /// The keychain did not answer in time.
+    Timeout,
+    /// The peer is not allowed to talk to this daemon.
+    Denied,
+    /// The request was malformed, too large, or not allowed at this point.
+    BadRequest,
+    /// A file could not be read or written, or anything else failed.
+    Internal,
+}
+
+/// One server with a key, for `List`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    /// The server URL (keychain) or netrc machine name (`host[:port]`).
+    pub server: String,
+    pub layer: Layer,
+    /// The key masked (`wandb_v1_****`), never the key.
+    pub masked: String,
+    pub location: String,
+}
+
+/// The outcome for one server of a `Migrate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migrated {
+    pub url: String,
+    /// `true` when the key is in the keychain (moved now or already there).
+    pub ok: bool,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// The daemon's state, for `Status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    pub version: String,
+    pub uptime_secs: u64,
+    /// `keychain` or `netrc`, or `None` when the keychain cannot be used right now.
+    pub backend: Option<String>,
+    /// Why this backend, or why none.
+    pub backend_detail: String,
+    pub cached_hosts: u32,
+    pub socket: String,
+    pub log_file: Option<String>,
+}
+
+/// What the daemon answers; exactly one response per request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// The daemon's protocol number, program version, pid and backend choice
+    /// (`auto`, `keychain` or `netrc`).
+    Hello {
+        protocol: u32,
+        server: String,
+        pid: u32,
+        backend_choice: String,
+    },
+    Key {
+        key: Secret,
+        layer: Layer,
+        location: String,
+    },
+    /// Where the key went; for netrc, why (no keychain, or chosen); whether a
+    /// plaintext copy was removed from netrc.
+    Stored {
+        layer: Layer,
+        location: String,
+        why: Option<String>,
+        removed_plaintext: bool,
+    },
+    /// Each place a key was removed from, and each place that was looked in.
+    Erased {
+        removed: Vec<String>,
+        looked_in: Vec<String>,
+    },
+    Listed {
+        servers: Vec<Listed>,
+    },
+    Migrated {
+        results: Vec<Migrated>,
+    },
+    Status(DaemonStatus),
+    Done,
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+}

@@ -1,0 +1,48 @@
+//! `stop` and `reload`: talking to a running daemon without starting one.
+
+use std::time::{Duration, Instant};
+
+use super::Context;
+use super::output::say;
+use crate::client::{ConnectError, DaemonService};
+use crate::ipc;
+
+fn running(ctx: &Context) -> anyhow::Result<Option<DaemonService>> {
+    match DaemonService::connect(&ipc::socket_path(&ctx.env)) {
+        Ok(daemon) => Ok(Some(daemon)),
+        Err(ConnectError::NotRunning(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `stop`: asks the daemon to shut down and waits until it has.
+pub fn stop(ctx: &Context) -> anyhow::Result<()> {
+    let Some(daemon) = running(ctx)? else {
+        say("No daemon is running.");
+        return Ok(());
+    };
+    let pid = daemon.hello.pid;
+    daemon.shutdown()?;
+    drop(daemon);
+    // Gone when its socket no longer answers (it removes the socket as it exits).
+    let socket = ipc::socket_path(&ctx.env);
+    let started = Instant::now();
+    while !matches!(
+        DaemonService::connect(&socket),
+        Err(ConnectError::NotRunning(_))
+    ) {
+        if started.elapsed() > Duration::from_secs(10) {
+            anyhow::bail!("the daemon (pid {pid}) did not stop within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    say(format_args!("Stopped the daemon (pid {pid})."));
+    Ok(())
+}
+
+/// `reload`: drops every cached key and looks at the keychain again.
+pub fn reload(ctx: &Context) -> anyhow::Result<()> {
+    ctx.service().reload()?;
+    say("Dropped cached keys; the keychain will be asked again.");
+    Ok(())
+}

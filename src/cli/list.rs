@@ -1,0 +1,41 @@
+//! `list`: the servers that have stored keys, masked, in the keychain and in netrc.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::output::say;
+use super::{Context, ListArgs};
+use crate::service::Layer;
+
+pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
+    let servers = ctx.service().list(&ctx.netrc_path)?;
+    let mut out = std::io::stdout().lock();
+    let layer = |l: Layer| match l {
+        Layer::Keychain => "keychain",
+        Layer::Netrc => "netrc",
+    };
+    if args.json {
+        let items: Vec<_> = servers
+            .iter()
+            .map(|s| json!({"server": s.server, "store": layer(s.layer), "key": s.masked, "location": s.location}))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
+    } else if servers.is_empty() {
+        drop(out);
+        say("No stored keys.");
+    } else {
+        let width = servers.iter().map(|s| s.server.len()).max().unwrap_or(0);
+        for s in &servers {
+            writeln!(
+                out,
+                "{:<width$}  {:<8}  {:<14}  {}",
+                s.server,
+                layer(s.layer),
+                s.masked,
+                s.location
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The daemon's client: small and synchronous (no async runtime, TLS or D-Bus on the
+//! `get` path). [`DaemonService`] is the [`KeyService`] spoken over the socket.
+
+pub mod autostart;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wandb_cred_proto::{self as proto, FrameError, PROTOCOL, Request, Response, Secret};
+use zeroize::Zeroizing;
+
+use crate::ipc::{self, ClientStream};
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+use crate::service::{
+    BackendInfo, DaemonStatus, Erased, ErrorKind, Found, KeyService, Listed, Migrated,
+    ServiceError, ServiceResult, Stored,
+};
+
+/// How long one request may take before the client gives up (keychain calls inside the
+/// daemon have their own, shorter bound).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the daemon said about itself in `Hello`.
+#[derive(Debug, Clone)]
+pub struct Hello {
+    pub protocol: u32,
+    pub version: String,
+    pub pid: u32,
+    pub backend_choice: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no daemon is listening at {}", .0.display())]
+    NotRunning(PathBuf),
+    #[error("the daemon at {} (pid {}) is wandb-cred {} speaking protocol {}; this is wandb-cred {} speaking protocol {PROTOCOL}", socket.display(), hello.pid, hello.version, hello.protocol, env!("CARGO_PKG_VERSION"))]
+    Mismatch { socket: PathBuf, hello: Hello },
+    #[error("cannot talk to the daemon at {}: {message}", socket.display())]
+    Broken { socket: PathBuf, message: String },
+}
+
+/// A connection to the daemon after a successful handshake.
+pub struct DaemonService {
+    stream: RefCell<ClientStream>,
+    pub hello: Hello,
+}
+
+impl DaemonService {
+    /// Connects and says hello.
+    pub fn connect(socket: &Path) -> Result<Self, ConnectError> {
+        let broken = |message: String| ConnectError::Broken {
+            socket: socket.to_owned(),
+            message,
+        };
+        let mut stream = match ipc::connect(socket, REQUEST_TIMEOUT) {
+            Ok(stream) => stream,
+            Err(e) if ipc::is_not_running(&e) => {
+                return Err(ConnectError::NotRunning(socket.to_owned()));
+            }
+            Err(e) => return Err(broken(e.to_string())),
+        };
+        let hello = Request::Hello {
+            protocol: PROTOCOL,
+            client: format!("wandb-cred {}", env!("CARGO_PKG_VERSION")),
+        };
+        proto::write_frame(&mut stream, &hello).map_err(|e| broken(e.to_string()))?;
+        match proto::read_frame::<Response>(&mut stream) {
+            Ok(Response::Hello {
+                protocol,
+                server,
+                pid,
+                backend_choice,
+            }) => {
+                let hello = Hello {
+                    protocol,
+                    version: server,
+                    pid,
+                    backend_choice,
+                };
+                if protocol != PROTOCOL {
+                    return Err(ConnectError::Mismatch {
+                        socket: socket.to_owned(),
+                        hello,
+                    });
+                }
+                Ok(Self {
+                    stream: RefCell::new(stream),
+                    hello,
+                })
+            }
+            Ok(Response::Error { message, .. }) => Err(broken(message)),
+            Ok(other) => Err(broken(format!("unexpected answer to Hello: {other:?}"))),
+            Err(FrameError::Closed) => Err(ConnectError::NotRunning(socket.to_owned())),
+            Err(e) => Err(broken(e.to_string())),
+        }
+    }
+
+    fn call(&self, request: &Request) -> ServiceResult<Response> {
+        let mut stream = self.stream.borrow_mut();
+        let lost =
+            |e: FrameError| ServiceError::new(ErrorKind::Internal, format!("lost the daemon: {e}"));
+        proto::write_frame(&mut *stream, request).map_err(lost)?;
+        match proto::read_frame::<Response>(&mut *stream).map_err(lost)? {
+            Response::Error { kind, message } => Err(ServiceError::new(kind, message)),
+            response => Ok(response),
+        }
+    }
+
+    pub fn status(&self) -> ServiceResult<DaemonStatus> {
+        match self.call(&Request::Status)? {
+            Response::Status(status) => Ok(status),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub fn shutdown(&self) -> ServiceResult<()> {
+        match self.call(&Request::Shutdown)? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+fn unexpected(response: &Response) -> ServiceError {
+    let name = format!("{response:?}");
+    let name = name
+        .split([' ', '(', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    ServiceError::new(
+        ErrorKind::Internal,
+        format!("the daemon answered with an unexpected {name}"),
+    )
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+impl KeyService for DaemonService {
+    fn get(&self, url: &BaseUrl, netrc: Option<&Path>) -> ServiceResult<Option<Found>> {
+        let request = Request::Get {
+            url: url.to_string(),
+            netrc: netrc.map(path_text),
+        };
+        match self.call(&request) {
+            Ok(Response::Key {
+                key,
+                layer,
+                location,
+            }) => {
+                let key = ApiKey::parse(key.0)
+                    .map_err(|e| ServiceError::new(ErrorKind::InvalidKey, e.to_string()))?;
+                Ok(Some(Found {
+                    key,
+                    layer,
+                    location,
+                }))
+            }
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
+        let request = Request::Store {
+            url: url.to_string(),
+            key: Secret(Zeroizing::new(key.expose().to_owned())),
+            netrc: path_text(netrc),
+        };
+        match self.call(&request)? {
+            Response::Stored {
+                layer,
+                location,
+                why,
+                removed_plaintext,
+            } => Ok(Stored {
+                layer,
+                location,
+                why,
+                removed_plaintext,
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
+        let request = Request::Erase {
+            url: url.to_string(),
+            netrc: path_text(netrc),
+        };
+        match self.call(&request)? {
+            Response::Erased { removed, looked_in } => Ok(Erased { removed, looked_in }),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn list(&self, netrc: &Path) -> ServiceResult<Vec<Listed>> {
+        match self.call(&Request::List {
+            netrc: path_text(netrc),
+        })? {
+            Response::Listed { servers } => Ok(servers),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn migrate(
+        &self,
+        urls: &[BaseUrl],
+        netrc: &Path,
+        keep_netrc: bool,
+    ) -> ServiceResult<Vec<Migrated>> {
+        let request = Request::Migrate {
+            urls: urls.iter().map(BaseUrl::to_string).collect(),
+            netrc: path_text(netrc),
+            keep_netrc,
+        };
+        match self.call(&request)? {
+            Response::Migrated { results } => Ok(results),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn backend(&self) -> BackendInfo {
+        match self.status() {
+            Ok(status) => BackendInfo {
+                name: status.backend,
+                detail: status.backend_detail,
+            },
+            Err(e) => BackendInfo {
+                name: None,
+                detail: e.message,
+            },
+        }
+    }
+
+    fn daemon(&self) -> Option<DaemonStatus> {
+        self.status().ok()
+    }
+
+    fn reload(&self) -> ServiceResult<()> {
+        match self.call(&Request::Reload)? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Turns one request into one response with the in-process key service. Runs on a
+//! blocking thread: keychain and file calls block. Keys are never logged.
+
+use std::path::Path;
+
+use wandb_cred_proto::{ErrorKind, Request, Response, Secret};
+use zeroize::Zeroizing;
+
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+use crate::service::local::LocalService;
+use crate::service::{KeyService, ServiceError};
+
+/// The request's kind, for logs (never its contents).
+pub fn name(request: &Request) -> &'static str {
+    match request {
+        Request::Hello { .. } => "hello",
+        Request::Get { .. } => "get",
+        Request::Store { .. } => "store",
+        Request::Erase { .. } => "erase",
+        Request::List { .. } => "list",
+        Request::Migrate { .. } => "migrate",
+        Request::Status => "status",
+        Request::Reload => "reload",
+        Request::Shutdown => "shutdown",
+    }
+}
+
+fn error(e: ServiceError) -> Response {
+    Response::Error {
+        kind: e.kind,
+        message: e.message,
+    }
+}
+
+fn url(text: &str) -> Result<BaseUrl, ServiceError> {
+    BaseUrl::parse(text).map_err(|e| ServiceError::new(ErrorKind::BadRequest, e.to_string()))
+}
+
+pub fn handle(service: &LocalService, request: Request) -> Response {
+    let kind = name(&request);
+    let result = respond(service, request);
+    if let Err(e) = &result
+        && e.kind != ErrorKind::NotFound
+    {
+        tracing::info!(request = kind, kind = ?e.kind, message = %e.message, "request failed");
+    }
+    result.unwrap_or_else(error)
+}
+
+fn respond(service: &LocalService, request: Request) -> Result<Response, ServiceError> {
+    Ok(match request {
+        Request::Get { url: text, netrc } => {
+            let url = url(&text)?;
+            match service.get(&url, netrc.as_deref().map(Path::new))? {
+                Some(found) => Response::Key {
+                    key: Secret(Zeroizing::new(found.key.expose().to_owned())),
+                    layer: found.layer,
+                    location: found.location,
+                },
+                None => {
+                    return Err(ServiceError::new(
+                        ErrorKind::NotFound,
+                        format!("no API key for {}", url.netloc()),
+                    ));
+                }
+            }
+        }
+        Request::Store {
+            url: text,
+            key,
+            netrc,
+        } => {
+            let url = url(&text)?;
+            let key = ApiKey::parse(key.0)
+                .map_err(|e| ServiceError::new(ErrorKind::InvalidKey, e.to_string()))?;
+            let stored = service.store(&url, &key, Path::new(&netrc))?;
+            Response::Stored {
+                layer: stored.layer,
+                location: stored.location,
+                why: stored.why,
+                removed_plaintext: stored.removed_plaintext,
+            }
+        }
+        Request::Erase { url: text, netrc } => {
+            let erased = service.erase(&url(&text)?, Path::new(&netrc))?;
+            Response::Erased {
+                removed: erased.removed,
+                looked_in: erased.looked_in,
+            }
+        }
+        Request::List { netrc } => Response::Listed {
+            servers: service.list(Path::new(&netrc))?,
+        },
+        Request::Migrate {
+            urls,
+            netrc,
+            keep_netrc,
+        } => {
+            let urls = urls.iter().map(|u| url(u)).collect::<Result<Vec<_>, _>>()?;
+            Response::Migrated {
+                results: service.migrate(&urls, Path::new(&netrc), keep_netrc)?,
+            }
+        }
+        Request::Reload => {
+            service.reload()?;
+            tracing::info!("dropped cached keys");
+            Response::Done
+        }
+        Request::Hello { .. } | Request::Status | Request::Shutdown => {
+            return Err(ServiceError::new(ErrorKind::BadRequest, "not handled here"));
+        }
+    })
+}

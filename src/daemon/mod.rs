@@ -1,0 +1,27 @@
+//! The daemon: one trusted process that talks to the keychain, keeps keys in zeroizing
+//! memory, and answers every other process over a local socket. `lifecycle` owns the
+//! start (one daemon per socket) and the exit, `server` the connections, `handler` the
+//! requests.
+
+mod handler;
+mod lifecycle;
+mod server;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use lifecycle::run;
+
+use crate::store::backend::BackendChoice;
+
+/// How `wandb-cred daemon` was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub socket: PathBuf,
+    /// Exit after this long without connections.
+    pub idle_timeout: Option<Duration>,
+    /// Started by a client (recorded in the pid file, so a client may replace it).
+    pub autostarted: bool,
+    pub backend: BackendChoice,
+    pub keychain_timeout: Duration,
+}

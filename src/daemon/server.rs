@@ -1,0 +1,316 @@
+//! Connections: the accept loop (peer check, a bound on connections, signals, idle exit,
+//! a bounded drain) and one task per connection (Hello first, a read deadline, one
+//! response per request). A bad or silent client only ever affects its own connection.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use wandb_cred_proto::{
+    self as proto, DaemonStatus, ErrorKind, FrameError, PROTOCOL, Request, Response,
+};
+
+use super::Options;
+use super::handler;
+use crate::ipc::{self, Listener, ServerStream};
+use crate::service::KeyService;
+use crate::service::local::LocalService;
+use crate::sys;
+
+/// A connection that sends no complete request for this long is closed.
+pub const READ_DEADLINE: Duration = Duration::from_secs(30);
+/// A client that does not take its response within this long is dropped.
+const WRITE_DEADLINE: Duration = Duration::from_secs(10);
+/// Connections served at once; more are answered "busy" and closed.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long open connections may finish after a shutdown was asked for.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// What every connection shares.
+pub struct State {
+    service: Arc<LocalService>,
+    started: Instant,
+    socket: PathBuf,
+    log_file: Option<PathBuf>,
+    shutdown: Notify,
+    active: AtomicUsize,
+    last_activity: Mutex<Instant>,
+}
+
+impl State {
+    pub fn new(
+        service: LocalService,
+        options: &Options,
+        started: Instant,
+        log_file: Option<PathBuf>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            service: Arc::new(service),
+            started,
+            socket: options.socket.clone(),
+            log_file,
+            shutdown: Notify::new(),
+            active: AtomicUsize::new(0),
+            last_activity: Mutex::new(started),
+        })
+    }
+
+    fn touch(&self) {
+        *self.last_activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_activity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+
+    fn status(&self) -> DaemonStatus {
+        let backend = self.service.backend();
+        DaemonStatus {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            backend: backend.name,
+            backend_detail: backend.detail,
+            cached_hosts: self.service.cached_hosts() as u32,
+            socket: self.socket.display().to_string(),
+            log_file: self.log_file.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// Counts a connection as active while it lives.
+struct Active(Arc<State>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        self.0.touch();
+    }
+}
+
+pub struct Server {
+    listener: Listener,
+    state: Arc<State>,
+    idle_timeout: Option<Duration>,
+    slots: Arc<Semaphore>,
+}
+
+impl Server {
+    pub fn new(listener: Listener, state: Arc<State>, idle_timeout: Option<Duration>) -> Self {
+        Self {
+            listener,
+            state,
+            idle_timeout,
+            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        }
+    }
+
+    /// Serves until asked to stop; gives the listener back so the caller can remove it.
+    pub async fn serve(self) -> anyhow::Result<Listener> {
+        ipc::notify_ready();
+        let termination = sys::termination();
+        tokio::pin!(termination);
+        let tick = self
+            .idle_timeout
+            .map(|d| (d / 4).clamp(Duration::from_millis(50), Duration::from_secs(30)));
+        loop {
+            let idle_check = async {
+                match tick {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, Ok(()))) => self.start_connection(stream),
+                    Ok((stream, Err(who))) => refuse(stream, &who).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                },
+                signal = &mut termination => {
+                    tracing::info!(%signal, "shutting down");
+                    break;
+                }
+                () = self.state.shutdown.notified() => {
+                    tracing::info!("shutdown requested by a client");
+                    break;
+                }
+                () = idle_check => {
+                    if let Some(limit) = self.idle_timeout
+                        && self.state.active.load(Ordering::SeqCst) == 0
+                        && self.state.idle_for() >= limit
+                    {
+                        tracing::info!(idle_secs = limit.as_secs(), "idle; exiting");
+                        break;
+                    }
+                }
+            }
+        }
+        let drained_by = Instant::now() + DRAIN;
+        while self.state.active.load(Ordering::SeqCst) > 0 && Instant::now() < drained_by {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(self.listener)
+    }
+
+    fn start_connection(&self, mut stream: ServerStream) {
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            tokio::spawn(async move {
+                let busy = Response::Error {
+                    kind: ErrorKind::Internal,
+                    message: format!(
+                        "the daemon is busy ({MAX_CONNECTIONS} connections); try again"
+                    ),
+                };
+                let _ = tokio::time::timeout(
+                    WRITE_DEADLINE,
+                    proto::write_frame_async(&mut stream, &busy),
+                )
+                .await;
+            });
+            return;
+        };
+        self.state.active.fetch_add(1, Ordering::SeqCst);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let _active = Active(state.clone());
+            connection(state, stream, permit).await;
+        });
+    }
+}
+
+async fn refuse(mut stream: ServerStream, who: &str) {
+    tracing::warn!(peer = %who, "refused a connection from another user");
+    let denied = Response::Error {
+        kind: ErrorKind::Denied,
+        message: "this daemon serves only its own user".to_owned(),
+    };
+    let _ = tokio::time::timeout(
+        WRITE_DEADLINE,
+        proto::write_frame_async(&mut stream, &denied),
+    )
+    .await;
+}
+
+/// What to do after answering.
+enum Then {
+    Continue,
+    Close,
+    Shutdown,
+}
+
+async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedSemaphorePermit) {
+    let mut greeted = false;
+    loop {
+        let request = match tokio::time::timeout(
+            READ_DEADLINE,
+            proto::read_frame_async::<Request>(&mut stream),
+        )
+        .await
+        {
+            Err(_) => {
+                tracing::debug!("closing a silent connection");
+                return;
+            }
+            Ok(Err(FrameError::Closed | FrameError::Io(_))) => return,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "bad frame from a client");
+                let bad = Response::Error {
+                    kind: ErrorKind::BadRequest,
+                    message: e.to_string(),
+                };
+                let _ = tokio::time::timeout(
+                    WRITE_DEADLINE,
+                    proto::write_frame_async(&mut stream, &bad),
+                )
+                .await;
+                return;
+            }
+            Ok(Ok(request)) => request,
+        };
+        state.touch();
+        let (response, then) = if greeted {
+            answer(&state, request).await
+        } else {
+            greeted = true;
+            hello(&state, request)
+        };
+        match tokio::time::timeout(
+            WRITE_DEADLINE,
+            proto::write_frame_async(&mut stream, &response),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+        match then {
+            Then::Continue => {}
+            Then::Close => return,
+            Then::Shutdown => {
+                state.shutdown.notify_one();
+                return;
+            }
+        }
+    }
+}
+
+fn hello(state: &State, request: Request) -> (Response, Then) {
+    match request {
+        Request::Hello { protocol, client } => {
+            tracing::debug!(%client, protocol, "hello");
+            let response = Response::Hello {
+                protocol: PROTOCOL,
+                server: env!("CARGO_PKG_VERSION").to_owned(),
+                pid: std::process::id(),
+                backend_choice: state.service.choice().to_string(),
+            };
+            let then = if protocol == PROTOCOL {
+                Then::Continue
+            } else {
+                tracing::warn!(%client, protocol, "a client speaks another protocol");
+                Then::Close
+            };
+            (response, then)
+        }
+        _ => (
+            Response::Error {
+                kind: ErrorKind::BadRequest,
+                message: "the first request must be Hello".to_owned(),
+            },
+            Then::Close,
+        ),
+    }
+}
+
+async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
+    tracing::debug!(request = handler::name(&request), "request");
+    match request {
+        Request::Status => (Response::Status(state.status()), Then::Continue),
+        Request::Shutdown => (Response::Done, Then::Shutdown),
+        Request::Hello { .. } => (
+            Response::Error {
+                kind: ErrorKind::BadRequest,
+                message: "Hello was already said".to_owned(),
+            },
+            Then::Continue,
+        ),
+        request => {
+            let service = state.service.clone();
+            let response = tokio::task::spawn_blocking(move || handler::handle(&service, request))
+                .await
+                .unwrap_or_else(|e| Response::Error {
+                    kind: ErrorKind::Internal,
+                    message: format!("the request failed: {e}"),
+                });
+            (response, Then::Continue)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Unix domain sockets: a private 0700 folder, a 0600 socket, peer uid checks, and
+//! systemd socket activation (`LISTEN_FDS`) and readiness (`NOTIFY_SOCKET`).
+
+use std::io;
+use std::os::fd::FromRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::IpcError;
+use crate::env::Environment;
+
+pub type ClientStream = std::os::unix::net::UnixStream;
+pub type ServerStream = tokio::net::UnixStream;
+
+pub fn current_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// `$XDG_RUNTIME_DIR/wandb-cred/daemon.sock`, else `<temp>/wandb-cred-<uid>/daemon.sock`.
+pub fn default_socket_path(env: &Environment) -> PathBuf {
+    let dir = match env.var("XDG_RUNTIME_DIR") {
+        Some(runtime) => Path::new(runtime).join("wandb-cred"),
+        None => std::env::temp_dir().join(format!("wandb-cred-{}", current_uid())),
+    };
+    dir.join("daemon.sock")
+}
+
+/// The folder of the socket, which also holds the lock, pid and log files.
+pub fn runtime_dir(socket: &Path) -> PathBuf {
+    match socket.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates the socket's folder (0700) if needed, and refuses one that another user owns
+/// or that group or others can enter.
+pub fn prepare_dir(dir: &Path) -> Result<(), IpcError> {
+    let io_err = |source| IpcError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err)?;
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(io_err)?;
+    let unsafe_dir = |why: String| IpcError::Unsafe {
+        path: dir.to_owned(),
+        why,
+    };
+    if !meta.is_dir() {
+        return Err(unsafe_dir("it is not a folder".to_owned()));
+    }
+    if meta.uid() != current_uid() {
+        return Err(unsafe_dir(format!(
+            "it belongs to uid {}, not to you (uid {})",
+            meta.uid(),
+            current_uid()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(unsafe_dir(format!(
+            "group or others can access it (mode {mode:04o}); run `chmod 700 {}`",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Connects to the daemon, with a bound on each read and write.
+pub fn connect(path: &Path, timeout: Duration) -> io::Result<ClientStream> {
+    let stream = ClientStream::connect(path)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(stream)
+}
+
+/// Whether a connection failure means "no daemon there" (as opposed to a real error).
+pub fn is_not_running(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+    )
+}
+
+pub struct Listener {
+    inner: tokio::net::UnixListener,
+    /// The socket file we created and must remove on exit (`None` under systemd).
+    owned: Option<(PathBuf, u64)>,
+}
+
+impl Listener {
+    /// Binds a new socket at `path` (mode 0600), replacing a stale file; the caller
+    /// has made sure no live daemon is there.
+    pub fn bind(path: &Path) -> io::Result<Self> {
+        match std::fs::remove_file(path) {
+            Ok(()) => tracing::info!(path = %path.display(), "removed a stale socket"),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let std_listener = std::os::unix::net::UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std_listener.set_nonblocking(true)?;
+        let identity = std::fs::metadata(path)?.ino();
+        Ok(Self {
+            inner: tokio::net::UnixListener::from_std(std_listener)?,
+            owned: Some((path.to_owned(), identity)),
+        })
+    }
+
+    /// The socket systemd passed (`LISTEN_PID` is us and `LISTEN_FDS` >= 1), if any.
+    pub fn from_systemd() -> io::Result<Option<Self>> {
+        let ours = std::env::var("LISTEN_PID")
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok())
+            == Some(std::process::id());
+        let count = std::env::var("LISTEN_FDS")
+            .ok()
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        if !ours || count == 0 {
+            return Ok(None);
+        }
+        // SAFETY: systemd passes listening sockets starting at fd 3 and nothing else
+        // in this process owns fd 3; we take it over exactly once.
+        let std_listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(3) };
+        std_listener.set_nonblocking(true)?;
+        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+            // SAFETY: called before the runtime starts other threads.
+            unsafe { std::env::remove_var(name) };
+        }
+        Ok(Some(Self {
+            inner: tokio::net::UnixListener::from_std(std_listener)?,
+            owned: None,
+        }))
+    }
+
+    /// The next connection, and whether its peer is this user (`Err` says who it is).
+    pub async fn accept(&self) -> io::Result<(ServerStream, Result<(), String>)> {
+        let (stream, _) = self.inner.accept().await?;
+        let verdict = match stream.peer_cred() {
+            Ok(cred) if cred.uid() == current_uid() => Ok(()),
+            Ok(cred) => Err(format!(
+                "uid {} (pid {})",
+                cred.uid(),
+                cred.pid().map_or("?".to_owned(), |p| p.to_string())
+            )),
+            Err(e) => Err(format!("an unknown peer ({e})")),
+        };
+        Ok((stream, verdict))
+    }
+
+    /// Removes the socket file, but only if it is still the one this process created.
+    pub fn remove(&self) {
+        if let Some((path, identity)) = &self.owned
+            && std::fs::metadata(path).map(|m| m.ino()).ok() == Some(*identity)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Tells systemd the daemon is ready (`Type=notify`), when it asked.
+pub fn notify_ready() {
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sent = (|| -> io::Result<()> {
+        let socket = std::os::unix::net::UnixDatagram::unbound()?;
+        let bytes = target.as_encoded_bytes();
+        #[cfg(target_os = "linux")]
+        if let Some(name) = bytes.strip_prefix(b"@") {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            socket.send_to_addr(b"READY=1", &addr)?;
+            return Ok(());
+        }
+        let _ = bytes;
+        socket.send_to(b"READY=1", Path::new(&target))?;
+        Ok(())
+    })();
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not notify systemd");
+    }
+}

@@ -1,0 +1,374 @@
+//! The key service in this process: the backend chosen once (a failed choice, such as a
+//! locked keychain, is retried on the next call), keychain answers cached in zeroizing
+//! memory for [`KEYCHAIN_TTL`], netrc files re-read only when they change on disk. The
+//! daemon serves its clients with exactly this.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use zeroize::Zeroizing;
+
+use super::{
+    BackendInfo, DaemonStatus, Erased, ErrorKind, Found, KeyService, Layer, Listed, Migrated,
+    ServiceError, ServiceResult, Stored,
+};
+use crate::config::atomic;
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+use crate::store::Store;
+use crate::store::backend::{BackendChoice, Selection};
+use crate::store::netrc::NetrcStore;
+use crate::sys;
+
+/// How long a keychain answer (a key, or "none") is trusted without asking again.
+/// Changes made through this service update the cache at once; `reload` drops it.
+pub const KEYCHAIN_TTL: Duration = Duration::from_secs(600);
+
+struct CachedKey {
+    found: Option<(ApiKey, String)>,
+    at: Instant,
+}
+
+/// What identifies one version of a file on disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+    identity: u64,
+}
+
+struct NetrcSnapshot {
+    fingerprint: Fingerprint,
+    text: Option<Zeroizing<String>>,
+}
+
+pub struct LocalService {
+    choice: BackendChoice,
+    timeout: Duration,
+    selection: Mutex<Option<Arc<Selection>>>,
+    keychain_cache: Mutex<HashMap<String, CachedKey>>,
+    netrc_cache: Mutex<HashMap<PathBuf, NetrcSnapshot>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Fingerprint {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        identity: sys::file_identity(&meta),
+    })
+}
+
+impl LocalService {
+    pub fn new(choice: BackendChoice, timeout: Duration) -> Self {
+        Self {
+            choice,
+            timeout,
+            selection: Mutex::new(None),
+            keychain_cache: Mutex::new(HashMap::new()),
+            netrc_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn choice(&self) -> BackendChoice {
+        self.choice
+    }
+
+    /// The backend, chosen on first use; an error is not remembered, so a keychain
+    /// unlocked later is picked up by the next call.
+    fn selection(&self) -> ServiceResult<Arc<Selection>> {
+        let mut slot = lock(&self.selection);
+        if let Some(selection) = slot.as_ref() {
+            return Ok(selection.clone());
+        }
+        let selection = Arc::new(Selection::select(self.choice, self.timeout)?);
+        *slot = Some(selection.clone());
+        Ok(selection)
+    }
+
+    /// Keys currently cached from the keychain.
+    pub fn cached_hosts(&self) -> usize {
+        lock(&self.keychain_cache)
+            .values()
+            .filter(|c| c.found.is_some())
+            .count()
+    }
+
+    fn keychain_get(&self, selection: &Selection, url: &BaseUrl) -> ServiceResult<Option<Found>> {
+        let Some(keychain) = selection.keychain() else {
+            return Ok(None);
+        };
+        if let Some(cached) = lock(&self.keychain_cache).get(url.as_str())
+            && cached.at.elapsed() < KEYCHAIN_TTL
+        {
+            return Ok(cached.found.as_ref().map(|(key, location)| Found {
+                key: key.clone(),
+                layer: Layer::Keychain,
+                location: location.clone(),
+            }));
+        }
+        let found = keychain.get(url)?.map(|f| (f.key, f.location));
+        let answer = found.as_ref().map(|(key, location)| Found {
+            key: key.clone(),
+            layer: Layer::Keychain,
+            location: location.clone(),
+        });
+        self.remember(url, found);
+        Ok(answer)
+    }
+
+    fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {
+        lock(&self.keychain_cache).insert(
+            url.as_str().to_owned(),
+            CachedKey {
+                found,
+                at: Instant::now(),
+            },
+        );
+    }
+
+    /// The netrc file's text, read again only when the file changed on disk.
+    fn netrc_text(&self, path: &Path) -> ServiceResult<Option<Zeroizing<String>>> {
+        let now = fingerprint(path);
+        let mut cache = lock(&self.netrc_cache);
+        if let (Some(now), Some(snapshot)) = (now, cache.get(path))
+            && snapshot.fingerprint == now
+        {
+            return Ok(snapshot.text.clone());
+        }
+        let text = atomic::read_text(path)
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
+        if let Some(fingerprint) = now {
+            cache.insert(
+                path.to_owned(),
+                NetrcSnapshot {
+                    fingerprint,
+                    text: text.clone(),
+                },
+            );
+        }
+        Ok(text)
+    }
+
+    fn netrc_get(&self, path: &Path, url: &BaseUrl) -> ServiceResult<Option<Found>> {
+        let Some(text) = self.netrc_text(path)? else {
+            return Ok(None);
+        };
+        let found = NetrcStore::new(path.to_owned()).get_in(&text, url)?;
+        Ok(found.map(|f| Found {
+            key: f.key,
+            layer: Layer::Netrc,
+            location: f.location,
+        }))
+    }
+
+    fn migrate_one(
+        &self,
+        selection: &Selection,
+        url: &BaseUrl,
+        netrc: &NetrcStore,
+        keep: bool,
+    ) -> ServiceResult<String> {
+        let keychain = selection.keychain().ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::NoBackend,
+                "there is no keychain to move keys into",
+            )
+        })?;
+        let netloc = url.netloc();
+        let Some(found) = netrc.machine_key(netloc)? else {
+            return Ok(format!(
+                "{netloc}: no key in {}; nothing to move.",
+                netrc.path().display()
+            ));
+        };
+        let mut said = match keychain.get(url)? {
+            Some(existing) if existing.key != found.key => {
+                return Err(ServiceError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "{netloc}: the keychain already holds a different key for {url}; left both as they are (use `wandb-cred logout` and `login` to choose)"
+                    ),
+                ));
+            }
+            Some(_) => format!("{netloc}: the keychain already holds this key."),
+            None => {
+                keychain.set_verified(url, &found.key)?;
+                format!("{netloc}: stored in the keychain as {url} and read back.")
+            }
+        };
+        self.remember(url, Some((found.key.clone(), keychain_location(url))));
+        if keep {
+            said.push_str(&format!(" Kept in {} (--keep-netrc).", found.location));
+        } else if netrc.delete(url)? {
+            said.push_str(&format!(" Removed from {}.", found.location));
+        }
+        Ok(said)
+    }
+}
+
+fn keychain_location(url: &BaseUrl) -> String {
+    crate::store::keychain::location(url)
+}
+
+impl KeyService for LocalService {
+    fn get(&self, url: &BaseUrl, netrc: Option<&Path>) -> ServiceResult<Option<Found>> {
+        let selection = self.selection()?;
+        if let Some(found) = self.keychain_get(&selection, url)? {
+            return Ok(Some(found));
+        }
+        match netrc {
+            Some(path) => self.netrc_get(path, url),
+            None => Ok(None),
+        }
+    }
+
+    fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
+        let selection = self.selection()?;
+        let netrc = NetrcStore::new(netrc.to_owned());
+        match &*selection {
+            Selection::Keychain(keychain) => {
+                let location = keychain.set_verified(url, key)?;
+                self.remember(url, Some((key.clone(), location.clone())));
+                let removed_plaintext = match netrc.delete(url) {
+                    Ok(removed) => removed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not remove the plaintext copy from netrc");
+                        false
+                    }
+                };
+                Ok(Stored {
+                    layer: Layer::Keychain,
+                    location,
+                    why: None,
+                    removed_plaintext,
+                })
+            }
+            Selection::Netrc { why } => Ok(Stored {
+                layer: Layer::Netrc,
+                location: netrc.set(url, key)?,
+                why: Some(why.clone()),
+                removed_plaintext: false,
+            }),
+        }
+    }
+
+    fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
+        // A keychain that cannot be reached is an error before anything is removed.
+        let selection = self.selection()?;
+        let netrc = NetrcStore::new(netrc.to_owned());
+        let mut erased = Erased {
+            removed: Vec::new(),
+            looked_in: Vec::new(),
+        };
+        if let Some(keychain) = selection.keychain() {
+            if keychain.delete(url)? {
+                erased.removed.push(keychain.describe());
+            }
+            self.remember(url, None);
+            erased.looked_in.push(keychain.describe());
+        }
+        if netrc.delete(url)? {
+            erased.removed.push(netrc.describe());
+        }
+        erased.looked_in.push(netrc.describe());
+        Ok(erased)
+    }
+
+    fn list(&self, netrc: &Path) -> ServiceResult<Vec<Listed>> {
+        let selection = self.selection()?;
+        let mut servers = Vec::new();
+        if let Some(keychain) = selection.keychain() {
+            for (account, key) in keychain.list()? {
+                servers.push(Listed {
+                    location: keychain.describe(),
+                    server: account,
+                    layer: Layer::Keychain,
+                    masked: key.masked(),
+                });
+            }
+        }
+        let netrc = NetrcStore::new(netrc.to_owned());
+        for machine in netrc.wandb_machines()? {
+            if let Some(found) = netrc.machine_key(&machine)? {
+                servers.push(Listed {
+                    server: machine,
+                    layer: Layer::Netrc,
+                    masked: found.key.masked(),
+                    location: found.location,
+                });
+            }
+        }
+        Ok(servers)
+    }
+
+    fn migrate(
+        &self,
+        urls: &[BaseUrl],
+        netrc: &Path,
+        keep_netrc: bool,
+    ) -> ServiceResult<Vec<Migrated>> {
+        let selection = self.selection()?;
+        if let Selection::Netrc { why } = &*selection {
+            return Err(ServiceError::new(
+                ErrorKind::NoBackend,
+                format!("there is no keychain to move keys into ({why})"),
+            ));
+        }
+        let netrc = NetrcStore::new(netrc.to_owned());
+        Ok(urls
+            .iter()
+            .map(
+                |url| match self.migrate_one(&selection, url, &netrc, keep_netrc) {
+                    Ok(message) => Migrated {
+                        url: url.to_string(),
+                        ok: true,
+                        message,
+                    },
+                    Err(e) => Migrated {
+                        url: url.to_string(),
+                        ok: false,
+                        message: e.message,
+                    },
+                },
+            )
+            .collect())
+    }
+
+    fn backend(&self) -> BackendInfo {
+        let choice = self.choice;
+        match self.selection() {
+            Ok(selection) => match &*selection {
+                Selection::Keychain(k) => BackendInfo {
+                    name: Some("keychain".to_owned()),
+                    detail: format!("{} ({choice}: unlocked and ready)", k.describe()),
+                },
+                Selection::Netrc { why } => BackendInfo {
+                    name: Some("netrc".to_owned()),
+                    detail: format!("netrc ({choice}: {why})"),
+                },
+            },
+            Err(e) => BackendInfo {
+                name: None,
+                detail: e.message,
+            },
+        }
+    }
+
+    fn daemon(&self) -> Option<DaemonStatus> {
+        None
+    }
+
+    fn reload(&self) -> ServiceResult<()> {
+        *lock(&self.selection) = None;
+        lock(&self.keychain_cache).clear();
+        lock(&self.netrc_cache).clear();
+        Ok(())
+    }
+}
