@@ -24,6 +24,25 @@ pub enum Need {
     Sdk,
     /// dbus-daemon, gnome-keyring-daemon and secret-tool, for a private Secret Service.
     Keyring,
+    /// Root, to create a second user and connect as another uid (useradd, setpriv).
+    OtherUser,
+    /// systemd-socket-activate and systemd-analyze (Debian package `systemd`).
+    SystemdTools,
+}
+
+pub fn tools_missing(tools: &[&str], hint: &str) -> Option<String> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    (!missing.is_empty()).then(|| format!("missing {} ({hint})", missing.join(", ")))
 }
 
 impl Need {
@@ -32,6 +51,16 @@ impl Need {
         static SDK: OnceLock<bool> = OnceLock::new();
         static KEYRING: OnceLock<Option<String>> = OnceLock::new();
         match self {
+            Need::OtherUser => {
+                if !rustix::process::getuid().is_root() {
+                    return Some("not running as root".to_owned());
+                }
+                tools_missing(&["useradd", "setpriv"], "Debian: passwd util-linux")
+            }
+            Need::SystemdTools => tools_missing(
+                &["systemd-socket-activate", "systemd-analyze"],
+                "Debian: systemd",
+            ),
             Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))
@@ -503,6 +532,25 @@ pub fn stop_process(pid: u32) {
     }
 }
 
+/// A process a test started, stopped when the guard goes out of scope, even when the
+/// test fails half way.
+pub struct Reaped(pub std::process::Child);
+
+impl Reaped {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            stop_process(self.0.id());
+            let _ = self.0.wait();
+        }
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Daemons this sandbox's commands started are stopped with it.
@@ -539,6 +587,39 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
+}
+
+/// The uid and gid of a local user made for tests, created when missing.
+pub fn other_user(name: &str) -> (u32, u32) {
+    let id = |flag: &str| {
+        let out = Command::new("id").args([flag, name]).output().unwrap();
+        out.status.success().then(|| {
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .trim()
+                .parse::<u32>()
+                .unwrap()
+        })
+    };
+    if id("-u").is_none() {
+        let out = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                name,
+            ])
+            .output()
+            .unwrap();
+        // Another test may have created it at the same moment.
+        assert!(
+            out.status.success() || id("-u").is_some(),
+            "useradd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (id("-u").unwrap(), id("-g").unwrap())
 }
 
 #[cfg(unix)]

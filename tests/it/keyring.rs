@@ -30,27 +30,15 @@ pub struct Keyring {
 }
 
 pub fn tools_missing() -> Option<String> {
-    let missing: Vec<&str> = [
-        "dbus-daemon",
-        "gnome-keyring-daemon",
-        "secret-tool",
-        "dbus-send",
-    ]
-    .into_iter()
-    .filter(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .map_or(true, |s| !s.success())
-    })
-    .collect();
-    (!missing.is_empty()).then(|| {
-        format!(
-            "missing {} (Debian: dbus gnome-keyring libsecret-tools)",
-            missing.join(", ")
-        )
-    })
+    crate::harness::tools_missing(
+        &[
+            "dbus-daemon",
+            "gnome-keyring-daemon",
+            "secret-tool",
+            "dbus-send",
+        ],
+        "Debian: dbus gnome-keyring libsecret-tools",
+    )
 }
 
 impl Keyring {

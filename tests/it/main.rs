@@ -3,6 +3,7 @@
 //! are missing are reported as ignored (and fail under WANDB_CRED_TEST_REQUIRE_ALL=1).
 
 mod commands;
+mod daemon;
 mod files;
 mod harness;
 mod keychain;
@@ -24,5 +25,6 @@ fn main() -> std::process::ExitCode {
     trials.extend(sdk::tests());
     trials.extend(files::tests());
     trials.extend(keychain::tests());
+    trials.extend(daemon::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }
