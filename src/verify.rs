@@ -74,37 +74,19 @@ pub fn viewer(url: &BaseUrl, key: &ApiKey, timeout: Duration) -> Result<Viewer, 
         .header("Content-Type", "application/json")
         .header("Authorization", authorization.as_str())
         .send(VIEWER_BODY);
-    let mut response = match sent {
-        Ok(r) => r,
-        Err(ureq::Error::Timeout(_)) => {
-            return Err(VerifyError::Timeout {
-                url: endpoint,
-                timeout,
-            });
-        }
-        Err(e) => {
-            return Err(VerifyError::Network {
-                url: endpoint,
-                message: e.to_string(),
-            });
-        }
+    let transport = |e: ureq::Error| match e {
+        ureq::Error::Timeout(_) => VerifyError::Timeout {
+            url: endpoint.clone(),
+            timeout,
+        },
+        e => VerifyError::Network {
+            url: endpoint.clone(),
+            message: e.to_string(),
+        },
     };
+    let mut response = sent.map_err(transport)?;
     let status = response.status().as_u16();
-    let body = match response.body_mut().read_to_string() {
-        Ok(body) => body,
-        Err(ureq::Error::Timeout(_)) => {
-            return Err(VerifyError::Timeout {
-                url: endpoint,
-                timeout,
-            });
-        }
-        Err(e) => {
-            return Err(VerifyError::Network {
-                url: endpoint,
-                message: e.to_string(),
-            });
-        }
-    };
+    let body = response.body_mut().read_to_string().map_err(transport)?;
     interpret(url.as_str(), &endpoint, status, &body)
 }
 

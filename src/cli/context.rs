@@ -37,11 +37,7 @@ impl Context {
         let env = Environment::from_process();
         let settings = SettingsFiles::load(&env)?;
         let netrc_path = paths::netrc(&env);
-        let keychain_timeout = match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
-            None => keychain::DEFAULT_TIMEOUT,
-            Some(text) => crate::duration::parse(text)
-                .map_err(|e| anyhow::anyhow!("WANDB_CRED_KEYCHAIN_TIMEOUT: {e}"))?,
-        };
+        let keychain_timeout = keychain::timeout_from(&env).map_err(anyhow::Error::msg)?;
         Ok(Self {
             env,
             settings,

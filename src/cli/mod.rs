@@ -176,11 +176,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn run_daemon(backend: BackendChoice, args: DaemonArgs) -> anyhow::Result<()> {
     let env = crate::env::Environment::from_process();
-    let keychain_timeout = match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
-        None => crate::store::keychain::DEFAULT_TIMEOUT,
-        Some(text) => crate::duration::parse(text)
-            .map_err(|e| anyhow::anyhow!("WANDB_CRED_KEYCHAIN_TIMEOUT: {e}"))?,
-    };
+    let keychain_timeout =
+        crate::store::keychain::timeout_from(&env).map_err(anyhow::Error::msg)?;
     crate::daemon::run(crate::daemon::Options {
         socket: args.socket.unwrap_or_else(|| crate::ipc::socket_path(&env)),
         idle_timeout: args.idle_timeout,

@@ -34,6 +34,16 @@ pub const SERVICE: &str = "wandb";
 /// The default bound on one keychain call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `WANDB_CRED_KEYCHAIN_TIMEOUT` from the environment, else [`DEFAULT_TIMEOUT`].
+pub fn timeout_from(env: &crate::env::Environment) -> Result<Duration, String> {
+    match env.var("WANDB_CRED_KEYCHAIN_TIMEOUT") {
+        None => Ok(DEFAULT_TIMEOUT),
+        Some(text) => {
+            crate::duration::parse(text).map_err(|e| format!("WANDB_CRED_KEYCHAIN_TIMEOUT: {e}"))
+        }
+    }
+}
+
 /// What a quick look at the keychain found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
