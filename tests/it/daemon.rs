@@ -32,6 +32,8 @@ pub fn tests() -> Vec<Trial> {
         mismatched_foreign_daemon_is_reported,
         logs_never_hold_a_key,
         idle_daemon_exits,
+        readiness_is_notified,
+        failed_start_names_the_log,
     ];
     all.extend(trials![[Need::Keyring]; warm_get_never_touches_the_keychain]);
     all.extend(trials![[Need::OtherUser]; other_users_are_refused_and_the_daemon_is_not_dumpable]);
@@ -687,4 +689,44 @@ fn launchd_plist_is_valid() {
             "{key}"
         );
     }
+}
+
+fn readiness_is_notified() {
+    let sb = Sandbox::new();
+    let notify = sb.root.join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    listener.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut cmd = sb
+        .cmd(&["daemon"])
+        .env("NOTIFY_SOCKET", notify.to_str().unwrap())
+        .command();
+    cmd.stderr(Stdio::null());
+    let daemon = Reaped(cmd.spawn().unwrap());
+    let mut buf = [0u8; 64];
+    let n = listener.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    // Ready means ready: a client is served at once.
+    assert!(UnixStream::connect(socket(&sb)).is_ok());
+    drop(daemon);
+}
+
+fn failed_start_names_the_log() {
+    let sb = Sandbox::new();
+    // A folder where the daemon's lock file should be: the daemon starts and fails.
+    let dir = sb.daemon_dir();
+    std::fs::create_dir_all(dir.join("daemon.lock")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("the daemon exited at start")
+        .stderr_has(&format!("see its log {}", dir.join("daemon.log").display()))
+        .stderr_has("working without a daemon");
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    assert!(
+        log.contains("cannot open") && log.contains("daemon.lock"),
+        "{log}"
+    );
 }

@@ -130,6 +130,28 @@ fn two_hosts_live_side_by_side() {
         .stdout_is(&format!("{local}\n"));
     assert_in_no_file(&sb, &cloud);
     assert_in_no_file(&sb, &local);
+    let list = sb.cmd(&["list", "--json"]).run();
+    let items: serde_json::Value = serde_json::from_str(&list.ok().stdout).unwrap();
+    let mut servers: Vec<(String, String)> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["server"].as_str().unwrap().to_owned(),
+                i["store"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    servers.sort();
+    assert_eq!(
+        servers,
+        vec![
+            ("http://127.0.0.1:8080".to_owned(), "keychain".to_owned()),
+            (CLOUD.to_owned(), "keychain".to_owned())
+        ]
+    );
+    assert!(items.to_string().contains("wandb_v1_****"));
 }
 
 fn logout_clears_keychain_and_netrc() {
