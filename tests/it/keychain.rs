@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Trial> {
         migrate_keep_netrc_and_single_host,
         migrate_never_overwrites_a_different_keychain_key,
         bus_without_provider_falls_back_to_netrc,
+        no_default_collection_falls_back_to_netrc,
         locked_collection_is_an_error_and_writes_nothing,
         unresponsive_keychain_is_bounded_by_the_timeout,
         netrc_backend_never_touches_the_keychain,
@@ -309,6 +310,21 @@ fn bus_without_provider_falls_back_to_netrc() {
         .ok()
         .stderr_has("(plaintext; no keychain: no Secret Service provider on the session bus)");
     assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+}
+
+fn no_default_collection_falls_back_to_netrc() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::NoDefaultCollection);
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("(plaintext; no keychain: the Secret Service has no default collection)");
+    assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+    sb.cmd(&["status", "--backend", "keychain"])
+        .run()
+        .fails(1)
+        .stdout_has("no keychain is available: the Secret Service has no default collection");
 }
 
 fn locked_collection_is_an_error_and_writes_nothing() {

@@ -20,6 +20,8 @@ pub enum Provider {
     Locked,
     /// Nothing owns the Secret Service name.
     None,
+    /// gnome-keyring running with no keyring at all, so no default collection.
+    NoDefaultCollection,
 }
 
 pub struct Keyring {
@@ -95,6 +97,7 @@ impl Keyring {
         };
         match provider {
             Provider::None => {}
+            Provider::NoDefaultCollection => keyring.start_daemon(false),
             Provider::Unlocked => keyring.start_daemon(true),
             Provider::Locked => {
                 // Create the login collection, then restart without unlocking it.
