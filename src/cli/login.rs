@@ -30,18 +30,17 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let (url, url_source) = ctx.base_url(flag)?;
     let timeout = http_timeout(ctx)?;
 
-    let explicit = match args.key.first() {
-        Some(text) => Some(
-            ApiKey::parse(Zeroizing::new(text.clone()))
+    let explicit = match args.key.first().map(String::as_str) {
+        Some("-") => Some(key_from_stdin()?),
+        Some(text) => Some(Resolved {
+            key: ApiKey::parse(Zeroizing::new(text.to_owned()))
                 .context("the API key given on the command line is not valid")?,
-        ),
+            source: KeySource::Argument,
+        }),
         None => None,
     };
     let resolved = match explicit {
-        Some(key) => Resolved {
-            key,
-            source: KeySource::Argument,
-        },
+        Some(resolved) => resolved,
         None if args.relogin => ask(ctx, &url)?,
         None => match ctx.stored_key(&url)? {
             Some(found) => found,
@@ -106,6 +105,20 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `login -`: one line from standard input, so the key never shows in a process list.
+fn key_from_stdin() -> anyhow::Result<Resolved> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the API key from standard input")?;
+    let key =
+        ApiKey::parse_typed(&line).context("the API key read from standard input is not valid")?;
+    Ok(Resolved {
+        key,
+        source: KeySource::Stdin,
+    })
 }
 
 /// The hidden prompt, or the SDK's error when no terminal can show it.

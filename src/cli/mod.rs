@@ -82,8 +82,8 @@ struct LoginArgs {
     /// Check the key with the server before storing it, and show who it belongs to.
     #[arg(long)]
     verify: bool,
-    /// The API key (implies --relogin). Note: arguments are visible to other local
-    /// users in the process list; prefer the prompt on shared machines.
+    /// The API key (implies --relogin); `-` reads it from standard input. Arguments are
+    /// visible to other local users in the process list: prefer the prompt or `-`.
     #[arg(value_name = "KEY")]
     key: Vec<String>,
 }

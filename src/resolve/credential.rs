@@ -15,6 +15,8 @@ use crate::service::{Found, Layer, ServiceError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
     Argument,
+    /// `login -`: read from standard input.
+    Stdin,
     Prompt,
     Env,
     /// The keychain, with where exactly.
@@ -30,7 +32,7 @@ pub enum KeySource {
 impl KeySource {
     /// Keys typed or passed by the user are stored by `login`; found ones are not.
     pub fn is_new(&self) -> bool {
-        matches!(self, Self::Argument | Self::Prompt)
+        matches!(self, Self::Argument | Self::Stdin | Self::Prompt)
     }
 }
 
@@ -38,6 +40,7 @@ impl fmt::Display for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Argument => f.write_str("the command line"),
+            Self::Stdin => f.write_str("standard input"),
             Self::Prompt => f.write_str("the prompt"),
             Self::Env => f.write_str("the WANDB_API_KEY environment variable"),
             Self::Keychain(what) => f.write_str(what),

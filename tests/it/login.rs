@@ -30,6 +30,7 @@ pub fn tests() -> Vec<Trial> {
         malformed_netrc_is_reported_and_untouched,
         malformed_settings_are_reported_and_untouched,
         first_of_several_keys_is_used,
+        dash_reads_the_key_from_stdin,
         warns_when_a_stronger_source_hides_the_new_key,
         hidden_workspace_folder_is_used,
     ]);
@@ -510,4 +511,30 @@ fn hidden_workspace_folder_is_used() {
     let key = sb.key();
     sb.cmd(&["login", &key]).run().ok();
     assert!(sb.python_netrc(&sb.netrc(), "hidden.example").is_some());
+}
+
+fn dash_reads_the_key_from_stdin() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok()
+        .stderr_has("Stored the API key for api.wandb.ai");
+    assert_eq!(
+        sb.read(&sb.netrc()).unwrap(),
+        sdk_entry("api.wandb.ai", &key)
+    );
+    let before = sb.snapshot();
+    sb.cmd(&["login", "-"])
+        .stdin("short\n")
+        .run()
+        .fails(1)
+        .stderr_has("standard input is not valid")
+        .stderr_has("API key must have 40+ characters, has 5.");
+    sb.cmd(&["login", "-"])
+        .run()
+        .fails(1)
+        .stderr_has("API key is empty.");
+    assert_eq!(sb.snapshot(), before);
 }
