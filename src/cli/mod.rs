@@ -39,9 +39,10 @@ enum Command {
     /// Authenticate this machine with W&B: store an API key (as `wandb login` does).
     ///
     /// Without KEY the key is looked up in this order: the WANDB_API_KEY environment
-    /// variable, `api_key` in the workspace or system settings file, the netrc file
-    /// ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal is
-    /// available. By default keys are stored without asking the server (see --verify).
+    /// variable, the keychain, `api_key` in the workspace or system settings file, the
+    /// netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal
+    /// is available. New keys go to the keychain, or to netrc where there is none. By
+    /// default keys are stored without asking the server (see --verify).
     Login(LoginArgs),
     /// Print the API key for the server on stdout (for scripts and other programs).
     Get(HostArgs),
