@@ -104,6 +104,11 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
             ctx.netrc_path.display()
         ));
     }
+    if stored.layer == Layer::Keychain {
+        say(
+            "The W&B SDK does not read the keychain: run programs as `WANDB_API_KEY=$(wandb-cred get) python train.py`.",
+        );
+    }
     Ok(())
 }
 

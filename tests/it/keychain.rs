@@ -50,7 +50,8 @@ fn login_stores_in_the_keychain_and_in_no_file() {
     sb.cmd(&["login", &key])
         .run()
         .ok()
-        .stderr_has("Stored the API key for api.wandb.ai in the Secret Service (service wandb, account https://api.wandb.ai)");
+        .stderr_has("Stored the API key for api.wandb.ai in the Secret Service (service wandb, account https://api.wandb.ai)")
+        .stderr_has("WANDB_API_KEY=$(wandb-cred get)");
     assert_eq!(kr.lookup(CLOUD).as_deref(), Some(key.as_str()));
     assert!(!sb.netrc().exists());
     assert_in_no_file(&sb, &key);
