@@ -41,11 +41,44 @@ fn err(line: usize, message: &str) -> ParseError {
     }
 }
 
-/// The text of a line without its line ending (Python reads with universal newlines).
+/// The lines of `text`, each with its ending, split the way Python's universal newlines
+/// split them: after `\r\n`, `\n`, or a lone `\r`.
+fn split_lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = match bytes[i] {
+            b'\n' => i + 1,
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => i + 2,
+            b'\r' => i + 1,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        lines.push(&text[start..end]);
+        start = end;
+        i = end;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+/// Whether a line has its ending.
+fn ends_line(line: &str) -> bool {
+    line.ends_with(['\n', '\r'])
+}
+
+/// The text of a line without its line ending.
 fn content(line: &str) -> &str {
-    line.strip_suffix('\n')
+    line.strip_suffix("\r\n")
+        .or_else(|| line.strip_suffix('\n'))
+        .or_else(|| line.strip_suffix('\r'))
         .unwrap_or(line)
-        .trim_end_matches('\r')
 }
 
 /// `\[(?P<header>.+)\]` matched at the start of the stripped line.
@@ -61,7 +94,7 @@ impl Ini {
         let mut current: Option<String> = None;
         let mut open_option: Option<usize> = None;
         let mut indent_level = usize::MAX;
-        for (n, raw) in text.split_inclusive('\n').enumerate() {
+        for (n, raw) in split_lines(text).into_iter().enumerate() {
             let line = content(raw);
             let stripped = line.trim();
             if stripped.starts_with('#') || stripped.starts_with(';') {
@@ -162,15 +195,67 @@ fn newline_of(text: &str) -> &'static str {
     if text.contains("\r\n") { "\r\n" } else { "\n" }
 }
 
+/// The leading whitespace of a line.
+fn indent_of(line: &str) -> &str {
+    &line[..line.len() - line.trim_start().len()]
+}
+
+/// Whether `out` reads as `before` with only `key` in `[section]` changed to `expected`
+/// (configparser's continuation rules make a careless edit change other values).
+fn reads_as_intended(
+    before: &Ini,
+    out: &str,
+    section: &str,
+    key: &str,
+    expected: Option<&str>,
+) -> bool {
+    let Ok(after) = Ini::parse(out) else {
+        return false;
+    };
+    let others = |ini: &Ini| {
+        let mut v: Vec<(String, String, String)> = ini
+            .options
+            .iter()
+            .filter(|o| !(o.section == section && o.key == key))
+            .map(|o| (o.section.clone(), o.key.clone(), o.value.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    after.find(section, key).map(|o| o.value.as_str()) == expected
+        && others(&after) == others(before)
+}
+
+fn refused(line: usize) -> ParseError {
+    ParseError {
+        line: line + 1,
+        message: "the file's indentation leaves no place to change this setting without changing others; edit it by hand".to_owned(),
+    }
+}
+
 /// `text` with `key = value` set in `[section]`, every other line kept. A new file gets
-/// exactly what the SDK writes: `[default]\nkey = value\n\n`.
+/// exactly what the SDK writes: `[default]\nkey = value\n\n`. An edit that would change
+/// how any other setting reads is refused.
 pub fn set_value(text: &str, section: &str, key: &str, value: &str) -> Result<String, ParseError> {
     let ini = Ini::parse(text)?;
     let nl = newline_of(text);
-    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
-    let new_line = format!("{key} = {value}{nl}");
+    let lines: Vec<&str> = split_lines(text);
+    let setting = |indent: &str| format!("{indent}{key} = {value}{nl}");
+    let mut candidates: Vec<String> = Vec::new();
+    let at;
     if let Some(option) = ini.find(section, key) {
-        lines.splice(option.lines.0..=option.lines.1, [new_line]);
+        at = option.lines.0;
+        // Keep the line's own indentation: following lines are read relative to it.
+        let mut out = lines
+            .clone()
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        out.splice(
+            option.lines.0..=option.lines.1,
+            [setting(indent_of(lines[option.lines.0]))],
+        );
+        candidates.push(out.concat());
     } else if let Some(header) = ini.sections.iter().find(|s| s.name == section) {
         let last = ini
             .options
@@ -179,30 +264,36 @@ pub fn set_value(text: &str, section: &str, key: &str, value: &str) -> Result<St
             .map(|o| o.lines.1)
             .max()
             .unwrap_or(header.header);
-        if !lines[last].ends_with('\n') {
-            lines[last].push_str(nl);
+        at = last;
+        // Unindented first; else as indented as the next line, so it is not read as
+        // a continuation of the new setting.
+        let next_indent = lines.get(last + 1).map_or("", |l| indent_of(l));
+        for indent in ["", next_indent] {
+            let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+            if !ends_line(&out[last]) {
+                out[last].push_str(nl);
+            }
+            out.insert(last + 1, setting(indent));
+            candidates.push(out.concat());
         }
-        lines.insert(last + 1, new_line);
     } else {
-        if let Some(last) = lines.last_mut() {
-            if !last.ends_with('\n') {
-                last.push_str(nl);
+        at = lines.len().saturating_sub(1);
+        let mut out = text.to_owned();
+        if !out.is_empty() {
+            if !ends_line(&out) {
+                out.push_str(nl);
             }
-            if !content(last).trim().is_empty() {
-                lines.push(nl.to_owned());
+            if !content(lines[lines.len() - 1]).trim().is_empty() {
+                out.push_str(nl);
             }
         }
-        lines.push(format!("[{section}]{nl}"));
-        lines.push(new_line);
-        lines.push(nl.to_owned());
+        out.push_str(&format!("[{section}]{nl}{}{nl}", setting("")));
+        candidates.push(out);
     }
-    let out = lines.concat();
-    let check = Ini::parse(&out)?;
-    debug_assert_eq!(
-        check.find(section, key).map(|o| o.value.as_str()),
-        Some(value)
-    );
-    Ok(out)
+    candidates
+        .into_iter()
+        .find(|out| reads_as_intended(&ini, out, section, key, Some(value)))
+        .ok_or_else(|| refused(at))
 }
 
 /// `text` without `key` in `[section]`, or `None` when it is not set there.
@@ -211,9 +302,13 @@ pub fn remove_value(text: &str, section: &str, key: &str) -> Result<Option<Strin
     let Some(option) = ini.find(section, key) else {
         return Ok(None);
     };
-    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut lines: Vec<&str> = split_lines(text);
     lines.drain(option.lines.0..=option.lines.1);
-    Ok(Some(lines.concat()))
+    let out = lines.concat();
+    if !reads_as_intended(&ini, &out, section, key, None) {
+        return Err(refused(option.lines.0));
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]
@@ -276,6 +371,29 @@ mod tests {
                 .unwrap(),
             "[default]\n\n"
         );
+    }
+
+    #[test]
+    fn never_turns_a_following_line_into_a_continuation() {
+        // Found by the fuzzer: an indented line after the header is a section of its
+        // own until a setting above it would make it a continuation.
+        let text = "[default]\n\x0b[x]\n";
+        let out = set_value(text, SECTION, "base_url", "http://h").unwrap();
+        let ini = Ini::parse(&out).unwrap();
+        assert_eq!(ini.get(SECTION, "base_url"), Some("http://h"));
+        assert!(ini.sections.iter().any(|s| s.name == "x"), "{out:?}");
+        // Replacing keeps the line's indentation, so `b` stays a setting of its own.
+        let text = "[default]\n  base_url = old\n b = 2\n";
+        let out = set_value(text, SECTION, "base_url", "new").unwrap();
+        assert_eq!(out, "[default]\n  base_url = new\n b = 2\n");
+        assert_eq!(Ini::parse(&out).unwrap().get(SECTION, "b"), Some("2"));
+    }
+
+    #[test]
+    fn lines_end_as_python_ends_them() {
+        assert_eq!(split_lines("a\r\nb\rc\nd"), ["a\r\n", "b\r", "c\n", "d"]);
+        let ini = Ini::parse("[default]\rbase_url = x\r\r[other]\rbase_url = y").unwrap();
+        assert_eq!(ini.get(SECTION, "base_url"), Some("x"));
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn settings_parser_agrees_with_configparser() {
                 .to_owned();
             for _ in 0..(1 + rng.0 % 7) {
                 text.push_str(rng.pick(&lines));
-                text.push('\n');
+                text.push_str(rng.pick(&["\n", "\n", "\n", "\r\n", "\r"]));
             }
             text
         })
@@ -175,13 +175,19 @@ fn settings_parser_agrees_with_configparser() {
     let script = r#"
 import configparser, json, sys
 out = []
+import os, tempfile
 for text in json.load(sys.stdin):
+    # A real file, read as the SDK reads it (open(): universal newlines).
+    with tempfile.NamedTemporaryFile("w", delete=False, encoding="utf-8", newline="") as f:
+        f.write(text)
     c = configparser.ConfigParser(interpolation=None)
     try:
-        c.read_string(text)
+        c.read(f.name, encoding="utf-8")
     except configparser.Error:
+        os.unlink(f.name)
         out.append(None)
         continue
+    os.unlink(f.name)
     got = {}
     for key in ("base_url", "api_key", "entity", "project"):
         if c.has_section("default"):
