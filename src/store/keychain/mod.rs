@@ -214,8 +214,3 @@ fn bounded<T: Send + 'static>(
 pub fn location(url: &BaseUrl) -> String {
     format!("the {} (service {SERVICE}, account {url})", platform::NAME)
 }
-
-/// Which keychain this build talks to, for messages.
-pub fn platform_name() -> &'static str {
-    platform::NAME
-}
