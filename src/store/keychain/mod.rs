@@ -18,6 +18,7 @@ mod platform;
 mod platform;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -191,21 +192,40 @@ fn keychain_error(e: keyring_core::Error) -> StoreError {
     }
 }
 
+/// Keychain calls still running on worker threads (including abandoned ones).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// At most this many keychain calls run at once; past it calls fail at once instead of
+/// piling up threads behind a keychain that stopped answering.
+pub const MAX_IN_FLIGHT: usize = 16;
+
 /// Runs `f` on a worker thread and waits at most `timeout` for it. A call that does not
 /// return in time is abandoned (its thread ends when the platform call does).
 fn bounded<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {
+    if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        return Err(StoreError::Keychain {
+            message: format!(
+                "{MAX_IN_FLIGHT} keychain calls are still waiting for an answer; try again later"
+            ),
+        });
+    }
     let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("keychain".to_owned())
         .spawn(move || {
             let _ = tx.send(f());
-        })
-        .map_err(|e| StoreError::Keychain {
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        });
+    if let Err(e) = spawned {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        return Err(StoreError::Keychain {
             message: format!("cannot start a worker thread: {e}"),
-        })?;
+        });
+    }
     rx.recv_timeout(timeout)
         .map_err(|_| StoreError::KeychainTimeout { timeout })
 }
@@ -213,4 +233,32 @@ fn bounded<T: Send + 'static>(
 /// Where a server's key lives in the keychain, for messages.
 pub fn location(url: &BaseUrl) -> String {
     format!("the {} (service {SERVICE}, account {url})", platform::NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn stuck_calls_are_capped_and_released() {
+        let release = Arc::new(Barrier::new(MAX_IN_FLIGHT + 1));
+        for _ in 0..MAX_IN_FLIGHT {
+            let release = release.clone();
+            let r = bounded(Duration::from_millis(1), move || {
+                release.wait();
+            });
+            assert!(matches!(r, Err(StoreError::KeychainTimeout { .. })));
+        }
+        let refused = bounded(Duration::from_secs(5), || 1)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("still waiting"), "{refused}");
+        release.wait();
+        let started = std::time::Instant::now();
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(bounded(Duration::from_secs(5), || 2).unwrap(), 2);
+    }
 }
