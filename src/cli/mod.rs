@@ -130,6 +130,12 @@ struct DaemonArgs {
     /// Exit after this long without clients, e.g. 30m (default: never).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     idle_timeout: Option<std::time::Duration>,
+    /// Close a connection that sends no complete request for this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    client_timeout: std::time::Duration,
+    /// Serve at most this many connections at once; more are told the daemon is busy.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    max_clients: u16,
     /// Started by a client (recorded so that a newer client may replace it).
     #[arg(long, hide = true)]
     autostarted: bool,
@@ -185,5 +191,7 @@ fn run_daemon(backend: BackendChoice, args: DaemonArgs) -> anyhow::Result<()> {
         autostarted: args.autostarted,
         backend,
         keychain_timeout,
+        client_timeout: args.client_timeout,
+        max_clients: usize::from(args.max_clients),
     })
 }

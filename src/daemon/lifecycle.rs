@@ -62,7 +62,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         Instant::now(),
         (!activated).then(|| files.log.clone()),
     );
-    let result = runtime.block_on(Server::new(listener, state, options.idle_timeout).serve());
+    let result = runtime
+        .block_on(Server::new(listener, state, options.idle_timeout, options.max_clients).serve());
     if let Ok(listener) = &result {
         listener.remove();
     }

@@ -24,4 +24,8 @@ pub struct Options {
     pub autostarted: bool,
     pub backend: BackendChoice,
     pub keychain_timeout: Duration,
+    /// A connection that sends no complete request for this long is closed.
+    pub client_timeout: Duration,
+    /// Connections served at once; more are answered "busy" and closed.
+    pub max_clients: usize,
 }

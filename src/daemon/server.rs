@@ -19,12 +19,8 @@ use crate::service::KeyService;
 use crate::service::local::LocalService;
 use crate::sys;
 
-/// A connection that sends no complete request for this long is closed.
-pub const READ_DEADLINE: Duration = Duration::from_secs(30);
 /// A client that does not take its response within this long is dropped.
 const WRITE_DEADLINE: Duration = Duration::from_secs(10);
-/// Connections served at once; more are answered "busy" and closed.
-pub const MAX_CONNECTIONS: usize = 256;
 /// How long open connections may finish after a shutdown was asked for.
 const DRAIN: Duration = Duration::from_secs(3);
 
@@ -34,6 +30,7 @@ pub struct State {
     started: Instant,
     socket: PathBuf,
     log_file: Option<PathBuf>,
+    read_deadline: Duration,
     shutdown: Notify,
     active: AtomicUsize,
     last_activity: Mutex<Instant>,
@@ -51,6 +48,7 @@ impl State {
             started,
             socket: options.socket.clone(),
             log_file,
+            read_deadline: options.client_timeout,
             shutdown: Notify::new(),
             active: AtomicUsize::new(0),
             last_activity: Mutex::new(started),
@@ -98,15 +96,22 @@ pub struct Server {
     state: Arc<State>,
     idle_timeout: Option<Duration>,
     slots: Arc<Semaphore>,
+    max_clients: usize,
 }
 
 impl Server {
-    pub fn new(listener: Listener, state: Arc<State>, idle_timeout: Option<Duration>) -> Self {
+    pub fn new(
+        listener: Listener,
+        state: Arc<State>,
+        idle_timeout: Option<Duration>,
+        max_clients: usize,
+    ) -> Self {
         Self {
             listener,
             state,
             idle_timeout,
-            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            slots: Arc::new(Semaphore::new(max_clients)),
+            max_clients,
         }
     }
 
@@ -162,12 +167,12 @@ impl Server {
 
     fn start_connection(&self, mut stream: ServerStream) {
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            let limit = self.max_clients;
+            tracing::warn!(limit, "too many connections; refusing one");
             tokio::spawn(async move {
                 let busy = Response::Error {
                     kind: ErrorKind::Internal,
-                    message: format!(
-                        "the daemon is busy ({MAX_CONNECTIONS} connections); try again"
-                    ),
+                    message: format!("the daemon is busy ({limit} connections); try again"),
                 };
                 let _ = tokio::time::timeout(
                     WRITE_DEADLINE,
@@ -210,7 +215,7 @@ async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedS
     let mut greeted = false;
     loop {
         let request = match tokio::time::timeout(
-            READ_DEADLINE,
+            state.read_deadline,
             proto::read_frame_async::<Request>(&mut stream),
         )
         .await

@@ -34,6 +34,8 @@ pub fn tests() -> Vec<Trial> {
         idle_daemon_exits,
         readiness_is_notified,
         failed_start_names_the_log,
+        silent_connections_are_closed_after_the_client_timeout,
+        connections_beyond_the_limit_are_told_busy,
     ];
     all.extend(trials![[Need::Keyring]; warm_get_never_touches_the_keychain]);
     all.extend(trials![[Need::OtherUser]; other_users_are_refused_and_the_daemon_is_not_dumpable]);
@@ -729,4 +731,69 @@ fn failed_start_names_the_log() {
         log.contains("cannot open") && log.contains("daemon.lock"),
         "{log}"
     );
+}
+
+/// A daemon started by the test with extra flags, stopped when the guard drops.
+fn daemon_with(sb: &Sandbox, flags: &[&str]) -> Reaped {
+    let mut args = vec!["daemon"];
+    args.extend(flags);
+    let mut cmd = sb.cmd(&args).command();
+    cmd.stderr(Stdio::null());
+    let daemon = Reaped(cmd.spawn().unwrap());
+    wait_until("the daemon listens", || {
+        UnixStream::connect(socket(sb)).is_ok()
+    });
+    daemon
+}
+
+fn silent_connections_are_closed_after_the_client_timeout() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.write(
+        &sb.netrc(),
+        &format!("machine api.wandb.ai\n  login user\n  password {key}\n"),
+    );
+    let _daemon = daemon_with(&sb, &["--client-timeout", "200ms"]);
+    let mut silent = UnixStream::connect(socket(&sb)).unwrap();
+    let mut greeted = raw(&socket(&sb));
+    silent.set_read_timeout(Some(DEADLINE)).unwrap();
+    // The daemon closes both: reading gives end of file, not our own timeout.
+    let mut buf = [0u8; 16];
+    assert_eq!(silent.read(&mut buf).unwrap(), 0);
+    assert_eq!(greeted.read(&mut buf).unwrap(), 0);
+    get_is(&sb, &key);
+}
+
+fn connections_beyond_the_limit_are_told_busy() {
+    let sb = Sandbox::new();
+    let _daemon = daemon_with(&sb, &["--max-clients", "2"]);
+    // wait_until's probe connection is gone once the daemon has counted it out.
+    let first = raw(&socket(&sb));
+    let second = raw(&socket(&sb));
+    let mut third = UnixStream::connect(socket(&sb)).unwrap();
+    third.set_read_timeout(Some(DEADLINE)).unwrap();
+    match proto::read_frame::<Response>(&mut third).unwrap() {
+        Response::Error { message, .. } => {
+            assert!(message.contains("busy (2 connections)"), "{message}")
+        }
+        other => panic!("expected busy, got {other:?}"),
+    }
+    drop(first);
+    // A freed slot is served again.
+    wait_until("a freed slot is served", || {
+        let Ok(mut stream) = UnixStream::connect(socket(&sb)) else {
+            return false;
+        };
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let hello = Request::Hello {
+            protocol: PROTOCOL,
+            client: "test".into(),
+        };
+        proto::write_frame(&mut stream, &hello).is_ok()
+            && matches!(
+                proto::read_frame::<Response>(&mut stream),
+                Ok(Response::Hello { .. })
+            )
+    });
+    drop(second);
 }
