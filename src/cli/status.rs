@@ -10,6 +10,7 @@ use super::{Context, StatusArgs};
 use crate::config::settings_files::SettingsFile;
 use crate::key::KeyKind;
 use crate::resolve::base_url::UrlSource;
+use crate::service::BackendInfo;
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
 
@@ -35,8 +36,15 @@ fn source_name(source: &UrlSource) -> &'static str {
 pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
     let service = ctx.service();
-    let backend = service.backend();
+    // One Status round trip answers both when a daemon serves us.
     let daemon = service.daemon();
+    let backend = match &daemon {
+        Some(d) => BackendInfo {
+            name: d.backend.clone(),
+            detail: d.backend_detail.clone(),
+        },
+        None => service.backend(),
+    };
     let backend_ok = backend.name.is_some();
     let key = if backend_ok || ctx.env.api_key().is_some() {
         ctx.stored_key(&url)
