@@ -134,6 +134,16 @@ impl Pty {
         while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(200)) {
             self.transcript.push_str(&String::from_utf8_lossy(&bytes));
         }
-        (status, self.transcript)
+        (status, std::mem::take(&mut self.transcript))
+    }
+}
+
+impl Drop for Pty {
+    /// A test that fails half way must not leave its program waiting at the prompt.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
