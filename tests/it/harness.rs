@@ -486,24 +486,31 @@ impl Sandbox {
 
     /// The pid of the daemon serving this sandbox, if one is running.
     pub fn daemon_pid(&self) -> Option<u32> {
-        let text = std::fs::read_to_string(self.daemon_dir().join("daemon.pid")).ok()?;
-        let pid = text.lines().next()?.trim().parse().ok()?;
-        alive(pid).then_some(pid)
+        pid_in(&self.daemon_dir()).filter(|pid| alive(*pid))
+    }
+
+    /// Every folder a daemon of this sandbox may use: the default runtime folder and
+    /// the one a private keyring brings.
+    fn daemon_dirs(&self) -> [PathBuf; 2] {
+        [
+            self.root.join("run/wandb-cred"),
+            self.root.join("keyring/run/wandb-cred"),
+        ]
     }
 
     /// Every daemon log of this sandbox, to check for leaked keys.
     fn daemon_logs(&self) -> String {
-        let mut logs = String::new();
-        for dir in [
-            self.root.join("run/wandb-cred"),
-            self.root.join("keyring/run/wandb-cred"),
-        ] {
-            if let Ok(text) = std::fs::read_to_string(dir.join("daemon.log")) {
-                logs.push_str(&text);
-            }
-        }
-        logs
+        self.daemon_dirs()
+            .iter()
+            .filter_map(|dir| std::fs::read_to_string(dir.join("daemon.log")).ok())
+            .collect()
     }
+}
+
+/// The pid in a daemon folder's pid file.
+fn pid_in(dir: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(dir.join("daemon.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
 }
 
 /// Whether a process exists and has not exited (zombies count as gone).
@@ -554,14 +561,8 @@ impl Drop for Reaped {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         // Daemons this sandbox's commands started are stopped with it.
-        for dir in [
-            self.root.join("run/wandb-cred"),
-            self.root.join("keyring/run/wandb-cred"),
-        ] {
-            if let Some(pid) = std::fs::read_to_string(dir.join("daemon.pid"))
-                .ok()
-                .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
-            {
+        for dir in self.daemon_dirs() {
+            if let Some(pid) = pid_in(&dir) {
                 stop_process(pid);
             }
         }
