@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod duration;
 pub mod env;
+pub mod git_credential;
 pub mod ipc;
 pub mod key;
 pub mod prompt;

@@ -12,7 +12,7 @@ use super::output::warn;
 use crate::client::ConnectError;
 use crate::client::autostart::{self, StartError};
 use crate::config::paths;
-use crate::config::settings_files::{Setting, SettingsFiles};
+use crate::config::settings_files::{Setting, SettingsError, SettingsFiles};
 use crate::env::Environment;
 use crate::ipc;
 use crate::resolve::base_url::{BaseUrl, UrlSource, choose_base_url};
@@ -34,18 +34,34 @@ pub struct Context {
 
 impl Context {
     pub fn load(backend_choice: BackendChoice) -> anyhow::Result<Self> {
+        let (ctx, broken) = Self::load_lenient(backend_choice)?;
+        match broken {
+            Some(error) => Err(error.into()),
+            None => Ok(ctx),
+        }
+    }
+
+    /// Like [`Context::load`], but a settings file that cannot be read is handed back
+    /// beside a context that uses neither file (for `doctor`, which reports it).
+    pub fn load_lenient(
+        backend_choice: BackendChoice,
+    ) -> anyhow::Result<(Self, Option<SettingsError>)> {
         let env = Environment::from_process();
-        let settings = SettingsFiles::load(&env)?;
+        let (settings, broken) = match SettingsFiles::load(&env) {
+            Ok(settings) => (settings, None),
+            Err(error) => (SettingsFiles::absent(&env), Some(error)),
+        };
         let netrc_path = paths::netrc(&env);
         let keychain_timeout = keychain::timeout_from(&env).map_err(anyhow::Error::msg)?;
-        Ok(Self {
+        let ctx = Self {
             env,
             settings,
             netrc_path,
             backend_choice,
             keychain_timeout,
             service: OnceCell::new(),
-        })
+        };
+        Ok((ctx, broken))
     }
 
     /// The netrc file as a store, for reads the client makes itself.
@@ -53,7 +69,8 @@ impl Context {
         NetrcStore::new(self.netrc_path.clone())
     }
 
-    fn flag(&self, name: &str) -> bool {
+    /// Whether a yes/no variable is set to anything but `0`.
+    pub fn flag(&self, name: &str) -> bool {
         self.env.var(name).is_some_and(|v| v != "0")
     }
 

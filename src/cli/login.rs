@@ -69,8 +69,9 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         ));
     }
 
+    let mut in_keychain = false;
     if resolved.source.is_new() {
-        store_key(ctx, &url, &resolved.key)?;
+        in_keychain = store_key(ctx, &url, &resolved.key)? == Layer::Keychain;
         warn_about_overrides(ctx);
     } else if !args.verify {
         say(format_args!(
@@ -80,12 +81,18 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         ));
     }
 
-    remember_server(ctx, &url, &url_source, args.cloud)
+    remember_server(ctx, &url, &url_source, args.cloud)?;
+    if in_keychain {
+        say(
+            "The W&B SDK does not read the keychain: start programs with `wandb-cred exec -- python train.py` (or `WANDB_API_KEY=$(wandb-cred get) python train.py`).",
+        );
+    }
+    Ok(())
 }
 
 /// Stores the key where the backend says, saying where and, for netrc, why. A key put
 /// into the keychain leaves no plaintext copy for that server behind in netrc.
-fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
+fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer> {
     let netloc = url.netloc();
     let stored = ctx.service().store(url, key, &ctx.netrc_path)?;
     match (stored.layer, &stored.why) {
@@ -104,12 +111,7 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
             ctx.netrc_path.display()
         ));
     }
-    if stored.layer == Layer::Keychain {
-        say(
-            "The W&B SDK does not read the keychain: run programs as `WANDB_API_KEY=$(wandb-cred get) python train.py`.",
-        );
-    }
-    Ok(())
+    Ok(stored.layer)
 }
 
 /// `login -`: one line from standard input, so the key never shows in a process list.
@@ -186,7 +188,7 @@ fn remember_server(
 }
 
 /// `WANDB_HTTP_TIMEOUT` (seconds, or a duration such as `500ms`), else the SDK's 10 s.
-fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
+pub(super) fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
     match ctx.env.var("WANDB_HTTP_TIMEOUT") {
         None => Ok(verify::DEFAULT_TIMEOUT),
         Some(text) => {

@@ -2,13 +2,21 @@
 
 mod context;
 mod daemon_control;
+mod docs;
+mod doctor;
+mod exec;
 mod get;
+mod git_credential;
 mod list;
 mod login;
 mod logout;
 mod migrate;
 mod output;
+mod setup_git;
 mod status;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -43,30 +51,119 @@ enum Command {
     /// netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal
     /// is available. New keys go to the keychain, or to netrc where there is none. By
     /// default keys are stored without asking the server (see --verify).
+    #[command(after_help = "Examples:
+  wandb-cred login                                  # asks for the key (hidden)
+  wandb-cred login --host https://wandb.example.com # a self-hosted server
+  pass show wandb | wandb-cred login -              # the key from another program
+  wandb-cred login --verify                         # check it with the server first")]
     Login(LoginArgs),
     /// Print the API key for the server on stdout (for scripts and other programs).
+    #[command(after_help = "Examples:
+  WANDB_API_KEY=$(wandb-cred get) python train.py
+  wandb-cred get --host https://wandb.example.com")]
     Get(HostArgs),
+    /// Run a program with WANDB_API_KEY and WANDB_BASE_URL set from the stored key.
+    ///
+    /// The key is passed in the environment, never on a command line. On Unix the
+    /// program replaces wandb-cred, so signals and the exit status are its own. A
+    /// WANDB_API_KEY already set in the environment takes precedence (as for every
+    /// reader) and is passed on unchanged; wandb-cred says so.
+    #[command(after_help = "Examples:
+  wandb-cred exec -- python train.py
+  wandb-cred exec --host https://wandb.example.com -- wandb sync ./wandb/offline-run-*
+  wandb-cred exec -- sbatch train.sbatch            # Slurm passes the environment on
+  wandb-cred exec -- docker run --rm -e WANDB_API_KEY -e WANDB_BASE_URL my-image python train.py")]
+    Exec(ExecArgs),
+    /// Act as a git credential helper: get, store, erase or capability (gitcredentials(7)).
+    ///
+    /// Reads git's request on standard input. `get` answers `username=api` and the key
+    /// only for a W&B server with a stored key; for anything else it prints nothing, so
+    /// git asks its next helper. `store` keeps a key given for username `api`; `erase`
+    /// removes a stored key only when git names that same key. Installed as
+    /// `git-credential-wandb` on PATH, the program behaves as `wandb-cred git-credential`.
+    #[command(
+        name = "git-credential",
+        after_help = "Examples:
+  printf 'protocol=https\\nhost=api.wandb.ai\\n\\n' | wandb-cred git-credential get
+  git config --global credential.https://api.wandb.ai.helper '!wandb-cred git-credential'
+  ln -s \"$(command -v wandb-cred)\" ~/.local/bin/git-credential-wandb   # then: helper = wandb"
+    )]
+    GitCredential(GitCredentialArgs),
+    /// Configure git (global config) to use this helper for the W&B server.
+    ///
+    /// Adds an empty `credential.<URL>.helper` (which clears helpers inherited for that
+    /// server) followed by this program, as `gh auth setup-git` does. Running it again
+    /// changes nothing; --unset removes exactly what it added.
+    #[command(
+        name = "setup-git",
+        after_help = "Examples:
+  wandb-cred setup-git
+  wandb-cred setup-git --host https://wandb.example.com
+  wandb-cred setup-git --unset"
+    )]
+    SetupGit(SetupGitArgs),
     /// Remove the server's API key from the keychain and from netrc.
+    #[command(after_help = "Examples:
+  wandb-cred logout
+  wandb-cred logout --host https://wandb.example.com")]
     Logout(HostArgs),
     /// Move W&B keys from netrc into the keychain.
     ///
     /// Each key is stored in the keychain and read back before its netrc entry is
     /// removed; nothing is removed from netrc unless that round trip succeeded.
+    #[command(after_help = "Examples:
+  wandb-cred migrate --all
+  wandb-cred migrate --host https://wandb.example.com --keep-netrc")]
     Migrate(MigrateArgs),
     /// Show the server in use, the settings files, and where the API key comes from.
     ///
     /// Makes no network request. The key is only ever shown masked.
+    #[command(after_help = "Examples:
+  wandb-cred status
+  wandb-cred status --json | jq .key_source")]
     Status(StatusArgs),
+    /// Check everything that decides whether programs find a key, with a fix for each problem.
+    ///
+    /// Checks the settings and netrc files, the daemon, the backend, a keychain round
+    /// trip with a throwaway item, where the key comes from, plaintext copies left in
+    /// netrc, and whether the W&B SDK would find a key by itself. Exit status 1 when a
+    /// check failed. No network request unless --verify.
+    #[command(after_help = "Examples:
+  wandb-cred doctor
+  wandb-cred doctor --host https://wandb.example.com --verify
+  wandb-cred doctor --json")]
+    Doctor(DoctorArgs),
     /// List the servers that have stored keys (masked).
+    #[command(after_help = "Examples:
+  wandb-cred list
+  wandb-cred list --json")]
     List(ListArgs),
     /// Run the daemon in the foreground (for systemd, launchd, or autostart).
     ///
     /// Clients start it on demand; it keeps keys in memory and answers over a local socket.
+    #[command(after_help = "Examples:
+  wandb-cred daemon --idle-timeout 30m
+  systemctl --user enable --now wandb-cred.socket   # or let systemd run it")]
     Daemon(DaemonArgs),
     /// Ask the running daemon to shut down.
+    #[command(after_help = "Example:
+  wandb-cred stop")]
     Stop,
     /// Make the daemon forget cached keys and look at the keychain again.
+    #[command(after_help = "Example (after changing the keychain with another tool):
+  secret-tool clear service wandb username https://api.wandb.ai && wandb-cred reload")]
     Reload,
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) on stdout.
+    #[command(after_help = "Examples:
+  source <(wandb-cred completions bash)                          # bash, this shell
+  wandb-cred completions zsh > \"${fpath[1]}/_wandb-cred\"          # zsh
+  wandb-cred completions fish > ~/.config/fish/completions/wandb-cred.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or write one page per command to a folder.
+    #[command(after_help = "Examples:
+  wandb-cred man | man -l -
+  wandb-cred man --out-dir ~/.local/share/man/man1")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +191,65 @@ struct HostArgs {
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ExecArgs {
+    /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    host: Option<String>,
+    /// The program to run and its arguments (put `--` before them).
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+struct GitCredentialArgs {
+    /// get, store, erase or capability; other operations are ignored, as git asks.
+    #[arg(value_name = "OPERATION")]
+    operation: String,
+}
+
+#[derive(Debug, Args)]
+struct SetupGitArgs {
+    /// The W&B server git should use this helper for (default: the server in use).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    host: Option<String>,
+    /// Remove what setup-git added.
+    #[arg(long)]
+    unset: bool,
+}
+
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    /// The W&B server URL to check.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    host: Option<String>,
+    /// Also ask the server whether the key is accepted (a network request).
+    #[arg(long)]
+    verify: bool,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// Write wandb-cred.1 and one page per command (wandb-cred-login.1, ...) here.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -155,29 +311,67 @@ struct StatusArgs {
     json: bool,
 }
 
+/// The name under which git finds this program as `credential.helper = wandb`.
+pub const GIT_HELPER_NAME: &str = "git-credential-wandb";
+
+/// A command's own exit status and message (e.g. `exec`: 127 when the program is not
+/// found), carried to `main`. An empty message prints nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
 impl Cli {
     /// Whether this is the long-running daemon (it logs more, with timestamps).
     pub fn is_daemon(&self) -> bool {
         matches!(self.command, Command::Daemon(_))
     }
+
+    /// The program's arguments, as `wandb-cred git-credential ...` when it was started
+    /// under the name git gives helpers (`git-credential-wandb`).
+    pub fn args_from(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = args.into_iter().collect();
+        let as_helper = args
+            .first()
+            .and_then(|a| Path::new(a).file_stem())
+            .is_some_and(|stem| stem == GIT_HELPER_NAME);
+        if as_helper {
+            args.insert(1, OsString::from("git-credential"));
+        }
+        args
+    }
 }
 
-/// Runs the parsed command. Errors are reported by `main` and exit with status 1.
+/// Runs the parsed command. Errors are reported by `main` and exit with status 1
+/// (or an [`Exit`]'s own status).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Daemon(args) = cli.command {
-        return run_daemon(cli.backend, args);
+    match cli.command {
+        Command::Daemon(args) => return run_daemon(cli.backend, args),
+        Command::Completions(args) => return docs::completions(args.shell),
+        Command::Man(args) => return docs::man(args.out_dir.as_deref()),
+        Command::GitCredential(args) => return git_credential::run(cli.backend, &args.operation),
+        Command::Doctor(args) => return doctor::run(cli.backend, args),
+        _ => {}
     }
     let ctx = Context::load(cli.backend)?;
     match cli.command {
         Command::Login(args) => login::run(&ctx, args),
         Command::Get(args) => get::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
+        Command::SetupGit(args) => setup_git::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Reload => daemon_control::reload(&ctx),
-        Command::Daemon(_) => unreachable!("handled above"),
+        Command::Daemon(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::GitCredential(_)
+        | Command::Doctor(_) => unreachable!("handled above"),
     }
 }
 

@@ -102,6 +102,21 @@ impl SettingsFiles {
         })
     }
 
+    /// Both files as if neither existed (their paths kept), for reports that go on
+    /// when a file cannot be read.
+    pub fn absent(env: &Environment) -> Self {
+        Self {
+            workspace: SettingsFile {
+                path: paths::workspace_settings(env),
+                ini: None,
+            },
+            system: SettingsFile {
+                path: paths::system_settings(env),
+                ini: None,
+            },
+        }
+    }
+
     pub fn workspace_value(&self, key: &str) -> Option<Setting<'_>> {
         self.workspace.get(key)
     }

@@ -126,3 +126,10 @@ pub async fn termination() -> &'static str {
         _ = int.recv() => "SIGINT",
     }
 }
+
+/// Replaces this process with `command` (exec), so signals and the exit status are the
+/// program's own. Returns only when the program could not be started.
+pub fn run_in_place(command: &mut Command) -> io::Error {
+    use std::os::unix::process::CommandExt;
+    command.exec()
+}

@@ -68,3 +68,12 @@ pub async fn termination() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
     "Ctrl-C"
 }
+
+/// Windows cannot replace a process: runs `command`, waits, and exits with its exit
+/// code. Returns only when the program could not be started.
+pub fn run_in_place(command: &mut std::process::Command) -> io::Error {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,461 @@
+//! `doctor`: one command that says why a key is not found, modelled on Git Credential
+//! Manager's `diagnose`. Each check ends as ok, warning or failed with a one-line fix;
+//! any failure makes the exit status 1. Keys are only ever shown masked, file problems
+//! by path and line (never their content), and no network request is made unless
+//! `--verify` asks for one.
+
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{Context, DoctorArgs, Exit};
+use crate::client::autostart::{self, StartError};
+use crate::client::{ConnectError, DaemonService};
+use crate::ipc;
+use crate::key::ApiKey;
+use crate::resolve::base_url::{BaseUrl, UrlSource};
+use crate::resolve::credential::{KeySource, Resolved};
+use crate::service::KeyService;
+use crate::store::Store;
+use crate::store::backend::BackendChoice;
+
+/// The server the keychain round trip writes to: a name that can never be a real one.
+const PROBE_URL: &str = "https://wandb-cred-doctor.invalid";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warning,
+    Failed,
+}
+
+impl Status {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+struct Check {
+    name: &'static str,
+    status: Status,
+    detail: String,
+    fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report(Vec<Check>);
+
+impl Report {
+    fn add(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+        self.0.push(Check {
+            name,
+            status,
+            detail: detail.into(),
+            fix: None,
+        });
+    }
+
+    fn fix(
+        &mut self,
+        name: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.0.push(Check {
+            name,
+            status,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        });
+    }
+}
+
+pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
+    let (ctx, broken_settings) = Context::load_lenient(backend)?;
+    let mut report = Report::default();
+    match &broken_settings {
+        Some(error) => report.fix(
+            "settings",
+            Status::Failed,
+            error.to_string(),
+            "fix or remove that line; neither wandb-cred nor the W&B SDK can use the file as it is",
+        ),
+        None => report.add("settings", Status::Ok, settings_summary(&ctx)),
+    }
+    check_netrc(&ctx, &mut report);
+    let url = match ctx.base_url(args.host.as_deref()) {
+        Ok((url, source)) => {
+            report.add(
+                "server",
+                Status::Ok,
+                format!("{url} ({})", source_text(&source)),
+            );
+            Some(url)
+        }
+        Err(e) => {
+            report.fix("server", Status::Failed, format!("{e:#}"), "set a valid http(s) URL with --host, WANDB_BASE_URL or base_url in the settings file");
+            None
+        }
+    };
+    check_daemon(&ctx, &mut report);
+    let service = ctx.service();
+    let backend = service.backend();
+    match backend.name.as_deref() {
+        Some("keychain") => {
+            report.add("backend", Status::Ok, backend.detail);
+            check_round_trip(&ctx, service, &mut report);
+        }
+        Some(_) => report.fix(
+            "backend",
+            Status::Warning,
+            format!("{}; keys are kept in plaintext", backend.detail),
+            "to keep keys in a keychain, run a Secret Service (GNOME Keyring, KeePassXC) on a session bus, then `wandb-cred migrate --all`",
+        ),
+        None => report.fix(
+            "backend",
+            Status::Failed,
+            backend.detail,
+            "unlock or start the keychain (the message says how), or choose --backend netrc",
+        ),
+    }
+    if let Some(url) = &url {
+        let key = check_key(&ctx, url, &mut report);
+        check_plaintext_copy(&ctx, url, backend.name.as_deref(), &mut report);
+        check_sdk(&ctx, url, key.as_ref(), &mut report);
+        if args.verify
+            && let Some(key) = &key
+        {
+            check_verify(&ctx, url, key, &mut report);
+        }
+    }
+    print(&report, args.json)?;
+    if report.0.iter().any(|c| c.status == Status::Failed) {
+        return Err(Exit {
+            code: 1,
+            message: String::new(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn settings_summary(ctx: &Context) -> String {
+    let describe = |scope: &str, file: &crate::config::settings_files::SettingsFile| {
+        let state = if file.exists() { "readable" } else { "absent" };
+        format!("{scope} {} ({state})", file.path.display())
+    };
+    format!(
+        "{}; {}",
+        describe("workspace", &ctx.settings.workspace),
+        describe("system", &ctx.settings.system)
+    )
+}
+
+fn source_text(source: &UrlSource) -> String {
+    match source {
+        UrlSource::Flag => "from --host".to_owned(),
+        UrlSource::Env => "from WANDB_BASE_URL".to_owned(),
+        UrlSource::Settings(path) => format!("base_url in {}", path.display()),
+        UrlSource::Default => "the default".to_owned(),
+    }
+}
+
+fn check_netrc(ctx: &Context, report: &mut Report) {
+    let path = ctx.netrc_path.display().to_string();
+    let meta = match std::fs::metadata(&ctx.netrc_path) {
+        Ok(meta) => meta,
+        Err(_) => return report.add("netrc", Status::Ok, format!("{path} (absent)")),
+    };
+    match ctx.netrc().wandb_machines() {
+        Err(e) => report.fix(
+            "netrc",
+            Status::Failed,
+            e.to_string(),
+            "fix that line; wandb-cred never rewrites a netrc file it cannot read, and the SDK cannot read it either",
+        ),
+        Ok(machines) => {
+            let open_to_others = crate::sys::mode(&meta).is_some_and(|m| m & 0o077 != 0);
+            if open_to_others {
+                report.fix(
+                    "netrc",
+                    Status::Warning,
+                    format!(
+                        "{path} can be read by other users (mode {:04o})",
+                        crate::sys::mode(&meta).unwrap_or(0)
+                    ),
+                    format!("chmod 600 {path}"),
+                );
+            } else {
+                report.add(
+                    "netrc",
+                    Status::Ok,
+                    format!("{path} (readable; W&B entries: {})", machines.len()),
+                );
+            }
+        }
+    }
+}
+
+fn check_daemon(ctx: &Context, report: &mut Report) {
+    if ctx
+        .env
+        .var("WANDB_CRED_NO_DAEMON")
+        .is_some_and(|v| v != "0")
+    {
+        return report.add(
+            "daemon",
+            Status::Ok,
+            "not used (WANDB_CRED_NO_DAEMON is set); every command works in-process",
+        );
+    }
+    let socket = ipc::socket_path(&ctx.env);
+    let dir = ipc::runtime_dir(&socket);
+    let autostart = !ctx.flag("WANDB_CRED_NO_AUTOSTART");
+    let was_running = DaemonService::connect(&socket).is_ok();
+    match autostart::connect_or_start(&socket, autostart) {
+        Ok(daemon) => {
+            let hello = &daemon.hello;
+            let started = if was_running { "running" } else { "started now" };
+            let detail = format!(
+                "{started}: pid {}, wandb-cred {}, protocol {}, socket {}",
+                hello.pid,
+                hello.version,
+                hello.protocol,
+                socket.display()
+            );
+            if let Err(e) = ipc::prepare_dir(&dir) {
+                report.fix("daemon", Status::Failed, format!("{detail}; {e}"), format!("chmod 700 {}", dir.display()));
+            } else if hello.version != env!("CARGO_PKG_VERSION") {
+                report.fix(
+                    "daemon",
+                    Status::Warning,
+                    format!("{detail}; this is wandb-cred {}", env!("CARGO_PKG_VERSION")),
+                    "restart it: `wandb-cred stop` (commands start the new one)",
+                );
+            } else if hello.backend_choice != ctx.backend_choice.to_string() {
+                report.fix(
+                    "daemon",
+                    Status::Warning,
+                    format!("{detail}; it uses --backend {} and this command {}, so commands work in-process", hello.backend_choice, ctx.backend_choice),
+                    "use the same --backend (or WANDB_CRED_BACKEND) everywhere",
+                );
+            } else {
+                report.add("daemon", Status::Ok, detail);
+            }
+        }
+        Err(StartError::Connect(ConnectError::NotRunning(_))) => report.fix(
+            "daemon",
+            Status::Warning,
+            format!(
+                "no daemon at {} and WANDB_CRED_NO_AUTOSTART is set; commands work in-process",
+                socket.display()
+            ),
+            "start the service: `systemctl --user start wandb-cred.socket` (or unset WANDB_CRED_NO_AUTOSTART)",
+        ),
+        Err(e) => report.fix(
+            "daemon",
+            Status::Failed,
+            format!("{e}; commands work in-process"),
+            "read the daemon's log named above, or set WANDB_CRED_NO_DAEMON=1",
+        ),
+    }
+}
+
+/// Writes, reads and deletes a throwaway item through the same path `login` uses.
+fn check_round_trip(ctx: &Context, service: &dyn KeyService, report: &mut Report) {
+    let url = BaseUrl::parse(PROBE_URL).expect("a valid URL");
+    let key = throwaway_key();
+    let netrc = ctx.netrc_path.as_path();
+    let trip = || -> Result<(), String> {
+        service
+            .store(&url, &key, netrc)
+            .map_err(|e| format!("write: {e}"))?;
+        match service.get(&url, None).map_err(|e| format!("read: {e}"))? {
+            Some(found) if found.key == key => {}
+            _ => return Err("read: the item just written was not found".to_owned()),
+        }
+        let erased = service
+            .erase(&url, netrc)
+            .map_err(|e| format!("delete: {e}"))?;
+        if erased.removed.is_empty() {
+            return Err("delete: the keychain had no such item".to_owned());
+        }
+        Ok(())
+    };
+    match trip() {
+        Ok(()) => report.add(
+            "keychain",
+            Status::Ok,
+            format!("wrote, read and deleted a throwaway item ({PROBE_URL})"),
+        ),
+        Err(why) => {
+            let _ = service.erase(&url, netrc);
+            report.fix(
+                "keychain",
+                Status::Failed,
+                format!("round trip with a throwaway item failed at {why}"),
+                "unlock the keychain (or answer its prompt), then `wandb-cred reload`",
+            );
+        }
+    }
+}
+
+/// A key that passes the rules and is never used for anything but the round trip.
+fn throwaway_key() -> ApiKey {
+    let mut text = Zeroizing::new(String::from("doctor"));
+    while text.len() < 46 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_usize(text.len());
+        text.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    ApiKey::parse(text).expect("a valid key")
+}
+
+fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolved> {
+    match ctx.stored_key(url) {
+        Ok(Some(resolved)) => {
+            report.add(
+                "key",
+                Status::Ok,
+                format!(
+                    "{} for {} from {}",
+                    resolved.key.masked(),
+                    url.netloc(),
+                    resolved.source
+                ),
+            );
+            Some(resolved)
+        }
+        Ok(None) => {
+            report.fix(
+                "key",
+                Status::Failed,
+                format!("no API key for {} ({url})", url.netloc()),
+                if url.is_default() {
+                    "wandb-cred login".to_owned()
+                } else {
+                    format!("wandb-cred login --host {url}")
+                },
+            );
+            None
+        }
+        Err(e) => {
+            report.fix(
+                "key",
+                Status::Failed,
+                format!("{e:#}"),
+                "fix the source named above (wandb-cred never uses a key that breaks the rules)",
+            );
+            None
+        }
+    }
+}
+
+fn check_plaintext_copy(ctx: &Context, url: &BaseUrl, backend: Option<&str>, report: &mut Report) {
+    if backend != Some("keychain") {
+        return;
+    }
+    if let Ok(Some(copy)) = ctx.netrc().machine_key(url.netloc()) {
+        report.fix(
+            "plaintext",
+            Status::Warning,
+            format!(
+                "a plaintext key for {} is still in {}",
+                url.netloc(),
+                copy.location
+            ),
+            format!("wandb-cred migrate --host {url} (moves it into the keychain)"),
+        );
+    } else {
+        report.add(
+            "plaintext",
+            Status::Ok,
+            format!(
+                "no plaintext key for {} in {}",
+                url.netloc(),
+                ctx.netrc_path.display()
+            ),
+        );
+    }
+}
+
+/// What the W&B SDK finds by itself: it reads WANDB_API_KEY, the settings files and
+/// netrc, never the keychain.
+fn check_sdk(ctx: &Context, url: &BaseUrl, key: Option<&Resolved>, report: &mut Report) {
+    let netrc = ctx.netrc().get(url).ok().flatten();
+    let sdk_source = match key.map(|k| &k.source) {
+        Some(source @ (KeySource::Env | KeySource::Settings { .. })) => Some(source.to_string()),
+        _ => netrc.map(|found| format!("netrc file {} (plaintext)", found.location)),
+    };
+    match (sdk_source, key) {
+        (Some(source), _) => report.add("sdk", Status::Ok, format!("the W&B SDK finds a key in {source}")),
+        (None, Some(_)) => report.fix(
+            "sdk",
+            Status::Warning,
+            "the W&B SDK does not read the keychain: a bare `python train.py` finds no key (on a terminal it prompts and writes the key to netrc in plaintext)",
+            "start programs with `wandb-cred exec -- python train.py`",
+        ),
+        (None, None) => report.fix(
+            "sdk",
+            Status::Failed,
+            format!("neither the W&B SDK nor wandb-cred finds a key for {}", url.netloc()),
+            "wandb-cred login, then `wandb-cred exec -- python train.py`",
+        ),
+    }
+}
+
+fn check_verify(ctx: &Context, url: &BaseUrl, key: &Resolved, report: &mut Report) {
+    let outcome = super::login::http_timeout(ctx)
+        .and_then(|timeout| Ok(crate::verify::viewer(url, &key.key, timeout)?));
+    match outcome {
+        Ok(viewer) => report.add(
+            "verify",
+            Status::Ok,
+            format!(
+                "{url} accepts the key ({})",
+                viewer
+                    .username
+                    .as_deref()
+                    .or(viewer.email.as_deref())
+                    .unwrap_or("an unnamed user")
+            ),
+        ),
+        Err(e) => report.fix(
+            "verify",
+            Status::Failed,
+            format!("{e:#}"),
+            "check the server URL and network, or store a new key with `wandb-cred login --relogin`",
+        ),
+    }
+}
+
+fn print(report: &Report, as_json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let checks: Vec<_> = report
+            .0
+            .iter()
+            .map(|c| json!({"check": c.name, "status": c.status.name(), "detail": c.detail, "fix": c.fix}))
+            .collect();
+        let ok = report.0.iter().all(|c| c.status != Status::Failed);
+        serde_json::to_writer_pretty(&mut out, &json!({"ok": ok, "checks": checks}))?;
+        writeln!(out)?;
+    } else {
+        for check in &report.0 {
+            let tag = format!("[{}]", check.status.name());
+            writeln!(out, "{tag:<10}{:<11}{}", check.name, check.detail)?;
+            if let Some(fix) = &check.fix {
+                writeln!(out, "{:<21}fix: {fix}", "")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! `git-credential get|store|erase|capability`: the git credential helper
+//! (gitcredentials(7)). It answers only for W&B servers that have a stored key and
+//! stays silent for everything else, so git falls through to its next helper or its
+//! prompt; it stores only W&B-shaped keys for username `api`, and erases a key only
+//! when git names that very key as rejected.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::git_credential::{Request, answer};
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+use crate::service::Layer;
+use crate::store::backend::BackendChoice;
+
+/// The username W&B expects with an API key (HTTP basic auth `api:<key>`).
+pub const USERNAME: &str = "api";
+
+pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
+    match operation {
+        "capability" => {
+            // No optional capability (authtype, state) is supported: only the version.
+            let mut out = std::io::stdout().lock();
+            out.write_all(b"version 0\n")?;
+            out.flush()?;
+            Ok(())
+        }
+        "get" | "store" | "erase" => {
+            let request = Request::read(std::io::stdin().lock())
+                .context("git-credential: refused git's request")?;
+            let ctx = Context::load(backend)?;
+            match operation {
+                "get" => get(&ctx, &request),
+                "store" => store(&ctx, &request),
+                _ => erase(&ctx, &request),
+            }
+        }
+        // gitcredentials(7): unknown operations are ignored silently, so newer gits
+        // can add some.
+        _ => Ok(()),
+    }
+}
+
+fn get(ctx: &Context, request: &Request) -> anyhow::Result<()> {
+    let Some(url) = known_server(ctx, request)? else {
+        return Ok(());
+    };
+    let Some(resolved) = ctx.stored_key(&url)? else {
+        return Ok(());
+    };
+    if let Some(text) = answer(USERNAME, resolved.key.expose()) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn store(ctx: &Context, request: &Request) -> anyhow::Result<()> {
+    let (Some(password), true) = (&request.password, username_is_ours(request)) else {
+        return Ok(());
+    };
+    // git hands every credential to every helper: anything that is not a W&B key is
+    // not ours to keep.
+    let Ok(key) = ApiKey::parse(password.clone()) else {
+        return Ok(());
+    };
+    let known = known_server(ctx, request)?;
+    let Some(url) = known.or_else(|| candidates(request).pop()) else {
+        return Ok(());
+    };
+    let service = ctx.service();
+    if let Some(found) = service.get(&url, Some(&ctx.netrc_path))?
+        && found.key == key
+    {
+        return Ok(());
+    }
+    service.store(&url, &key, &ctx.netrc_path)?;
+    Ok(())
+}
+
+fn erase(ctx: &Context, request: &Request) -> anyhow::Result<()> {
+    let (Some(password), true) = (&request.password, username_is_ours(request)) else {
+        return Ok(());
+    };
+    let Some(url) = known_server(ctx, request)? else {
+        return Ok(());
+    };
+    let service = ctx.service();
+    let stored = service.get(&url, Some(&ctx.netrc_path))?;
+    if stored.is_some_and(|found| found.key.expose() == password.as_str()) {
+        service.erase(&url, &ctx.netrc_path)?;
+    }
+    Ok(())
+}
+
+fn username_is_ours(request: &Request) -> bool {
+    request.username.as_deref().is_none_or(|u| u == USERNAME)
+}
+
+/// The server URLs git's request could name, least specific last: with
+/// `credential.useHttpPath`, `protocol://host/path` and each shorter path; always
+/// `protocol://host`. Empty when the request is not for an http(s) W&B-style server.
+fn candidates(request: &Request) -> Vec<BaseUrl> {
+    let (Some(protocol), Some(host)) = (&request.protocol, &request.host) else {
+        return Vec::new();
+    };
+    let plain_host = !host.is_empty() && !host.contains(['/', '?', '#', '@', '\\']);
+    if !plain_host || !username_is_ours(request) {
+        return Vec::new();
+    }
+    let base = format!("{protocol}://{host}");
+    let segments: Vec<&str> = request
+        .path
+        .as_deref()
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    (0..=segments.len())
+        .rev()
+        .map(|n| {
+            std::iter::once(base.as_str())
+                .chain(segments[..n].iter().copied())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .filter_map(|text| BaseUrl::parse(&text).ok())
+        .collect()
+}
+
+/// The W&B server the request is for: the most specific candidate with a key in the
+/// keychain, else the host whose netrc entry is the SDK's (`login user`, a valid key).
+fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseUrl>> {
+    let mut candidates = candidates(request);
+    let Some(host_only) = candidates.pop() else {
+        return Ok(None);
+    };
+    let service = ctx.service();
+    for url in candidates
+        .into_iter()
+        .chain(std::iter::once(host_only.clone()))
+    {
+        if service
+            .get(&url, None)?
+            .is_some_and(|found| found.layer == Layer::Keychain)
+        {
+            return Ok(Some(url));
+        }
+    }
+    let in_netrc = ctx
+        .netrc()
+        .wandb_machines()?
+        .iter()
+        .any(|machine| machine == host_only.netloc());
+    Ok(in_netrc.then_some(host_only))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(protocol: &str, host: &str, path: Option<&str>, user: Option<&str>) -> Request {
+        Request {
+            protocol: Some(protocol.into()),
+            host: Some(host.into()),
+            path: path.map(Into::into),
+            username: user.map(Into::into),
+            password: None,
+        }
+    }
+
+    fn urls(r: &Request) -> Vec<String> {
+        candidates(r)
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn candidates_go_from_the_full_path_to_the_host() {
+        let r = request("https", "wb.example.com:8443", Some("sub/repo.git"), None);
+        assert_eq!(
+            urls(&r),
+            [
+                "https://wb.example.com:8443/sub/repo.git",
+                "https://wb.example.com:8443/sub",
+                "https://wb.example.com:8443"
+            ]
+        );
+        assert_eq!(
+            urls(&request("https", "api.wandb.ai", None, Some("api"))),
+            ["https://api.wandb.ai"]
+        );
+    }
+
+    #[test]
+    fn no_candidates_for_other_protocols_users_or_odd_hosts() {
+        for r in [
+            request("ssh", "api.wandb.ai", None, None),
+            request("http", "api.wandb.ai", None, None),
+            request("https", "api.wandb.ai", None, Some("bob")),
+            request("https", "", None, None),
+            request("https", "evil.example/x@api.wandb.ai", None, None),
+            request("https", "a b", None, None),
+        ] {
+            assert!(candidates(&r).is_empty(), "{r:?}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `setup-git [--host URL] [--unset]`: points git's global configuration at this helper
+//! for one W&B server, the way `gh auth setup-git` does: an empty
+//! `credential.<URL>.helper` (which clears helpers inherited for that URL) followed by
+//! this program. Idempotent; `--unset` removes exactly those two values.
+
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, bail};
+
+use super::output::say;
+use super::{Context, SetupGitArgs};
+
+pub fn run(ctx: &Context, args: SetupGitArgs) -> anyhow::Result<()> {
+    let (url, _) = ctx.base_url(args.host.as_deref())?;
+    let name = format!("credential.{url}.helper");
+    let ours = helper_command()?;
+    let values = get_all(&name)?;
+    if args.unset {
+        return unset(&url.to_string(), &name, &ours, &values);
+    }
+    if values.ends_with(&[String::new(), ours.clone()]) {
+        say(format_args!(
+            "git already asks wandb-cred for {url} ({name}); nothing changed."
+        ));
+        return Ok(());
+    }
+    git(&["config", "--global", "--add", &name, ""])?;
+    git(&["config", "--global", "--add", &name, &ours])?;
+    say(format_args!(
+        "git now asks wandb-cred for {url} ({name} in your global git config); `wandb-cred setup-git --unset` undoes this."
+    ));
+    Ok(())
+}
+
+fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result<()> {
+    let mine: Vec<&String> = values.iter().filter(|v| is_ours(v, ours)).collect();
+    if mine.is_empty() {
+        say(format_args!(
+            "git does not use wandb-cred for {url}; nothing changed."
+        ));
+        return Ok(());
+    }
+    for value in mine {
+        git(&[
+            "config",
+            "--global",
+            "--fixed-value",
+            "--unset-all",
+            name,
+            value,
+        ])?;
+    }
+    if values.iter().any(String::is_empty) {
+        git(&[
+            "config",
+            "--global",
+            "--fixed-value",
+            "--unset-all",
+            name,
+            "",
+        ])?;
+    }
+    // Leave no empty `[credential "URL"]` section behind.
+    let section = format!("credential.{url}");
+    let names = git(&["config", "--global", "--name-only", "--list"])?;
+    let prefix = format!("{}.", section.to_ascii_lowercase());
+    let left = String::from_utf8_lossy(&names.stdout)
+        .lines()
+        .any(|n| n.to_ascii_lowercase().starts_with(&prefix));
+    if !left {
+        // Fails harmlessly when git already dropped the section.
+        let _ = run_git(&["config", "--global", "--remove-section", &section]);
+    }
+    say(format_args!(
+        "git no longer asks wandb-cred for {url} ({name} removed from your global git config)."
+    ));
+    Ok(())
+}
+
+/// `!'<this program>' git-credential`: an absolute path, so git finds it whatever PATH
+/// holds, quoted for the shell git runs it with.
+fn helper_command() -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let exe = exe.to_string_lossy();
+    Ok(format!("!{} git-credential", shell_quote(&exe)))
+}
+
+/// A helper value this program added: the current one, or one naming an older copy.
+fn is_ours(value: &str, current: &str) -> bool {
+    value == current
+        || (value.starts_with('!')
+            && value.ends_with(" git-credential")
+            && value.contains("wandb-cred"))
+}
+
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Every value of `name` in the global config, in order (none when unset).
+fn get_all(name: &str) -> anyhow::Result<Vec<String>> {
+    let out = run_git(&["config", "--global", "--null", "--get-all", name])?;
+    match out.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
+            .split_terminator('\0')
+            .map(str::to_owned)
+            .collect()),
+        // git config exits 1 when the name has no value.
+        Some(1) => Ok(Vec::new()),
+        _ => bail!(
+            "git config --get-all {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+    }
+}
+
+fn run_git(args: &[&str]) -> anyhow::Result<Output> {
+    Command::new("git")
+        .args(args)
+        .output()
+        .context("cannot run git (is it installed and on PATH?)")
+}
+
+fn git(args: &[&str]) -> anyhow::Result<Output> {
+    let out = run_git(args)?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(shell_quote("/usr/bin/wandb-cred"), "/usr/bin/wandb-cred");
+        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+
+    #[test]
+    fn recognises_its_own_helpers() {
+        let current = "!/new/wandb-cred git-credential";
+        assert!(is_ours(current, current));
+        assert!(is_ours("!'/old path/wandb-cred' git-credential", current));
+        assert!(!is_ours("cache --timeout 300", current));
+        assert!(!is_ours("", current));
+    }
+}
