@@ -132,7 +132,10 @@ fn candidates(request: &Request) -> Vec<BaseUrl> {
 }
 
 /// The W&B server the request is for: the most specific candidate with a key in the
-/// keychain, else the host whose netrc entry is the SDK's (`login user`, a valid key).
+/// keychain, else the host whose netrc entry is the SDK's (`login user`, a valid key;
+/// over https, or http when that is the configured server),
+/// else, when git sent no path (its default), the one keychain server on that host
+/// whose URL has a path (`https://host/sub`).
 fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseUrl>> {
     let mut candidates = candidates(request);
     let Some(host_only) = candidates.pop() else {
@@ -150,12 +153,34 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseU
             return Ok(Some(url));
         }
     }
-    let in_netrc = ctx
-        .netrc()
-        .wandb_machines()?
-        .iter()
-        .any(|machine| machine == host_only.netloc());
-    Ok(in_netrc.then_some(host_only))
+    // netrc knows no scheme: never hand an https key to a plain http request unless
+    // that http URL is the server configured for this machine.
+    let scheme_known = host_only.as_str().starts_with("https://")
+        || ctx
+            .base_url(None)
+            .is_ok_and(|(configured, _)| configured == host_only);
+    let in_netrc = scheme_known
+        && ctx
+            .netrc()
+            .wandb_machines()?
+            .iter()
+            .any(|machine| machine == host_only.netloc());
+    if in_netrc {
+        return Ok(Some(host_only));
+    }
+    if request.path.is_some() {
+        return Ok(None);
+    }
+    let below = format!("{host_only}/");
+    let mut under_host = service
+        .list(&ctx.netrc_path)?
+        .into_iter()
+        .filter(|listed| listed.layer == Layer::Keychain && listed.server.starts_with(&below))
+        .filter_map(|listed| BaseUrl::parse(&listed.server).ok());
+    match (under_host.next(), under_host.next()) {
+        (Some(only), None) => Ok(Some(only)),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

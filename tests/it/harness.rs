@@ -28,6 +28,8 @@ pub enum Need {
     OtherUser,
     /// systemd-socket-activate and systemd-analyze (Debian package `systemd`).
     SystemdTools,
+    /// git, for the credential helper.
+    Git,
 }
 
 pub fn tools_missing(tools: &[&str], hint: &str) -> Option<String> {
@@ -61,6 +63,7 @@ impl Need {
                 &["systemd-socket-activate", "systemd-analyze"],
                 "Debian: systemd",
             ),
+            Need::Git => tools_missing(&["git"], "Debian: git"),
             Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))
@@ -219,6 +222,34 @@ impl Sandbox {
         self.home.join(".netrc")
     }
 
+    /// A `bin` folder put first on PATH for every later command, holding `wandb-cred`
+    /// and `git-credential-wandb` (links to the binary under test) and any scripts a
+    /// test adds with [`Sandbox::script`].
+    pub fn bin_dir(&mut self) -> PathBuf {
+        let bin = self.root.join("bin");
+        if !bin.exists() {
+            std::fs::create_dir_all(&bin).unwrap();
+            for name in ["wandb-cred", "git-credential-wandb"] {
+                std::os::unix::fs::symlink(BIN, bin.join(name)).unwrap();
+            }
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![bin.clone()];
+            dirs.extend(std::env::split_paths(&path));
+            let joined = std::env::join_paths(dirs).unwrap();
+            self.set_env("PATH", joined.to_str().unwrap());
+        }
+        bin
+    }
+
+    /// An executable script in the sandbox's `bin` folder.
+    pub fn script(&mut self, name: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.bin_dir().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
     pub fn system_settings(&self) -> PathBuf {
         self.home.join(".config/wandb/settings")
     }
@@ -239,7 +270,13 @@ impl Sandbox {
 
     /// A command on the real binary.
     pub fn cmd(&self, args: &[&str]) -> Run<'_> {
-        let mut command = Command::new(BIN);
+        self.program(BIN, args)
+    }
+
+    /// Any program, run in this sandbox's folder and environment (e.g. git, which then
+    /// runs the binary as its credential helper).
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run<'_> {
+        let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(&self.work)
@@ -317,6 +354,11 @@ impl Run<'_> {
 
     pub fn stdin(mut self, text: &str) -> Self {
         self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.stdin = Some(bytes);
         self
     }
 

@@ -5,6 +5,7 @@
 mod commands;
 mod daemon;
 mod files;
+mod git;
 mod harness;
 mod keychain;
 mod keyring;
@@ -26,5 +27,6 @@ fn main() -> std::process::ExitCode {
     trials.extend(files::tests());
     trials.extend(keychain::tests());
     trials.extend(daemon::tests());
+    trials.extend(git::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }
