@@ -400,7 +400,7 @@ fn global_config(sb: &Sandbox) -> String {
 }
 
 fn setup_git_is_idempotent_and_unset_restores_the_file() {
-    let mut sb = Sandbox::new();
+    let sb = Sandbox::new();
     let key = sb.key();
     sb.cmd(&["login", &key]).run().ok();
     // An inherited helper that answers for every host.
