@@ -4,6 +4,7 @@
 
 mod commands;
 mod daemon;
+mod exec;
 mod files;
 mod git;
 mod harness;
@@ -12,6 +13,7 @@ mod keyring;
 mod login;
 mod prompt;
 mod pty;
+mod recipes;
 mod sdk;
 mod server;
 mod verify;
@@ -28,5 +30,7 @@ fn main() -> std::process::ExitCode {
     trials.extend(keychain::tests());
     trials.extend(daemon::tests());
     trials.extend(git::tests());
+    trials.extend(exec::tests());
+    trials.extend(recipes::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -1,0 +1,166 @@
+//! The README's "Using the key" recipes, run exactly as written there: each block after
+//! a `<!-- recipe: NAME -->` marker is read from README.md, so the documentation and
+//! what is tested cannot drift apart.
+//!
+//! Two programs the recipes name are not on this machine, Slurm's `sbatch`/`srun` and a
+//! Docker engine; small stand-ins in the sandbox's PATH model only what the recipes rely
+//! on: `sbatch` runs the job script with the submitting environment (Slurm's default
+//! `--export=ALL`), and `docker run -e NAME` copies NAME from its own environment into the
+//! container's (and nothing else).
+
+use std::path::Path;
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    trials![[Need::Python];
+        recipe_exec,
+        recipe_get,
+        recipe_jupyter,
+        recipe_sbatch,
+        recipe_docker,
+        readme_warns_about_a_bare_wandb_init,
+    ]
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+/// The code block after `<!-- recipe: NAME -->`.
+fn recipe(name: &str) -> String {
+    let text = readme();
+    let marker = format!("<!-- recipe: {name} -->\n");
+    let start = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README has no recipe {name}"));
+    let rest = &text[start + marker.len()..];
+    let fence_end = rest.find('\n').unwrap();
+    assert!(
+        rest.starts_with("```"),
+        "recipe {name} is not followed by a code block"
+    );
+    let body = &rest[fence_end + 1..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+/// A sandbox whose PATH has `wandb-cred`, `python` (this machine's python3), and a
+/// `train.py` that prints what the W&B SDK would be given.
+fn world() -> (Sandbox, String) {
+    let mut sb = Sandbox::new();
+    let python3 = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v python3"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(python3.trim(), sb.bin_dir().join("python")).unwrap();
+    sb.write(
+        &sb.work.join("train.py"),
+        "import os\nprint('key', os.environ.get('WANDB_API_KEY'))\nprint('url', os.environ.get('WANDB_BASE_URL'))\n",
+    );
+    let key = sb.key();
+    sb.cmd(&["login", "--host", "https://wandb.example.com", &key])
+        .run()
+        .ok();
+    (sb, key)
+}
+
+fn run_sh(sb: &Sandbox, script: &str) -> String {
+    sb.program("bash", &["-euc", script])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout
+        .clone()
+}
+
+fn recipe_exec() {
+    let (sb, key) = world();
+    assert_eq!(
+        run_sh(&sb, &recipe("exec")),
+        format!("key {key}\nurl https://wandb.example.com\n")
+    );
+}
+
+fn recipe_get() {
+    let (sb, key) = world();
+    // `get` sets only the key; the server comes from the settings file, as for the SDK.
+    assert_eq!(
+        run_sh(&sb, &recipe("get")),
+        format!("key {key}\nurl None\n")
+    );
+}
+
+fn recipe_jupyter() {
+    let (sb, key) = world();
+    let cell = format!(
+        "{}\nprint(os.environ['WANDB_API_KEY'])\n",
+        recipe("jupyter")
+    );
+    sb.program("python", &["-c", &cell])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+}
+
+fn recipe_sbatch() {
+    let (mut sb, key) = world();
+    sb.script(
+        "sbatch",
+        "#!/bin/sh\n# Stand-in for Slurm's sbatch: runs the job now, with this environment.\nbash \"$1\" > slurm-1.out 2>&1\necho 'Submitted batch job 1'\n",
+    );
+    sb.script("srun", "#!/bin/sh\nexec \"$@\"\n");
+    sb.write(&sb.work.join("train.sbatch"), &recipe("sbatch-script"));
+    assert!(recipe("sbatch-script").starts_with("#!/bin/bash\n#SBATCH"));
+    assert_eq!(run_sh(&sb, &recipe("sbatch")), "Submitted batch job 1\n");
+    assert_eq!(
+        sb.read(&sb.work.join("slurm-1.out")).unwrap(),
+        format!("key {key}\nurl https://wandb.example.com\n")
+    );
+}
+
+fn recipe_docker() {
+    let (mut sb, key) = world();
+    sb.script(
+        "docker",
+        r#"#!/usr/bin/env python3
+# Stand-in for `docker run` (no engine here): the container gets only the variables
+# named by `-e NAME`, with their values from this environment, as docker does.
+import os, sys
+args = sys.argv[1:]
+assert args.pop(0) == "run"
+env = {"PATH": os.environ["PATH"]}
+while args[0].startswith("-"):
+    flag = args.pop(0)
+    if flag == "-e":
+        name = args.pop(0)
+        if "=" in name:
+            sys.exit("a value was given on docker's command line")
+        if name in os.environ:
+            env[name] = os.environ[name]
+args.pop(0)  # the image
+os.execvpe(args[0], args, env)
+"#,
+    );
+    assert_eq!(
+        run_sh(&sb, &recipe("docker")),
+        format!("key {key}\nurl https://wandb.example.com\n")
+    );
+    assert!(!recipe("docker").contains("WANDB_API_KEY="));
+}
+
+fn readme_warns_about_a_bare_wandb_init() {
+    let text = readme();
+    let section =
+        &text[text.find("## Using the key").unwrap()..text.find("## The daemon").unwrap()];
+    assert!(section.contains("**Warning:**"));
+    assert!(section.contains("writes it to `~/.netrc` in plaintext"));
+    assert!(section.contains("wandb-cred exec --"));
+}
