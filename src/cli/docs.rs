@@ -13,10 +13,25 @@ use super::output::say;
 const NAME: &str = "wandb-cred";
 
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), NAME, &mut script);
+    if shell == clap_complete::Shell::Bash {
+        script = fix_bash_states(&script);
+    }
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(shell, &mut Cli::command(), NAME, &mut out);
+    out.write_all(&script)?;
     out.flush()?;
     Ok(())
+}
+
+/// clap_complete (4.6.11 and earlier; clap-rs/clap#6421) spells the bash case labels of
+/// a hyphenated program's subcommands `wandb__subcmd__cred__subcmd__X` while its loop
+/// builds `wandb__cred__subcmd__X`, so no subcommand's options ever completed. The
+/// labels are rewritten to the loop's spelling.
+fn fix_bash_states(script: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(script)
+        .replace("wandb__subcmd__cred", "wandb__cred")
+        .into_bytes()
 }
 
 /// The main page on stdout, or with `out_dir` every page (`wandb-cred.1`,

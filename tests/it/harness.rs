@@ -30,6 +30,8 @@ pub enum Need {
     SystemdTools,
     /// git, for the credential helper.
     Git,
+    /// groff, to render the manual pages (Debian: groff-base).
+    Groff,
 }
 
 pub fn tools_missing(tools: &[&str], hint: &str) -> Option<String> {
@@ -64,6 +66,7 @@ impl Need {
                 "Debian: systemd",
             ),
             Need::Git => tools_missing(&["git"], "Debian: git"),
+            Need::Groff => tools_missing(&["groff"], "Debian: groff-base"),
             Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))

@@ -4,6 +4,8 @@
 
 mod commands;
 mod daemon;
+mod docs;
+mod doctor;
 mod exec;
 mod files;
 mod git;
@@ -32,5 +34,7 @@ fn main() -> std::process::ExitCode {
     trials.extend(git::tests());
     trials.extend(exec::tests());
     trials.extend(recipes::tests());
+    trials.extend(doctor::tests());
+    trials.extend(docs::tests());
     libtest_mimic::run(&args, trials).exit_code()
 }

@@ -1,0 +1,288 @@
+//! `doctor` in each state the keychain tests build (healthy, locked, frozen, no bus, no
+//! provider), with broken files, a plaintext copy, and `--verify` against the fake
+//! server. Read through `--json`, so each check's status is asserted, not just text.
+
+use libtest_mimic::Trial;
+use serde_json::Value;
+
+use crate::harness::{Need, Outcome, Sandbox};
+use crate::keyring::{Keyring, Provider};
+use crate::server::{FakeServer, Reply};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    let mut all = trials![[Need::Keyring];
+        healthy_keychain_round_trip_leaves_nothing_behind,
+        locked_keychain_fails_with_the_unlock_hint,
+        frozen_keychain_fails_within_the_timeout,
+        bus_without_provider_means_netrc,
+        plaintext_copy_and_open_netrc_are_warnings,
+    ];
+    all.extend(trials![
+        no_bus_and_no_key,
+        broken_files_are_named_by_path_and_line_never_content,
+        verify_asks_the_server_only_when_told,
+        human_output_has_a_fix_per_problem,
+    ]);
+    all
+}
+
+/// `doctor --json`: the exit code and each check's (status, detail, fix).
+fn doctor(sb: &Sandbox, extra: &[&str]) -> (i32, Vec<(String, String, String, Option<String>)>) {
+    let mut args = vec!["doctor", "--json"];
+    args.extend_from_slice(extra);
+    let out: Outcome = sb
+        .cmd(&args)
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "500ms")
+        .run();
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e})\n{}", out.report()));
+    let checks = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+                c["detail"].as_str().unwrap().to_owned(),
+                c["fix"].as_str().map(str::to_owned),
+            )
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        doc["ok"].as_bool().unwrap(),
+        out.code == 0,
+        "{}",
+        out.report()
+    );
+    (out.code, checks)
+}
+
+#[track_caller]
+fn check<'c>(
+    checks: &'c [(String, String, String, Option<String>)],
+    name: &str,
+    status: &str,
+) -> &'c (String, String, String, Option<String>) {
+    let found = checks
+        .iter()
+        .find(|c| c.0 == name)
+        .unwrap_or_else(|| panic!("no check {name}: {checks:#?}"));
+    assert_eq!(found.1, status, "{found:#?}");
+    found
+}
+
+fn healthy_keychain_round_trip_leaves_nothing_behind() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    for name in [
+        "settings",
+        "netrc",
+        "server",
+        "daemon",
+        "backend",
+        "keychain",
+        "key",
+        "plaintext",
+    ] {
+        check(&checks, name, "ok");
+    }
+    assert!(
+        check(&checks, "keychain", "ok")
+            .2
+            .contains("wrote, read and deleted")
+    );
+    assert!(check(&checks, "key", "ok").2.contains("wandb_v1_****"));
+    // The SDK reads no keychain: a warning that names exec.
+    let sdk = check(&checks, "sdk", "warning");
+    assert!(
+        sdk.3
+            .as_deref()
+            .unwrap()
+            .contains("wandb-cred exec -- python train.py")
+    );
+    assert_eq!(kr.lookup("https://wandb-cred-doctor.invalid"), None);
+    assert_eq!(
+        kr.lookup("https://api.wandb.ai").as_deref(),
+        Some(key.as_str())
+    );
+    // With the key in the environment the SDK is fine.
+    let out = sb
+        .cmd(&["doctor", "--json"])
+        .env("WANDB_API_KEY", &key)
+        .run();
+    out.ok()
+        .stdout_has("the W&B SDK finds a key in the WANDB_API_KEY environment variable");
+}
+
+fn locked_keychain_fails_with_the_unlock_hint() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Locked);
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    let backend = check(&checks, "backend", "failed");
+    assert!(backend.2.contains("the keychain is locked"), "{backend:?}");
+    assert!(backend.3.is_some());
+    check(&checks, "key", "failed");
+    check(&checks, "settings", "ok");
+}
+
+fn frozen_keychain_fails_within_the_timeout() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    kr.freeze();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    let backend = check(&checks, "backend", "failed");
+    assert!(
+        backend.2.contains("did not answer within 0.5 s"),
+        "{backend:?}"
+    );
+}
+
+fn bus_without_provider_means_netrc() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::None);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0);
+    let backend = check(&checks, "backend", "warning");
+    assert!(
+        backend
+            .2
+            .contains("no Secret Service provider on the session bus")
+    );
+    assert!(check(&checks, "sdk", "ok").2.contains("netrc"));
+    assert!(!checks.iter().any(|c| c.0 == "keychain"));
+}
+
+fn plaintext_copy_and_open_netrc_are_warnings() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let (chain, plain) = (sb.key(), sb.key());
+    sb.cmd(&["login", &chain]).run().ok();
+    sb.write(
+        &sb.netrc(),
+        &format!("machine api.wandb.ai\n  login user\n  password {plain}\n"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(sb.netrc(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    let copy = check(&checks, "plaintext", "warning");
+    assert!(copy.2.contains(".netrc (line 1)"));
+    assert!(
+        copy.3
+            .as_deref()
+            .unwrap()
+            .starts_with("wandb-cred migrate --host https://api.wandb.ai")
+    );
+    let netrc = check(&checks, "netrc", "warning");
+    assert!(netrc.2.contains("mode 0644"));
+    assert_eq!(
+        netrc.3.as_deref().unwrap(),
+        format!("chmod 600 {}", sb.netrc().display())
+    );
+}
+
+fn no_bus_and_no_key() {
+    let sb = Sandbox::new();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    let backend = check(&checks, "backend", "warning");
+    assert!(backend.2.contains("no D-Bus session bus"));
+    assert_eq!(
+        check(&checks, "key", "failed").3.as_deref(),
+        Some("wandb-cred login")
+    );
+    check(&checks, "sdk", "failed");
+    let (_, checks) = doctor(&sb, &["--host", "https://wb.example.com"]);
+    assert_eq!(
+        check(&checks, "key", "failed").3.as_deref(),
+        Some("wandb-cred login --host https://wb.example.com")
+    );
+    // Without a daemon by choice, the daemon check says so.
+    let out = sb.cmd(&["doctor"]).env("WANDB_CRED_NO_DAEMON", "1").run();
+    out.fails(1)
+        .stdout_has("not used (WANDB_CRED_NO_DAEMON is set)");
+}
+
+fn broken_files_are_named_by_path_and_line_never_content() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.write(
+        &sb.system_settings(),
+        "[default]\nbase_url = https://api.wandb.ai\nSECRETLINE-without-separator\n",
+    );
+    sb.write(
+        &sb.netrc(),
+        &format!("machine api.wandb.ai\n  login user\n  password {key}\n  SECRETTOKEN x\n"),
+    );
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    let settings = check(&checks, "settings", "failed");
+    assert!(
+        settings
+            .2
+            .contains(&format!("{}, line 3", sb.system_settings().display())),
+        "{settings:?}"
+    );
+    let netrc = check(&checks, "netrc", "failed");
+    assert!(
+        netrc.2.contains(&sb.netrc().display().to_string()),
+        "{netrc:?}"
+    );
+    assert!(netrc.2.contains("line 4"), "{netrc:?}");
+    let all = format!("{checks:?}");
+    assert!(!all.contains("SECRET"), "{all}");
+    // The rest of the checks still ran.
+    check(&checks, "server", "ok");
+    check(&checks, "daemon", "ok");
+}
+
+fn verify_asks_the_server_only_when_told() {
+    let good = FakeServer::start(Reply::Viewer {
+        username: "ann",
+        entity: "ann",
+        teams: &[],
+    });
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--host", &good.url(), &key]).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0);
+    assert!(!checks.iter().any(|c| c.0 == "verify"));
+    assert!(good.requests().is_empty());
+    let (code, checks) = doctor(&sb, &["--verify"]);
+    assert_eq!(code, 0);
+    assert!(
+        check(&checks, "verify", "ok")
+            .2
+            .contains("accepts the key (ann)")
+    );
+    let bad = FakeServer::start(Reply::Unauthorized);
+    let other = sb.key();
+    sb.cmd(&["login", "--host", &bad.url(), &other]).run().ok();
+    let (code, checks) = doctor(&sb, &["--verify"]);
+    assert_eq!(code, 1);
+    assert!(
+        check(&checks, "verify", "failed")
+            .2
+            .contains("user is not logged in")
+    );
+}
+
+fn human_output_has_a_fix_per_problem() {
+    let sb = Sandbox::new();
+    let out = sb.cmd(&["doctor"]).run();
+    out.fails(1)
+        .stdout_has("[failed]  key        no API key for api.wandb.ai")
+        .stdout_has("fix: wandb-cred login\n")
+        .stdout_has("[ok]      server     https://api.wandb.ai (the default)");
+}
