@@ -27,8 +27,11 @@ pub fn tests() -> Vec<Trial> {
     all
 }
 
-/// `doctor --json`: the exit code and each check's (status, detail, fix).
-fn doctor(sb: &Sandbox, extra: &[&str]) -> (i32, Vec<(String, String, String, Option<String>)>) {
+/// One check of `doctor --json`: name, status, detail, fix.
+type Check = (String, String, String, Option<String>);
+
+/// `doctor --json`: the exit code and each check.
+fn doctor(sb: &Sandbox, extra: &[&str]) -> (i32, Vec<Check>) {
     let mut args = vec!["doctor", "--json"];
     args.extend_from_slice(extra);
     let out: Outcome = sb
@@ -60,11 +63,7 @@ fn doctor(sb: &Sandbox, extra: &[&str]) -> (i32, Vec<(String, String, String, Op
 }
 
 #[track_caller]
-fn check<'c>(
-    checks: &'c [(String, String, String, Option<String>)],
-    name: &str,
-    status: &str,
-) -> &'c (String, String, String, Option<String>) {
+fn check<'c>(checks: &'c [Check], name: &str, status: &str) -> &'c Check {
     let found = checks
         .iter()
         .find(|c| c.0 == name)
