@@ -40,7 +40,8 @@ fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result
         ));
         return Ok(());
     }
-    for value in mine {
+    let empty = values.iter().any(String::is_empty).then_some("");
+    for value in mine.into_iter().map(String::as_str).chain(empty) {
         git(&[
             "config",
             "--global",
@@ -48,16 +49,6 @@ fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result
             "--unset-all",
             name,
             value,
-        ])?;
-    }
-    if values.iter().any(String::is_empty) {
-        git(&[
-            "config",
-            "--global",
-            "--fixed-value",
-            "--unset-all",
-            name,
-            "",
         ])?;
     }
     // Leave no empty `[credential "URL"]` section behind.

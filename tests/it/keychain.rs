@@ -53,9 +53,21 @@ fn login_stores_in_the_keychain_and_in_no_file() {
         .stderr_has("Stored the API key for api.wandb.ai in the Secret Service (service wandb, account https://api.wandb.ai)")
         .stderr_has("WANDB_API_KEY=$(wandb-cred get)");
     // login's last word names the way programs get the key.
-    let out = sb.cmd(&["login", "--host", "https://wb.example.com", &key]).run();
-    let last = out.ok().stderr.lines().last().unwrap_or_default().to_owned();
-    assert!(last.contains("`wandb-cred exec -- python train.py`"), "{}", out.report());
+    let out = sb
+        .cmd(&["login", "--host", "https://wb.example.com", &key])
+        .run();
+    let last = out
+        .ok()
+        .stderr
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.contains("`wandb-cred exec -- python train.py`"),
+        "{}",
+        out.report()
+    );
     assert_eq!(kr.lookup(CLOUD).as_deref(), Some(key.as_str()));
     assert!(!sb.netrc().exists());
     assert_in_no_file(&sb, &key);
