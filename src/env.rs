@@ -37,7 +37,7 @@ impl Environment {
             .filter_map(|name| Some((*name, std::env::var(name).ok()?)))
             .collect();
         Self {
-            home: dirs::home_dir(),
+            home: crate::sys::home_dir(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             vars,
             api_key: std::env::var("WANDB_API_KEY").ok().map(Zeroizing::new),

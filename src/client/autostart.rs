@@ -73,8 +73,7 @@ fn start(socket: &Path) -> Result<DaemonService, StartError> {
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| spawn_error(e.to_string()))?)
         .stderr(log);
-    sys::detach(&mut command);
-    let mut child = command.spawn().map_err(|e| spawn_error(e.to_string()))?;
+    let mut child = sys::spawn_detached(&mut command).map_err(|e| spawn_error(e.to_string()))?;
     let started = Instant::now();
     loop {
         match DaemonService::connect(socket) {

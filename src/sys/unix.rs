@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 pub const NETRC_NAME: &str = ".netrc";
 
+/// The home folder `~` means: `$HOME`, as Python's `expanduser` (and so the SDK) reads it.
+pub fn home_dir() -> Option<std::path::PathBuf> {
+    dirs::home_dir()
+}
+
 /// Restricts a new file that will hold secrets to its owner (mode 0600).
 pub fn make_private(file: &File) -> io::Result<()> {
     file.set_permissions(Permissions::from_mode(0o600))
@@ -47,8 +52,8 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
-/// Makes a command start in its own session, detached from our terminal and signals.
-pub fn detach(command: &mut Command) {
+/// Starts `command` in its own session, detached from our terminal and signals.
+pub fn spawn_detached(command: &mut Command) -> io::Result<std::process::Child> {
     use std::os::unix::process::CommandExt;
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
     unsafe {
@@ -58,6 +63,7 @@ pub fn detach(command: &mut Command) {
                 .map_err(io::Error::from)
         });
     }
+    command.spawn()
 }
 
 fn pid_of(pid: u32) -> io::Result<rustix::process::Pid> {

@@ -7,6 +7,21 @@ use std::path::Path;
 
 pub const NETRC_NAME: &str = "_netrc";
 
+/// The home folder `~` means, as Python's `expanduser` (and so the SDK) finds it on
+/// Windows: `%USERPROFILE%`, else `%HOMEDRIVE%%HOMEPATH%`, else the profile folder.
+pub fn home_dir() -> Option<std::path::PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(profile) = var("USERPROFILE") {
+        return Some(profile.into());
+    }
+    if let (Some(drive), Some(path)) = (var("HOMEDRIVE"), var("HOMEPATH")) {
+        let mut home = drive;
+        home.push(path);
+        return Some(home.into());
+    }
+    dirs::home_dir()
+}
+
 /// Windows has no mode bits: a new file inherits the ACL of the user's folder.
 pub fn make_private(_file: &File) -> io::Result<()> {
     Ok(())
@@ -41,12 +56,60 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-/// Windows: a detached process gets no console of ours.
-pub fn detach(command: &mut std::process::Command) {
+/// Starts `command` detached: no console of ours, its own process group, and none of
+/// our own standard handles. Windows children inherit every inheritable handle of the
+/// parent, so a daemon started from `X=$(wandb-cred get)` would otherwise hold the
+/// caller's output pipe open for as long as it runs, and the caller would never finish.
+pub fn spawn_detached(command: &mut std::process::Command) -> io::Result<std::process::Child> {
     use std::os::windows::process::CommandExt;
     const DETACHED_PROCESS: u32 = 0x0000_0008;
     const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
     command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+    let _private = StdHandlesPrivate::new();
+    command.spawn()
+}
+
+/// Our standard handles made non-inheritable until dropped (then as they were).
+struct StdHandlesPrivate(Vec<(windows_sys::Win32::Foundation::HANDLE, u32)>);
+
+impl StdHandlesPrivate {
+    fn new() -> Self {
+        use windows_sys::Win32::Foundation::{
+            GetHandleInformation, HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE, SetHandleInformation,
+        };
+        use windows_sys::Win32::System::Console::{
+            GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+        };
+        let mut changed = Vec::new();
+        for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+            // SAFETY: plain Win32 calls on this process's own standard handles; a null or
+            // invalid handle is skipped, and flags are only read and set.
+            unsafe {
+                let handle = GetStdHandle(which);
+                if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+                    continue;
+                }
+                let mut flags = 0u32;
+                if GetHandleInformation(handle, &mut flags) != 0
+                    && flags & HANDLE_FLAG_INHERIT != 0
+                    && SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0) != 0
+                {
+                    changed.push((handle, flags & HANDLE_FLAG_INHERIT));
+                }
+            }
+        }
+        Self(changed)
+    }
+}
+
+impl Drop for StdHandlesPrivate {
+    fn drop(&mut self) {
+        use windows_sys::Win32::Foundation::{HANDLE_FLAG_INHERIT, SetHandleInformation};
+        for (handle, flag) in &self.0 {
+            // SAFETY: the same handles as above, given back the flag they had.
+            unsafe { SetHandleInformation(*handle, HANDLE_FLAG_INHERIT, *flag) };
+        }
+    }
 }
 
 /// Not checked on Windows: the daemon is asked to shut down over its pipe instead.
@@ -76,4 +139,68 @@ pub fn run_in_place(command: &mut std::process::Command) -> io::Error {
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(e) => e,
     }
+}
+
+/// The SID (`S-1-5-21-...`) of the user this process runs as.
+pub fn current_user_sid() -> io::Result<String> {
+    // SAFETY: the pseudo-handle of the current process needs no closing.
+    token_user_sid(unsafe { windows_sys::Win32::System::Threading::GetCurrentProcess() })
+}
+
+/// The SID of the user the process `pid` runs as (for the pipe's peer checks).
+pub fn process_user_sid(pid: u32) -> io::Result<String> {
+    use windows_sys::Win32::Foundation::CloseHandle;
+    use windows_sys::Win32::System::Threading::{OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
+    // SAFETY: OpenProcess returns an owned handle or null; it is closed below.
+    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if process.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let sid = token_user_sid(process);
+    // SAFETY: the handle opened above, closed once.
+    unsafe { CloseHandle(process) };
+    sid
+}
+
+fn token_user_sid(process: windows_sys::Win32::Foundation::HANDLE) -> io::Result<String> {
+    use windows_sys::Win32::Foundation::{CloseHandle, LocalFree};
+    use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+    use windows_sys::Win32::Security::{GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
+    use windows_sys::Win32::System::Threading::OpenProcessToken;
+    let mut token = std::ptr::null_mut();
+    // SAFETY: `process` is a valid process handle; the token is closed below.
+    if unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut token) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let sid = (|| {
+        let mut len = 0u32;
+        // SAFETY: a size query with no buffer; it fails and sets `len`.
+        unsafe { GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len) };
+        // u64s keep the buffer aligned for TOKEN_USER's pointer.
+        let mut buffer = vec![0u64; (len as usize).div_ceil(8)];
+        // SAFETY: the buffer holds `len` bytes, as the query above asked.
+        if unsafe {
+            GetTokenInformation(token, TokenUser, buffer.as_mut_ptr().cast(), len, &mut len)
+        } == 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: GetTokenInformation(TokenUser) filled the buffer with a TOKEN_USER.
+        let user = unsafe { &*buffer.as_ptr().cast::<TOKEN_USER>() };
+        let mut text = std::ptr::null_mut();
+        // SAFETY: the SID points into `buffer`, alive here; `text` is freed below.
+        if unsafe { ConvertSidToStringSidW(user.User.Sid, &mut text) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: ConvertSidToStringSidW wrote a NUL-terminated wide string.
+        let length = (0..).take_while(|&i| unsafe { *text.add(i) } != 0).count();
+        // SAFETY: `length` characters before the NUL, as counted above.
+        let sid = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(text, length) });
+        // SAFETY: the string LocalAlloc'd by ConvertSidToStringSidW, freed once.
+        unsafe { LocalFree(text.cast()) };
+        Ok(sid)
+    })();
+    // SAFETY: the token opened above, closed once.
+    unsafe { CloseHandle(token) };
+    sid
 }

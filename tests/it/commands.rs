@@ -141,7 +141,7 @@ fn status_masks_the_key_and_names_every_source() {
         .stdout_has(&sb.system_settings().display().to_string())
         .stdout_has(&sb.workspace_settings().display().to_string())
         .stdout_has("wandb_v1_****")
-        .stdout_has(".netrc (line 1)")
+        .stdout_has(&format!("{} (line 1)", sb.netrc().display()))
         .stdout_has("0.22.2");
     let json = sb.cmd(&["status", "--json"]).run();
     json.ok();

@@ -29,3 +29,15 @@ pub fn build_entry(
 ) -> keyring_core::Result<keyring_core::Entry> {
     store.build(super::SERVICE, account, None)
 }
+
+/// The accounts (server URLs) of this program's items: a search by service.
+pub fn accounts(store: &Arc<CredentialStore>) -> keyring_core::Result<Vec<String>> {
+    let spec = std::collections::HashMap::from([("service", super::SERVICE)]);
+    Ok(store
+        .search(&spec)?
+        .iter()
+        .filter_map(|entry| entry.get_specifiers())
+        .filter(|(service, _)| service == super::SERVICE)
+        .map(|(_, account)| account)
+        .collect())
+}

@@ -82,18 +82,15 @@ impl KeychainStore {
     pub fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
         let inner = self.inner.clone();
         let found = bounded(self.timeout, move || {
-            let spec = std::collections::HashMap::from([("service", SERVICE)]);
-            let entries = inner.search(&spec)?;
             let mut items = Vec::new();
-            for entry in entries {
-                let Some((service, account)) = entry.get_specifiers() else {
-                    continue;
-                };
-                if service != SERVICE {
-                    continue;
+            for account in platform::accounts(&inner)? {
+                let entry = platform::build_entry(&inner, &account)?;
+                match entry.get_password() {
+                    Ok(secret) => items.push((account, Zeroizing::new(secret))),
+                    // Deleted between the listing and the read.
+                    Err(keyring_core::Error::NoEntry) => {}
+                    Err(e) => return Err(e),
                 }
-                let secret = Zeroizing::new(entry.get_password()?);
-                items.push((account, secret));
             }
             Ok(items)
         })?

@@ -88,3 +88,15 @@ pub fn build_entry(
     let modifiers = HashMap::from([("label", label.as_str())]);
     store.build(super::SERVICE, account, Some(&modifiers))
 }
+
+/// The accounts (server URLs) of this program's items: a search by service.
+pub fn accounts(store: &Arc<CredentialStore>) -> keyring_core::Result<Vec<String>> {
+    let spec = std::collections::HashMap::from([("service", super::SERVICE)]);
+    Ok(store
+        .search(&spec)?
+        .iter()
+        .filter_map(|entry| entry.get_specifiers())
+        .filter(|(service, _)| service == super::SERVICE)
+        .map(|(_, account)| account)
+        .collect())
+}
