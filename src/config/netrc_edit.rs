@@ -45,6 +45,10 @@ pub enum EditError {
     Parse(#[from] ParseError),
     #[error("the edited file would not read back as intended ({0}); it was left unchanged")]
     Verify(&'static str),
+    #[error(
+        "a quoted value that starts on line {line} is never closed, so it would swallow the new entry; close that quote and try again (the file was left unchanged)"
+    )]
+    Swallowed { line: usize },
 }
 
 /// `text` with `machine`'s password set to `key`: the last entry for the machine is
@@ -58,14 +62,18 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
         .filter(|e| e.machine.as_deref() == Some(machine))
         .collect();
     let mut edits: Vec<(Span, Zeroizing<String>)> = Vec::new();
+    // Where the new value or entry starts in `text`, to find what swallows it.
+    let new_at;
     if let Some((last, earlier)) = matches.split_last() {
         match last.password_span {
             Some(span) if last.login == SDK_LOGIN && span.0 < span.1 => {
+                new_at = span.0;
                 edits.push((span, Zeroizing::new(quote(key))))
             }
             _ => {
                 let mut entry = sdk_entry(machine, key);
                 entry.pop();
+                new_at = last.span.0;
                 edits.push((last.span, entry));
             }
         }
@@ -73,12 +81,14 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
             edits.push((widen_to_lines(text, e.span), Zeroizing::new(String::new())));
         }
     } else if let Some(default) = netrc.entries.iter().find(|e| e.machine.is_none()) {
+        new_at = default.span.0;
         edits.push(((default.span.0, default.span.0), sdk_entry(machine, key)));
     } else {
         let mut entry = sdk_entry(machine, key);
         if !text.is_empty() && !text.ends_with('\n') {
             entry.insert(0, '\n');
         }
+        new_at = text.len();
         edits.push(((text.len(), text.len()), entry));
     }
     let out = apply(text, edits);
@@ -87,12 +97,32 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
         .entry_for(machine)
         .is_none_or(|e| e.password.as_str() != key)
     {
-        return Err(EditError::Verify("the new key would not be found"));
+        return Err(swallowed_by(&netrc, text, new_at)
+            .unwrap_or(EditError::Verify("the new key would not be found")));
     }
     if check.entries.len() != netrc.entries.len() - matches.len() + 1 {
         return Err(EditError::Verify("other entries would change"));
     }
     Ok(out)
+}
+
+/// The entry of `netrc` (read from `text`) whose last value runs to the end of the file
+/// through an open quote, when the new text goes at or after its start: that value would
+/// take the new entry in.
+fn swallowed_by(netrc: &Netrc, text: &str, new_at: usize) -> Option<EditError> {
+    netrc
+        .entries
+        .iter()
+        .filter(|e| e.span.0 < new_at || (e.span.0 == new_at && new_at == text.len()))
+        .filter(|e| e.span.1 == text.len())
+        .filter_map(|e| {
+            let value_start = e.password_span.map_or(e.span.0, |(start, _)| start);
+            text[value_start..].starts_with('"').then_some(value_start)
+        })
+        .map(|start| EditError::Swallowed {
+            line: text[..start].matches('\n').count() + 1,
+        })
+        .next()
 }
 
 /// `text` without any entry for `machine`, or `None` when it has none.
@@ -212,5 +242,23 @@ mod tests {
         // Python stops reading at an empty quoted word, so an appended entry is invisible.
         let err = set_password("machine a password x\n\"\"\n", "h", KEY).unwrap_err();
         assert!(matches!(err, EditError::Verify(_)), "{err}");
+    }
+
+    #[test]
+    fn names_the_line_of_a_quote_that_never_closes() {
+        // Python reads an open quote to the end of the file: an entry appended after it
+        // would become part of that value. The message names the line, never the value.
+        let text = "# mine\nmachine a\n  login me\n  password \"sec ret\nmore\n";
+        let error = set_password(text, "h", KEY).unwrap_err();
+        assert!(matches!(error, EditError::Swallowed { line: 4 }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("starts on line 4 is never closed"),
+            "{message}"
+        );
+        assert!(!message.contains("sec ret"), "{message}");
+        // On the first line, without a final newline.
+        let error = set_password("machine a password \"x", "h", KEY).unwrap_err();
+        assert!(matches!(error, EditError::Swallowed { line: 1 }), "{error}");
     }
 }

@@ -32,6 +32,7 @@ pub fn tests() -> Vec<Trial> {
         base_url_precedence_picks_the_machine,
         env_base_url_is_never_persisted,
         malformed_netrc_is_reported_and_untouched,
+        open_quote_at_the_end_is_named_by_file_and_line,
         malformed_settings_are_reported_and_untouched,
         first_of_several_keys_is_used,
         dash_reads_the_key_from_stdin,
@@ -351,6 +352,20 @@ fn malformed_netrc_is_reported_and_untouched() {
         .run()
         .fails(1);
     sb.cmd(&["get"]).run().fails(1).stderr_has("line 3");
+    assert_eq!(sb.snapshot(), before);
+}
+
+fn open_quote_at_the_end_is_named_by_file_and_line() {
+    let sb = Sandbox::new();
+    let text = "machine a\n  login me\n  password \"half-quoted secret\n";
+    sb.write(&sb.netrc(), text);
+    let before = sb.snapshot();
+    let key = sb.key();
+    let out = sb.cmd(&["login", &key]).run();
+    out.fails(1)
+        .stderr_has(&format!("cannot update {}", sb.netrc().display()))
+        .stderr_has("a quoted value that starts on line 3 is never closed");
+    assert!(!out.stderr.contains("half-quoted"), "{}", out.report());
     assert_eq!(sb.snapshot(), before);
 }
 
