@@ -20,6 +20,10 @@ const NAMES: &[&str] = &[
     "WANDB_CRED_NO_DAEMON",
     "WANDB_CRED_NO_AUTOSTART",
     "XDG_RUNTIME_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -15,4 +15,5 @@ pub mod resolve;
 pub mod service;
 pub mod store;
 pub mod sys;
+pub mod trust;
 pub mod verify;

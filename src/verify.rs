@@ -35,6 +35,14 @@ pub enum VerifyError {
     Unexpected { url: String, message: String },
 }
 
+/// How the request is made: its time bound and which certificate authorities to trust.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub timeout: Duration,
+    /// `None`: the public web roots.
+    pub roots: Option<ureq::tls::RootCerts>,
+}
+
 /// `base64("api:" + key)` for the Basic authorization header.
 fn basic_credentials(key: &ApiKey) -> Zeroizing<String> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -60,9 +68,15 @@ fn basic_credentials(key: &ApiKey) -> Zeroizing<String> {
 }
 
 /// Asks the server who owns `key`. Any answer but a viewer is an error.
-pub fn viewer(url: &BaseUrl, key: &ApiKey, timeout: Duration) -> Result<Viewer, VerifyError> {
+pub fn viewer(url: &BaseUrl, key: &ApiKey, options: &HttpOptions) -> Result<Viewer, VerifyError> {
     let endpoint = format!("{url}/graphql");
+    let timeout = options.timeout;
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(roots) = &options.roots {
+        tls = tls.root_certs(roots.clone());
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls.build())
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .user_agent(concat!("wandb-cred/", env!("CARGO_PKG_VERSION")))

@@ -412,8 +412,8 @@ fn check_sdk(ctx: &Context, url: &BaseUrl, key: Option<&Resolved>, report: &mut 
 }
 
 fn check_verify(ctx: &Context, url: &BaseUrl, key: &Resolved, report: &mut Report) {
-    let outcome = super::login::http_timeout(ctx)
-        .and_then(|timeout| Ok(crate::verify::viewer(url, &key.key, timeout)?));
+    let outcome = super::login::http_options(ctx)
+        .and_then(|http| Ok(crate::verify::viewer(url, &key.key, &http)?));
     match outcome {
         Ok(viewer) => report.add(
             "verify",

@@ -1,8 +1,6 @@
 //! `login`: resolve the server and the key as documented, optionally verify, store,
 //! then remember the server in the settings files.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
@@ -28,7 +26,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         args.host.as_deref()
     };
     let (url, url_source) = ctx.base_url(flag)?;
-    let timeout = http_timeout(ctx)?;
+    let http = http_options(ctx)?;
 
     let explicit = match args.key.first().map(String::as_str) {
         Some("-") => Some(key_from_stdin()?),
@@ -49,7 +47,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     };
 
     if args.verify {
-        let viewer = verify::viewer(&url, &resolved.key, timeout)?;
+        let viewer = verify::viewer(&url, &resolved.key, &http)?;
         let who = viewer
             .username
             .as_deref()
@@ -187,12 +185,15 @@ fn remember_server(
     Ok(())
 }
 
-/// `WANDB_HTTP_TIMEOUT` (seconds, or a duration such as `500ms`), else the SDK's 10 s.
-pub(super) fn http_timeout(ctx: &Context) -> anyhow::Result<Duration> {
-    match ctx.env.var("WANDB_HTTP_TIMEOUT") {
-        None => Ok(verify::DEFAULT_TIMEOUT),
+/// For `--verify`: `WANDB_HTTP_TIMEOUT` (seconds, or a duration such as `500ms`), else
+/// the SDK's 10 s; and the CA bundles the environment names (see [`crate::trust`]).
+pub(super) fn http_options(ctx: &Context) -> anyhow::Result<verify::HttpOptions> {
+    let timeout = match ctx.env.var("WANDB_HTTP_TIMEOUT") {
+        None => verify::DEFAULT_TIMEOUT,
         Some(text) => {
-            crate::duration::parse(text).map_err(|e| anyhow::anyhow!("WANDB_HTTP_TIMEOUT: {e}"))
+            crate::duration::parse(text).map_err(|e| anyhow::anyhow!("WANDB_HTTP_TIMEOUT: {e}"))?
         }
-    }
+    };
+    let roots = crate::trust::roots(&ctx.env)?;
+    Ok(verify::HttpOptions { timeout, roots })
 }

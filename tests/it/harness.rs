@@ -36,6 +36,8 @@ pub enum Need {
     Git,
     /// groff, to render the manual pages (Debian: groff-base).
     Groff,
+    /// openssl, to make a private CA (Debian: openssl).
+    OpenSsl,
 }
 
 #[cfg(unix)]
@@ -73,6 +75,7 @@ impl Need {
             ),
             Need::Git => tools_missing(&["git"], "Debian: git"),
             Need::Groff => tools_missing(&["groff"], "Debian: groff-base"),
+            Need::OpenSsl => tools_missing(&["openssl"], "Debian: openssl"),
             Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))

@@ -35,6 +35,8 @@ mod pty;
 mod recipes;
 #[cfg(unix)]
 mod sdk;
+#[cfg(unix)]
+mod tls;
 #[cfg(windows)]
 mod windows;
 
@@ -56,6 +58,7 @@ fn main() -> std::process::ExitCode {
         recipes::tests(),
         doctor::tests(),
         docs::tests(),
+        tls::tests(),
     ] {
         trials.extend(more);
     }
