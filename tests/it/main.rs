@@ -14,6 +14,8 @@ mod server;
 mod verify;
 
 #[cfg(unix)]
+mod audit;
+#[cfg(unix)]
 mod daemon;
 #[cfg(unix)]
 mod docs;
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
         doctor::tests(),
         docs::tests(),
         tls::tests(),
+        audit::tests(),
     ] {
         trials.extend(more);
     }
