@@ -232,6 +232,7 @@ mod tests {
         assert!(!format!("{r:?}").contains("secret"));
     }
 
+    #[cfg(feature = "tokio")]
     #[tokio::test]
     async fn async_helpers_speak_the_same_frames() {
         let mut wire = Vec::new();
@@ -243,5 +244,90 @@ mod tests {
         assert_eq!(wire, sync_wire);
         let back: Request = read_frame_async(&mut wire.as_slice()).await.unwrap();
         assert_eq!(back, Request::Status);
+    }
+
+    /// Random strings (any Unicode, empty, long), from a seeded generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn text(&mut self) -> String {
+            let len = match self.next() % 4 {
+                0 => 0,
+                1 => self.next() % 8,
+                2 => self.next() % 200,
+                _ => self.next() % 5000,
+            };
+            (0..len)
+                .map(|_| char::from_u32((self.next() % 0x11_0000) as u32).unwrap_or('\u{fffd}'))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn random_messages_round_trip_through_frames() {
+        for seed in 1..2000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let request = match rng.next() % 6 {
+                0 => Request::Hello {
+                    protocol: rng.next() as u32,
+                    client: rng.text(),
+                },
+                1 => Request::Get {
+                    url: rng.text(),
+                    netrc: (rng.next() % 2 == 0).then(|| rng.text()),
+                },
+                2 => Request::Store {
+                    url: rng.text(),
+                    key: Secret::new(rng.text()),
+                    netrc: rng.text(),
+                },
+                3 => Request::Erase {
+                    url: rng.text(),
+                    netrc: rng.text(),
+                },
+                4 => Request::Migrate {
+                    urls: (0..rng.next() % 5).map(|_| rng.text()).collect(),
+                    netrc: rng.text(),
+                    keep_netrc: rng.next() % 2 == 0,
+                },
+                _ => Request::List { netrc: rng.text() },
+            };
+            let response = match rng.next() % 3 {
+                0 => Response::Key {
+                    key: Secret::new(rng.text()),
+                    layer: crate::Layer::Keychain,
+                    location: rng.text(),
+                },
+                1 => Response::Error {
+                    kind: ErrorKind::Locked,
+                    message: rng.text(),
+                },
+                _ => Response::Erased {
+                    removed: vec![rng.text()],
+                    looked_in: vec![rng.text(), rng.text()],
+                },
+            };
+            let mut wire = Vec::new();
+            match write_frame(&mut wire, &request) {
+                Ok(()) => assert_eq!(
+                    read_frame::<Request>(&mut wire.as_slice()).unwrap(),
+                    request,
+                    "seed {seed}"
+                ),
+                // Only a message over the bound may be refused, and it is refused whole.
+                Err(FrameError::TooLarge(_)) => {
+                    assert!(encode(&request).unwrap().len() > MAX_FRAME as usize)
+                }
+                Err(e) => panic!("seed {seed}: {e}"),
+            }
+            let body = encode(&response).unwrap();
+            assert_eq!(decode::<Response>(&body).unwrap(), response, "seed {seed}");
+        }
     }
 }

@@ -261,4 +261,126 @@ mod tests {
         let error = set_password("machine a password \"x", "h", KEY).unwrap_err();
         assert!(matches!(error, EditError::Swallowed { line: 1 }), "{error}");
     }
+
+    /// A small deterministic generator, so a failure names its seed and repeats.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    /// A netrc of SDK entries, foreign entries, comments, macros, blank lines and a
+    /// `default`, laid out in the ways people write them.
+    fn random_netrc(rng: &mut Rng) -> String {
+        let machines = ["h", "api.wandb.ai", "other.example", "127.0.0.1:8080", "x"];
+        let values = [
+            "user",
+            "me",
+            "s3cr3t",
+            "\"two words\"",
+            "p#ss",
+            "a\\b",
+            "\"\"",
+        ];
+        let mut text = String::new();
+        for _ in 0..rng.next() % 8 {
+            match rng.next() % 7 {
+                0 => text.push_str("# a comment, with machine h inside\n"),
+                1 => text.push('\n'),
+                2 => text.push_str("macdef init\ncd /x\nmachine h\n\n"),
+                3 => text.push_str(&format!(
+                    "machine {} login {} password {}\n",
+                    rng.pick(&machines),
+                    rng.pick(&values),
+                    rng.pick(&values)
+                )),
+                4 => text.push_str(&format!(
+                    "machine {}\n  login user\n  password {}  # trailing\n",
+                    rng.pick(&machines),
+                    rng.pick(&values)
+                )),
+                5 => text.push_str(&format!(
+                    "machine {}\n\taccount {}\n\tpassword {}\n",
+                    rng.pick(&machines),
+                    rng.pick(&values),
+                    rng.pick(&values)
+                )),
+                _ => text.push_str("default login anon password guest\n"),
+            }
+        }
+        text
+    }
+
+    fn others(netrc: &Netrc, machine: &str) -> Vec<(Option<String>, String, String, String)> {
+        netrc
+            .entries
+            .iter()
+            .filter(|e| e.machine.as_deref() != Some(machine))
+            .map(|e| {
+                (
+                    e.machine.clone(),
+                    e.login.clone(),
+                    e.account.clone(),
+                    e.password.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn edits_keep_every_foreign_byte_and_entry() {
+        let (mut accepted, mut compared) = (0, 0);
+        for seed in 1..3000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let text = random_netrc(&mut rng);
+            let Ok(before) = Netrc::parse(&text) else {
+                continue;
+            };
+            let machine = rng.pick(&["h", "api.wandb.ai", "new.example"]);
+            let Ok(out) = set_password(&text, machine, "wandb_v1_new") else {
+                continue;
+            };
+            accepted += 1;
+            let after = Netrc::parse(&out).unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
+            assert_eq!(
+                others(&after, machine),
+                others(&before, machine),
+                "seed {seed}"
+            );
+            // Without the machine's entries, the files are the same bytes. (Removing can
+            // be refused, rightly: Python reads a comment line differently depending on
+            // what precedes it, so some removals would leave a file it cannot read.)
+            let strip = |t: &str| match remove_machine(t, machine) {
+                Ok(Some(rest)) => Some(rest.to_string()),
+                Ok(None) => Some(t.to_owned()),
+                Err(_) => None,
+            };
+            let (Some(mut expected), Some(got)) = (strip(&text), strip(&out)) else {
+                continue;
+            };
+            if !expected.is_empty()
+                && !expected.ends_with('\n')
+                && before.entry_for(machine).is_none()
+            {
+                expected.push('\n');
+            }
+            assert_eq!(
+                got,
+                expected,
+                "seed {seed}\n--- before\n{text}--- after\n{}",
+                out.as_str()
+            );
+            compared += 1;
+        }
+        assert!(accepted > 1000, "only {accepted} edits were accepted");
+        assert!(compared > 500, "only {compared} byte comparisons were made");
+    }
 }
