@@ -280,7 +280,7 @@ mod tests {
                 },
                 1 => Request::Get {
                     url: rng.text(),
-                    netrc: (rng.next() % 2 == 0).then(|| rng.text()),
+                    netrc: rng.next().is_multiple_of(2).then(|| rng.text()),
                 },
                 2 => Request::Store {
                     url: rng.text(),
@@ -294,7 +294,7 @@ mod tests {
                 4 => Request::Migrate {
                     urls: (0..rng.next() % 5).map(|_| rng.text()).collect(),
                     netrc: rng.text(),
-                    keep_netrc: rng.next() % 2 == 0,
+                    keep_netrc: rng.next().is_multiple_of(2),
                 },
                 _ => Request::List { netrc: rng.text() },
             };
