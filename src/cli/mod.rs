@@ -290,7 +290,7 @@ struct DaemonArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     client_timeout: std::time::Duration,
     /// Serve at most this many connections at once; more are told the daemon is busy.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u16).range(1..))]
     max_clients: u16,
     /// Started by a client (recorded so that a newer client may replace it).
     #[arg(long, hide = true)]

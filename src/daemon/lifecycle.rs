@@ -19,6 +19,12 @@ use crate::sys;
 /// Runs the daemon until SIGTERM/SIGINT, `Shutdown`, or the idle timeout.
 pub fn run(options: Options) -> anyhow::Result<()> {
     sys::harden_process();
+    // Each connection is a descriptor; keep room for the files and the keychain too.
+    let wanted = options.max_clients as u64 + 64;
+    let open_files = sys::raise_open_files(wanted);
+    if open_files.is_some_and(|limit| limit < wanted) {
+        tracing::warn!(limit = ?open_files, max_clients = options.max_clients, "the open-files limit is below --max-clients; some connections may wait");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(16)

@@ -1,10 +1,11 @@
 //! The daemon: one trusted process that talks to the keychain, keeps keys in zeroizing
 //! memory, and answers every other process over a local socket. `lifecycle` owns the
 //! start (one daemon per socket) and the exit, `server` the connections, `handler` the
-//! requests.
+//! requests, `log_budget` keeps misbehaving clients from flooding the log.
 
 mod handler;
 mod lifecycle;
+mod log_budget;
 mod server;
 
 use std::path::PathBuf;

@@ -24,6 +24,9 @@ const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 /// How long open connections may finish after a shutdown was asked for.
 const DRAIN: Duration = Duration::from_secs(3);
 
+/// At most this many "busy" answers are being written at once.
+const BUSY_REPLIES: usize = 64;
+
 /// What every connection shares.
 pub struct State {
     service: Arc<LocalService>,
@@ -34,6 +37,8 @@ pub struct State {
     shutdown: Notify,
     active: AtomicUsize,
     last_activity: Mutex<Instant>,
+    /// Warnings about misbehaving clients, rate-limited.
+    complaints: super::log_budget::LogBudget,
 }
 
 impl State {
@@ -52,6 +57,7 @@ impl State {
             shutdown: Notify::new(),
             active: AtomicUsize::new(0),
             last_activity: Mutex::new(started),
+            complaints: Default::default(),
         })
     }
 
@@ -96,6 +102,9 @@ pub struct Server {
     state: Arc<State>,
     idle_timeout: Option<Duration>,
     slots: Arc<Semaphore>,
+    /// "Busy" answers being written; past [`BUSY_REPLIES`] a surplus connection is just
+    /// closed, so a client that reconnects in a loop cannot pile up descriptors.
+    busy_replies: Arc<Semaphore>,
     max_clients: usize,
 }
 
@@ -111,6 +120,7 @@ impl Server {
             state,
             idle_timeout,
             slots: Arc::new(Semaphore::new(max_clients)),
+            busy_replies: Arc::new(Semaphore::new(BUSY_REPLIES)),
             max_clients,
         }
     }
@@ -167,8 +177,13 @@ impl Server {
 
     fn start_connection(&self, mut stream: ServerStream) {
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            let Ok(replying) = self.busy_replies.clone().try_acquire_owned() else {
+                return; // Closed at once: the client sees the daemon hang up.
+            };
             let limit = self.max_clients;
-            tracing::warn!(limit, "too many connections; refusing one");
+            if self.state.complaints.allow() {
+                tracing::warn!(limit, "too many connections; refusing one");
+            }
             tokio::spawn(async move {
                 let busy = Response::Error {
                     kind: ErrorKind::Internal,
@@ -179,6 +194,7 @@ impl Server {
                     proto::write_frame_async(&mut stream, &busy),
                 )
                 .await;
+                drop(replying);
             });
             return;
         };
@@ -226,7 +242,9 @@ async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedS
             }
             Ok(Err(FrameError::Closed | FrameError::Io(_))) => return,
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "bad frame from a client");
+                if state.complaints.allow() {
+                    tracing::warn!(error = %e, "bad frame from a client");
+                }
                 let bad = Response::Error {
                     kind: ErrorKind::BadRequest,
                     message: e.to_string(),

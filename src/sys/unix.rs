@@ -100,6 +100,28 @@ pub fn terminate(pid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Lets the daemon hold as many connections as its bound allows: the open-files soft
+/// limit (often 1,024) raised to the hard limit, at most `wanted`. Returns the limit.
+pub fn raise_open_files(wanted: u64) -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let target = limit.maximum.map_or(wanted, |max| max.min(wanted));
+    if limit.current.is_some_and(|current| current >= target) {
+        return limit.current;
+    }
+    let raised = Rlimit {
+        current: Some(target),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => Some(target),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-files limit");
+            limit.current
+        }
+    }
+}
+
 /// No core dumps and no ptrace by other processes of the user (Linux: not dumpable).
 pub fn harden_process() {
     let no_core = rustix::process::Rlimit {

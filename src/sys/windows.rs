@@ -126,6 +126,11 @@ pub fn terminate(_pid: u32) -> io::Result<()> {
 /// Windows keeps other users' processes out of ours by default; nothing to add.
 pub fn harden_process() {}
 
+/// Windows has no per-process open-files limit to raise.
+pub fn raise_open_files(wanted: u64) -> Option<u64> {
+    Some(wanted)
+}
+
 /// Resolves on Ctrl-C (or the console closing).
 pub async fn termination() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
