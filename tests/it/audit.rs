@@ -136,12 +136,11 @@ fn every_command(audit: &mut Audit<'_>, first: &str, second: &str) {
     audit.run(&["logout"], None, false).ok();
 }
 
-fn keychain_backend_at_trace_level_keeps_keys_to_itself() {
-    let mut sb = Sandbox::new();
-    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+/// Every command, then the daemon's log and argv, for the sandbox's backend.
+fn audit_everything(sb: &Sandbox) {
     let (first, second) = (sb.key(), sb.key());
     let mut audit = Audit {
-        sb: &sb,
+        sb,
         keys: vec![first.clone(), second.clone()],
     };
     every_command(&mut audit, &first, &second);
@@ -149,14 +148,12 @@ fn keychain_backend_at_trace_level_keeps_keys_to_itself() {
     audit.run(&["stop"], None, false).ok();
 }
 
+fn keychain_backend_at_trace_level_keeps_keys_to_itself() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    audit_everything(&sb);
+}
+
 fn netrc_backend_at_trace_level_keeps_keys_to_itself() {
-    let sb = Sandbox::new();
-    let (first, second) = (sb.key(), sb.key());
-    let mut audit = Audit {
-        sb: &sb,
-        keys: vec![first.clone(), second.clone()],
-    };
-    every_command(&mut audit, &first, &second);
-    audit.daemon_is_clean();
-    audit.run(&["stop"], None, false).ok();
+    audit_everything(&Sandbox::new());
 }

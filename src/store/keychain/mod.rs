@@ -227,6 +227,20 @@ fn bounded<T: Send + 'static>(
         .map_err(|_| StoreError::KeychainTimeout { timeout })
 }
 
+/// The accounts (server URLs) of this program's items, for stores that search by the
+/// `service` attribute (Secret Service, macOS Keychain).
+#[cfg(not(windows))]
+pub fn accounts_by_service(store: &Arc<CredentialStore>) -> keyring_core::Result<Vec<String>> {
+    let spec = std::collections::HashMap::from([("service", SERVICE)]);
+    Ok(store
+        .search(&spec)?
+        .iter()
+        .filter_map(|entry| entry.get_specifiers())
+        .filter(|(service, _)| service == SERVICE)
+        .map(|(_, account)| account)
+        .collect())
+}
+
 /// Where a server's key lives in the keychain, for messages.
 pub fn location(url: &BaseUrl) -> String {
     format!("the {} (service {SERVICE}, account {url})", platform::NAME)

@@ -89,14 +89,5 @@ pub fn build_entry(
     store.build(super::SERVICE, account, Some(&modifiers))
 }
 
-/// The accounts (server URLs) of this program's items: a search by service.
-pub fn accounts(store: &Arc<CredentialStore>) -> keyring_core::Result<Vec<String>> {
-    let spec = std::collections::HashMap::from([("service", super::SERVICE)]);
-    Ok(store
-        .search(&spec)?
-        .iter()
-        .filter_map(|entry| entry.get_specifiers())
-        .filter(|(service, _)| service == super::SERVICE)
-        .map(|(_, account)| account)
-        .collect())
-}
+/// The accounts of this program's items: this store searches by service.
+pub use super::accounts_by_service as accounts;
