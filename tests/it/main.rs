@@ -30,6 +30,8 @@ mod keychain;
 #[cfg(unix)]
 mod keyring;
 #[cfg(unix)]
+mod load;
+#[cfg(unix)]
 mod prompt;
 #[cfg(unix)]
 mod pty;
@@ -62,6 +64,7 @@ fn main() -> std::process::ExitCode {
         docs::tests(),
         tls::tests(),
         audit::tests(),
+        load::tests(),
     ] {
         trials.extend(more);
     }

@@ -1,0 +1,127 @@
+//! Load: 200 concurrent clients (separate processes, through the daemon) storing,
+//! reading and erasing keys for hosts of their own and for one shared host; the netrc
+//! file ends in exactly the expected state by Python's own reader, keeps its foreign
+//! entries, and no temporary file is left behind.
+
+use std::process::{Command, Stdio};
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    trials![[Need::Python]; two_hundred_concurrent_clients_end_in_the_expected_state]
+}
+
+const CLIENTS: usize = 200;
+const SHARED: &str = "https://shared.example";
+
+/// Runs prepared commands in order; the first failure, described.
+fn run_all(commands: Vec<(Command, Option<String>)>) -> Result<(), String> {
+    for (mut command, stdin) in commands {
+        command
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|e| e.to_string())?;
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "{:?} failed: {}",
+                command.get_args().collect::<Vec<_>>(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn two_hundred_concurrent_clients_end_in_the_expected_state() {
+    let sb = Sandbox::new();
+    let foreign = "# keep me\nmachine github.com login octo password not-a-wandb-key\n";
+    sb.write(&sb.netrc(), foreign);
+    // Start the daemon first so that the clients race on it, not on starting it.
+    sb.cmd(&["status"]).run().ok();
+    let keys: Vec<String> = (0..CLIENTS).map(|_| sb.key()).collect();
+    let url = |i: usize| format!("https://h{i}.example");
+    let mut plans = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let login = |host: &str| {
+            let mut c = sb.cmd(&["login", "--host", host, "-"]).command();
+            c.env("WANDB_CRED_NO_AUTOSTART", "1");
+            (c, Some(format!("{key}\n")))
+        };
+        let mut plan = vec![login(&url(i))];
+        let mut get = sb.cmd(&["get", "--host", &url(i)]).command();
+        get.env("WANDB_CRED_NO_AUTOSTART", "1");
+        plan.push((get, None));
+        if i % 2 == 0 {
+            let mut erase = sb.cmd(&["logout", "--host", &url(i)]).command();
+            erase.env("WANDB_CRED_NO_AUTOSTART", "1");
+            plan.push((erase, None));
+        }
+        if i % 10 == 0 {
+            plan.push(login(SHARED));
+        }
+        plans.push(plan);
+    }
+    let workers: Vec<_> = plans
+        .into_iter()
+        .map(|plan| std::thread::spawn(move || run_all(plan)))
+        .collect();
+    let failures: Vec<String> = workers
+        .into_iter()
+        .filter_map(|w| w.join().unwrap().err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} clients failed, e.g. {}",
+        failures.len(),
+        failures[0]
+    );
+    // Python's netrc: odd hosts keep their keys, even ones are gone, the shared host
+    // holds one of the keys written to it, the foreign entry is untouched.
+    for (i, key) in keys.iter().enumerate() {
+        let found = sb.python_netrc(&sb.netrc(), &format!("h{i}.example"));
+        if i % 2 == 0 {
+            assert_eq!(found, None, "h{i} was erased");
+        } else {
+            assert_eq!(
+                found,
+                Some(("user".into(), String::new(), key.clone())),
+                "h{i}"
+            );
+        }
+    }
+    let (_, _, shared) = sb.python_netrc(&sb.netrc(), "shared.example").unwrap();
+    assert!(
+        (0..CLIENTS).step_by(10).any(|i| keys[i] == shared),
+        "the shared host holds a key nobody wrote"
+    );
+    assert_eq!(
+        sb.python_netrc(&sb.netrc(), "github.com"),
+        Some(("octo".into(), String::new(), "not-a-wandb-key".into()))
+    );
+    assert!(sb.read(&sb.netrc()).unwrap().starts_with("# keep me\n"));
+    let leftovers: Vec<_> = std::fs::read_dir(&sb.home)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".netrc" && name != ".config")
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
