@@ -48,6 +48,9 @@ pub struct LocalService {
     choice: BackendChoice,
     timeout: Duration,
     selection: Mutex<Option<Arc<Selection>>>,
+    /// This service has used a keychain: from then on a missing one is an error (it
+    /// went away), never a reason to switch to plaintext netrc.
+    had_keychain: std::sync::atomic::AtomicBool,
     keychain_cache: Mutex<HashMap<String, CachedKey>>,
     netrc_cache: Mutex<HashMap<PathBuf, NetrcSnapshot>>,
 }
@@ -71,6 +74,7 @@ impl LocalService {
             choice,
             timeout,
             selection: Mutex::new(None),
+            had_keychain: std::sync::atomic::AtomicBool::new(false),
             keychain_cache: Mutex::new(HashMap::new()),
             netrc_cache: Mutex::new(HashMap::new()),
         }
@@ -88,8 +92,31 @@ impl LocalService {
             return Ok(selection.clone());
         }
         let selection = Arc::new(Selection::select(self.choice, self.timeout)?);
+        use std::sync::atomic::Ordering::SeqCst;
+        match &*selection {
+            Selection::Keychain(_) => self.had_keychain.store(true, SeqCst),
+            Selection::Netrc { why } if self.had_keychain.load(SeqCst) => {
+                return Err(ServiceError::new(
+                    ErrorKind::NoBackend,
+                    format!(
+                        "the keychain this daemon was using is gone ({why}); start it again (nothing is written to plaintext netrc meanwhile)"
+                    ),
+                ));
+            }
+            Selection::Netrc { .. } => {}
+        }
         *slot = Some(selection.clone());
         Ok(selection)
+    }
+
+    /// A keychain call's result; when the keychain failed (not just "no such key"), the
+    /// connection is dropped so that the next call opens a fresh one: a restarted
+    /// keychain forgets the sessions of the old one.
+    fn through_keychain<T>(&self, result: Result<T, crate::store::StoreError>) -> ServiceResult<T> {
+        if let Err(crate::store::StoreError::Keychain { .. }) = &result {
+            *lock(&self.selection) = None;
+        }
+        result.map_err(ServiceError::from)
     }
 
     /// Keys currently cached from the keychain.
@@ -113,7 +140,9 @@ impl LocalService {
                 location: location.clone(),
             }));
         }
-        let found = keychain.get(url)?.map(|f| (f.key, f.location));
+        let found = self
+            .through_keychain(keychain.get(url))?
+            .map(|f| (f.key, f.location));
         let answer = found.as_ref().map(|(key, location)| Found {
             key: key.clone(),
             layer: Layer::Keychain,
@@ -188,7 +217,7 @@ impl LocalService {
                 netrc.path().display()
             ));
         };
-        let mut said = match keychain.get(url)? {
+        let mut said = match self.through_keychain(keychain.get(url))? {
             Some(existing) if existing.key != found.key => {
                 return Err(ServiceError::new(
                     ErrorKind::Internal,
@@ -199,7 +228,7 @@ impl LocalService {
             }
             Some(_) => format!("{netloc}: the keychain already holds this key."),
             None => {
-                keychain.set_verified(url, &found.key)?;
+                self.through_keychain(keychain.set_verified(url, &found.key))?;
                 format!("{netloc}: stored in the keychain as {url} and read back.")
             }
         };
@@ -234,7 +263,7 @@ impl KeyService for LocalService {
         let netrc = NetrcStore::new(netrc.to_owned());
         match &*selection {
             Selection::Keychain(keychain) => {
-                let location = keychain.set_verified(url, key)?;
+                let location = self.through_keychain(keychain.set_verified(url, key))?;
                 self.remember(url, Some((key.clone(), location.clone())));
                 let removed_plaintext = match netrc.delete(url) {
                     Ok(removed) => removed,
@@ -268,7 +297,7 @@ impl KeyService for LocalService {
             looked_in: Vec::new(),
         };
         if let Some(keychain) = selection.keychain() {
-            if keychain.delete(url)? {
+            if self.through_keychain(keychain.delete(url))? {
                 erased.removed.push(keychain.describe());
             }
             self.remember(url, None);
@@ -285,7 +314,7 @@ impl KeyService for LocalService {
         let selection = self.selection()?;
         let mut servers = Vec::new();
         if let Some(keychain) = selection.keychain() {
-            for (account, key) in keychain.list()? {
+            for (account, key) in self.through_keychain(keychain.list())? {
                 servers.push(Listed {
                     location: keychain.describe(),
                     server: account,

@@ -23,6 +23,7 @@ pub fn tests() -> Vec<Trial> {
         unresponsive_keychain_is_bounded_by_the_timeout,
         netrc_backend_never_touches_the_keychain,
         status_names_the_backend_and_why,
+        faults_mid_run_fail_fast_and_never_fall_back_to_plaintext,
     ];
     all.extend(trials![
         no_bus_falls_back_to_netrc_and_says_why,
@@ -468,4 +469,68 @@ fn bad_backend_value_is_a_usage_error() {
         .env("WANDB_CRED_BACKEND", "vault")
         .run()
         .fails(2);
+}
+
+/// With the daemon running on a working keychain: the keychain stops answering, is
+/// killed, is locked. Each time the calls that need it fail within the timeout with a
+/// clear message, nothing is written in plaintext, and the daemon serves again once the
+/// keychain is back.
+fn faults_mid_run_fail_fast_and_never_fall_back_to_plaintext() {
+    let mut sb = Sandbox::new();
+    let mut kr = Keyring::start(&mut sb, Provider::Unlocked);
+    sb.set_env("WANDB_CRED_KEYCHAIN_TIMEOUT", "500ms");
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let get = |sb: &Sandbox| {
+        sb.cmd(&["get", "--host", CLOUD])
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{key}\n"));
+    };
+    get(&sb);
+    let attempt = |sb: &Sandbox, n: u32| {
+        let other = sb.key();
+        let host = format!("https://fault{n}.example");
+        let out = sb.cmd(&["login", "--host", &host, &other]).run();
+        out.fails(1);
+        assert!(
+            !sb.netrc().exists(),
+            "a key went to plaintext\n{}",
+            out.report()
+        );
+        out.stderr
+    };
+    // Hangs: bounded by the timeout.
+    kr.freeze();
+    let said = attempt(&sb, 1);
+    assert!(said.contains("did not answer within 0.5 s"), "{said}");
+    get(&sb); // served from the daemon's memory meanwhile
+    kr.thaw();
+    let fresh = sb.key();
+    sb.cmd(&["login", "--host", "https://back1.example", &fresh])
+        .run()
+        .ok();
+    assert_eq!(
+        kr.lookup("https://back1.example").as_deref(),
+        Some(fresh.as_str())
+    );
+    // Killed: an error, not a switch to netrc.
+    kr.kill();
+    let said = attempt(&sb, 2);
+    assert!(said.contains("keychain"), "{said}");
+    kr.restart();
+    let fresh = sb.key();
+    sb.cmd(&["login", "--host", "https://back2.example", &fresh])
+        .run()
+        .ok();
+    assert_eq!(
+        kr.lookup("https://back2.example").as_deref(),
+        Some(fresh.as_str())
+    );
+    // Locked: said so, with the way out.
+    kr.lock();
+    let said = attempt(&sb, 3);
+    assert!(said.contains("locked"), "{said}");
+    get(&sb);
 }

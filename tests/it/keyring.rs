@@ -179,6 +179,50 @@ impl Keyring {
         );
     }
 
+    /// Lets a frozen keyring daemon run again.
+    pub fn thaw(&self) {
+        let pid = self.daemon.as_ref().expect("a keyring daemon").id();
+        assert!(
+            Command::new("kill")
+                .args(["-CONT", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Kills the keyring daemon outright (its name leaves the bus).
+    pub fn kill(&mut self) {
+        self.thaw();
+        self.stop_daemon();
+    }
+
+    /// Starts the keyring daemon again, unlocked, on the same data (keys kept).
+    pub fn restart(&mut self) {
+        self.start_daemon(true);
+    }
+
+    /// Locks the login collection, as a screen lock or `secret-tool lock` would.
+    pub fn lock(&self) {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "lock: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn wait_until(&self, what: &str, ready: impl Fn(&Self) -> bool) {
         let started = Instant::now();
         while !ready(self) {
