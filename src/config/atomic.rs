@@ -100,14 +100,20 @@ where
     Ok(Some(value))
 }
 
+/// The random part tempfile puts between our prefix and suffix.
+const TEMP_RANDOM_LEN: usize = 6;
+
 fn write_replacing(target: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let (prefix, suffix) = (format!(".{name}."), ".tmp");
+    remove_orphans(dir, &prefix, suffix);
     let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(suffix)
+        .rand_bytes(TEMP_RANDOM_LEN)
         .tempfile_in(dir)?;
     match fs::metadata(target) {
         Ok(meta) => temp.as_file().set_permissions(meta.permissions())?,
@@ -117,6 +123,32 @@ fn write_replacing(target: &Path, dir: &Path, contents: &[u8]) -> io::Result<()>
     temp.as_file().sync_all()?;
     temp.persist(target).map_err(|e| e.error)?;
     sys::sync_dir(dir)
+}
+
+/// Removes temporary files of writers that were killed before their rename. Writers
+/// make these files only while they hold the folder's lock, which the caller holds now,
+/// so any that exist belong to nobody. They may hold keys: they must not linger.
+fn remove_orphans(dir: &Path, prefix: &str, suffix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let name = file_name.to_string_lossy();
+        let orphan = name.len() == prefix.len() + TEMP_RANDOM_LEN + suffix.len()
+            && name.starts_with(prefix)
+            && name.ends_with(suffix);
+        if orphan {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "removed the temporary file of an interrupted write")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove the temporary file of an interrupted write")
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +218,23 @@ mod tests {
             err.contains("line 3") && err.contains(&path.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_killed_writer_s_temporary_file_is_removed_by_the_next_write() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join(".netrc");
+        // The names this module gives them: `.` + the file's name + `.` + 6 + `.tmp`.
+        let orphan = t.path().join("..netrc.a1B2c3.tmp");
+        let unrelated = t.path().join("..netrc.my-backup.tmp");
+        fs::write(&orphan, "machine h password secret\n").unwrap();
+        fs::write(&unrelated, "mine").unwrap();
+        update(&path, |_| {
+            Ok::<_, FileError>(Some((Zeroizing::new("x\n".to_owned()), ())))
+        })
+        .unwrap();
+        assert!(!orphan.exists());
+        assert!(unrelated.exists(), "a file that is not ours was removed");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "x\n");
     }
 }

@@ -7,11 +7,14 @@ use std::process::{Command, Stdio};
 
 use libtest_mimic::Trial;
 
-use crate::harness::{Need, Sandbox};
+use crate::harness::{Need, Sandbox, alive};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::Python]; two_hundred_concurrent_clients_end_in_the_expected_state]
+    trials![[Need::Python];
+        two_hundred_concurrent_clients_end_in_the_expected_state,
+        writers_killed_mid_update_never_cost_a_foreign_entry,
+    ]
 }
 
 const CLIENTS: usize = 200;
@@ -124,4 +127,74 @@ fn two_hundred_concurrent_clients_end_in_the_expected_state() {
         .filter(|name| name != ".netrc" && name != ".config")
         .collect();
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+/// `kill -9` of writers at random moments of netrc updates, both commands writing
+/// themselves and the daemon writing for them: the file always parses (by Python), the
+/// foreign entries are all there, and the next write leaves no temporary file behind.
+fn writers_killed_mid_update_never_cost_a_foreign_entry() {
+    let sb = Sandbox::new();
+    let foreign = "# keep me\nmachine github.com login octo password not-a-wandb-key\nmachine other.example login me password s3cret\n";
+    sb.write(&sb.netrc(), foreign);
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let check = |round: u32| {
+        for (host, login, password) in [
+            ("github.com", "octo", "not-a-wandb-key"),
+            ("other.example", "me", "s3cret"),
+        ] {
+            assert_eq!(
+                sb.python_netrc(&sb.netrc(), host),
+                Some((login.into(), String::new(), password.into())),
+                "round {round}: {host} lost"
+            );
+        }
+    };
+    for round in 0..120u32 {
+        let key = sb.key();
+        let host = format!("https://k{}.example", round % 7);
+        let through_daemon = round % 3 == 0;
+        let mut command = sb.cmd(&["login", "--host", &host, &key]).command();
+        if !through_daemon {
+            command.env("WANDB_CRED_NO_DAEMON", "1");
+        }
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(next() % 4000));
+        let victim = if through_daemon {
+            sb.daemon_pid().unwrap_or(child.id())
+        } else {
+            child.id()
+        };
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(victim as i32).unwrap(),
+            rustix::process::Signal::KILL,
+        );
+        let _ = child.wait();
+        let started = std::time::Instant::now();
+        while alive(victim) && started.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        check(round);
+    }
+    let key = sb.key();
+    sb.cmd(&["login", "--host", "https://last.example", &key])
+        .run()
+        .ok();
+    check(120);
+    let temporary: Vec<_> = std::fs::read_dir(&sb.home)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(temporary.is_empty(), "left behind: {temporary:?}");
 }
