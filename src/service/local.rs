@@ -52,6 +52,9 @@ pub struct LocalService {
     /// went away), never a reason to switch to plaintext netrc.
     had_keychain: std::sync::atomic::AtomicBool,
     keychain_cache: Mutex<HashMap<String, CachedKey>>,
+    /// Held by every change (store, erase, migrate), so that a store's read-back sees its
+    /// own write and not that of a concurrent store for the same server.
+    writes: Mutex<()>,
     netrc_cache: Mutex<HashMap<PathBuf, NetrcSnapshot>>,
 }
 
@@ -76,6 +79,7 @@ impl LocalService {
             selection: Mutex::new(None),
             had_keychain: std::sync::atomic::AtomicBool::new(false),
             keychain_cache: Mutex::new(HashMap::new()),
+            writes: Mutex::new(()),
             netrc_cache: Mutex::new(HashMap::new()),
         }
     }
@@ -259,6 +263,7 @@ impl KeyService for LocalService {
     }
 
     fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
+        let _writing = lock(&self.writes);
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
         match &*selection {
@@ -289,6 +294,7 @@ impl KeyService for LocalService {
     }
 
     fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
+        let _writing = lock(&self.writes);
         // A keychain that cannot be reached is an error before anything is removed.
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
@@ -343,6 +349,7 @@ impl KeyService for LocalService {
         netrc: &Path,
         keep_netrc: bool,
     ) -> ServiceResult<Vec<Migrated>> {
+        let _writing = lock(&self.writes);
         let selection = self.selection()?;
         if let Selection::Netrc { why } = &*selection {
             return Err(ServiceError::new(

@@ -8,13 +8,16 @@ use std::process::{Command, Stdio};
 use libtest_mimic::Trial;
 
 use crate::harness::{Need, Sandbox, alive};
+use crate::keyring::{Keyring, Provider};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::Python];
+    let mut all = trials![[Need::Python];
         two_hundred_concurrent_clients_end_in_the_expected_state,
         writers_killed_mid_update_never_cost_a_foreign_entry,
-    ]
+    ];
+    all.extend(trials![[Need::Keyring]; two_hundred_concurrent_clients_on_the_keychain]);
+    all
 }
 
 const CLIENTS: usize = 200;
@@ -57,45 +60,7 @@ fn two_hundred_concurrent_clients_end_in_the_expected_state() {
     let sb = Sandbox::new();
     let foreign = "# keep me\nmachine github.com login octo password not-a-wandb-key\n";
     sb.write(&sb.netrc(), foreign);
-    // Start the daemon first so that the clients race on it, not on starting it.
-    sb.cmd(&["status"]).run().ok();
-    let keys: Vec<String> = (0..CLIENTS).map(|_| sb.key()).collect();
-    let url = |i: usize| format!("https://h{i}.example");
-    let mut plans = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let login = |host: &str| {
-            let mut c = sb.cmd(&["login", "--host", host, "-"]).command();
-            c.env("WANDB_CRED_NO_AUTOSTART", "1");
-            (c, Some(format!("{key}\n")))
-        };
-        let mut plan = vec![login(&url(i))];
-        let mut get = sb.cmd(&["get", "--host", &url(i)]).command();
-        get.env("WANDB_CRED_NO_AUTOSTART", "1");
-        plan.push((get, None));
-        if i % 2 == 0 {
-            let mut erase = sb.cmd(&["logout", "--host", &url(i)]).command();
-            erase.env("WANDB_CRED_NO_AUTOSTART", "1");
-            plan.push((erase, None));
-        }
-        if i % 10 == 0 {
-            plan.push(login(SHARED));
-        }
-        plans.push(plan);
-    }
-    let workers: Vec<_> = plans
-        .into_iter()
-        .map(|plan| std::thread::spawn(move || run_all(plan)))
-        .collect();
-    let failures: Vec<String> = workers
-        .into_iter()
-        .filter_map(|w| w.join().unwrap().err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} clients failed, e.g. {}",
-        failures.len(),
-        failures[0]
-    );
+    let keys = run_clients(&sb);
     // Python's netrc: odd hosts keep their keys, even ones are gone, the shared host
     // holds one of the keys written to it, the foreign entry is untouched.
     for (i, key) in keys.iter().enumerate() {
@@ -127,6 +92,70 @@ fn two_hundred_concurrent_clients_end_in_the_expected_state() {
         .filter(|name| name != ".netrc" && name != ".config")
         .collect();
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+/// Starts the daemon, then runs the clients at once: client `i` stores its key for host
+/// `h<i>`, reads it back, erases it when `i` is even, and every tenth also stores its key
+/// for the shared host. Returns the keys.
+fn run_clients(sb: &Sandbox) -> Vec<String> {
+    // The daemon first, so that the clients race on it, not on starting it.
+    sb.cmd(&["status"]).run().ok();
+    let keys: Vec<String> = (0..CLIENTS).map(|_| sb.key()).collect();
+    let url = |i: usize| format!("https://h{i}.example");
+    let mut plans = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let command = |args: &[&str]| {
+            let mut c = sb.cmd(args).command();
+            c.env("WANDB_CRED_NO_AUTOSTART", "1");
+            c
+        };
+        let login = |host: &str| {
+            (
+                command(&["login", "--host", host, "-"]),
+                Some(format!("{key}\n")),
+            )
+        };
+        let mut plan = vec![login(&url(i)), (command(&["get", "--host", &url(i)]), None)];
+        if i % 2 == 0 {
+            plan.push((command(&["logout", "--host", &url(i)]), None));
+        }
+        if i % 10 == 0 {
+            plan.push(login(SHARED));
+        }
+        plans.push(plan);
+    }
+    let workers: Vec<_> = plans
+        .into_iter()
+        .map(|plan| std::thread::spawn(move || run_all(plan)))
+        .collect();
+    let failures: Vec<String> = workers
+        .into_iter()
+        .filter_map(|w| w.join().unwrap().err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} clients failed, e.g. {}",
+        failures.len(),
+        failures[0]
+    );
+    keys
+}
+
+fn two_hundred_concurrent_clients_on_the_keychain() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let keys = run_clients(&sb);
+    for (i, key) in keys.iter().enumerate() {
+        let found = kr.lookup(&format!("https://h{i}.example"));
+        if i % 2 == 0 {
+            assert_eq!(found, None, "h{i} was erased");
+        } else {
+            assert_eq!(found.as_deref(), Some(key.as_str()), "h{i}");
+        }
+    }
+    let shared = kr.lookup(SHARED).expect("the shared host has a key");
+    assert!((0..CLIENTS).step_by(10).any(|i| keys[i] == shared));
+    assert!(!sb.netrc().exists(), "a key went to plaintext netrc");
 }
 
 /// `kill -9` of writers at random moments of netrc updates, both commands writing

@@ -17,10 +17,9 @@ mod platform;
 #[path = "windows.rs"]
 mod platform;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
+use std::time::Instant;
 
 use keyring_core::api::CredentialStore;
 use zeroize::Zeroizing;
@@ -189,41 +188,62 @@ fn keychain_error(e: keyring_core::Error) -> StoreError {
     }
 }
 
-/// Keychain calls still running on worker threads (including abandoned ones).
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Keychain calls still running on worker threads (including abandoned ones), and the
+/// signal that one finished.
+static IN_FLIGHT: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
 
-/// At most this many keychain calls run at once; past it calls fail at once instead of
-/// piling up threads behind a keychain that stopped answering.
+/// At most this many keychain calls run at once. More wait for a free slot within their
+/// own timeout: a busy keychain only delays them, while one that stopped answering
+/// cannot pile up threads (its calls fail once their time is up).
 pub const MAX_IN_FLIGHT: usize = 16;
 
-/// Runs `f` on a worker thread and waits at most `timeout` for it. A call that does not
-/// return in time is abandoned (its thread ends when the platform call does).
+fn in_flight() -> MutexGuard<'static, usize> {
+    IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn release_slot() {
+    *in_flight() -= 1;
+    IN_FLIGHT.1.notify_one();
+}
+
+/// Runs `f` on a worker thread and waits at most `timeout` for it (including any wait
+/// for a free slot). A call that does not return in time is abandoned (its thread ends
+/// when the platform call does).
 fn bounded<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {
-    if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
-        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
-        return Err(StoreError::Keychain {
-            message: format!(
-                "{MAX_IN_FLIGHT} keychain calls are still waiting for an answer; try again later"
-            ),
-        });
+    let deadline = Instant::now() + timeout;
+    {
+        let (count, waited) = IN_FLIGHT
+            .1
+            .wait_timeout_while(in_flight(), timeout, |n| *n >= MAX_IN_FLIGHT)
+            .unwrap_or_else(|p| p.into_inner());
+        let mut count = count;
+        if waited.timed_out() && *count >= MAX_IN_FLIGHT {
+            return Err(StoreError::Keychain {
+                message: format!(
+                    "{MAX_IN_FLIGHT} keychain calls have been waiting for an answer for over {} s; the keychain may be stuck",
+                    timeout.as_secs_f64()
+                ),
+            });
+        }
+        *count += 1;
     }
     let (tx, rx) = mpsc::sync_channel(1);
     let spawned = std::thread::Builder::new()
         .name("keychain".to_owned())
         .spawn(move || {
             let _ = tx.send(f());
-            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+            release_slot();
         });
     if let Err(e) = spawned {
-        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        release_slot();
         return Err(StoreError::Keychain {
             message: format!("cannot start a worker thread: {e}"),
         });
     }
-    rx.recv_timeout(timeout)
+    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
         .map_err(|_| StoreError::KeychainTimeout { timeout })
 }
 
@@ -251,8 +271,12 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Barrier};
 
+    /// The slots are shared by the whole process: these tests take turns.
+    static SLOTS: Mutex<()> = Mutex::new(());
+
     #[test]
     fn stuck_calls_are_capped_and_released() {
+        let _turn = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
         let release = Arc::new(Barrier::new(MAX_IN_FLIGHT + 1));
         for _ in 0..MAX_IN_FLIGHT {
             let release = release.clone();
@@ -261,15 +285,31 @@ mod tests {
             });
             assert!(matches!(r, Err(StoreError::KeychainTimeout { .. })));
         }
-        let refused = bounded(Duration::from_secs(5), || 1)
+        // All slots held by stuck calls: a new call waits its timeout, then says so.
+        let refused = bounded(Duration::from_millis(100), || 1)
             .unwrap_err()
             .to_string();
-        assert!(refused.contains("still waiting"), "{refused}");
+        assert!(refused.contains("may be stuck"), "{refused}");
         release.wait();
-        let started = std::time::Instant::now();
-        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && started.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        // Once they return, calls run again (waiting for a slot if need be).
         assert_eq!(bounded(Duration::from_secs(5), || 2).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_busy_keychain_delays_calls_instead_of_refusing_them() {
+        let _turn = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
+        let calls: Vec<_> = (0..64)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    bounded(Duration::from_secs(10), move || {
+                        std::thread::sleep(Duration::from_millis(20));
+                        i
+                    })
+                })
+            })
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            assert_eq!(call.join().unwrap().unwrap(), i);
+        }
     }
 }
