@@ -17,3 +17,9 @@ pub mod store;
 pub mod sys;
 pub mod trust;
 pub mod verify;
+
+#[cfg(test)]
+mod test_alloc;
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: test_alloc::Scanning = test_alloc::Scanning;

@@ -138,7 +138,9 @@ impl<'a> Lexer<'a> {
         if let Some(token) = self.pushback.take() {
             return token;
         }
-        let mut text = Zeroizing::new(String::new());
+        // Room for the longest token the rest of the file can hold, so the buffer never
+        // grows: a growing String frees its old buffer unwiped, and tokens may be keys.
+        let mut text = Zeroizing::new(String::with_capacity(self.text.len() - self.pos));
         while let Some(c) = self.read_char() {
             if WHITESPACE.contains(&c) {
                 continue;

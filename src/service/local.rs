@@ -408,3 +408,63 @@ impl KeyService for LocalService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_alloc;
+
+    const MARKER: &[u8] = b"WIPEDCANARY";
+
+    /// A key holding the marker, built in place (no temporary copy of it is freed).
+    fn marked_key() -> ApiKey {
+        let mut text = Zeroizing::new(String::with_capacity(128));
+        text.push_str("wandb_v1_");
+        for _ in 0..7 {
+            text.push_str("WIPEDCANARY");
+        }
+        ApiKey::parse(text).unwrap()
+    }
+
+    #[test]
+    fn cached_keychain_keys_are_wiped_when_erased_or_reloaded() {
+        let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        test_alloc::watch(MARKER);
+        service.remember(&url, Some((marked_key(), "the keychain".to_owned())));
+        // erase forgets the key...
+        service.remember(&url, None);
+        service.remember(&url, Some((marked_key(), "the keychain".to_owned())));
+        // ...and so does reload.
+        service.reload().unwrap();
+        assert_eq!(service.cached_hosts(), 0);
+        assert_eq!(test_alloc::stop(), 0, "freed memory still held a key");
+    }
+
+    #[test]
+    fn netrc_text_cached_and_read_is_wiped_on_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".netrc");
+        let text = format!(
+            "machine api.wandb.ai\n  login user\n  password wandb_v1_{}\n",
+            "WIPEDCANARY".repeat(7)
+        );
+        std::fs::write(&path, &text).unwrap();
+        let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        test_alloc::watch(MARKER);
+        let found = service.get(&url, Some(&path)).unwrap().unwrap();
+        drop(found);
+        service.reload().unwrap();
+        let leaked = test_alloc::stop();
+        drop(text);
+        assert_eq!(leaked, 0, "freed memory still held a key");
+    }
+
+    #[test]
+    fn the_check_sees_a_copy_that_was_not_wiped() {
+        test_alloc::watch(MARKER);
+        drop(String::from_utf8(MARKER.repeat(2)).unwrap());
+        assert_eq!(test_alloc::stop(), 1);
+    }
+}
