@@ -87,6 +87,21 @@ struct Lexer<'a> {
 
 const WHITESPACE: [char; 4] = ['\n', '\t', '\r', ' '];
 
+/// A token buffer's first size: room for a W&B key (86 bytes) and most other words.
+const TOKEN_CAPACITY: usize = 128;
+
+/// Appends to a token that may be a key. A `String` that grows frees its old buffer
+/// without wiping it, so the growth is done here: a new, larger buffer, and the old one
+/// dropped as `Zeroizing`, which wipes it.
+fn push_wiped(text: &mut Zeroizing<String>, c: char) {
+    if text.len() + c.len_utf8() > text.capacity() {
+        let mut bigger = Zeroizing::new(String::with_capacity(text.capacity() * 2 + 4));
+        bigger.push_str(text);
+        *text = bigger;
+    }
+    text.push(c);
+}
+
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
         Self {
@@ -138,9 +153,7 @@ impl<'a> Lexer<'a> {
         if let Some(token) = self.pushback.take() {
             return token;
         }
-        // Room for the longest token the rest of the file can hold, so the buffer never
-        // grows: a growing String frees its old buffer unwiped, and tokens may be keys.
-        let mut text = Zeroizing::new(String::with_capacity(self.text.len() - self.pos));
+        let mut text = Zeroizing::new(String::with_capacity(TOKEN_CAPACITY));
         while let Some(c) = self.read_char() {
             if WHITESPACE.contains(&c) {
                 continue;
@@ -151,8 +164,12 @@ impl<'a> Lexer<'a> {
                 while let Some(c) = self.read_char() {
                     match c {
                         '"' => break,
-                        '\\' => text.extend(self.read_char()),
-                        c => text.push(c),
+                        '\\' => {
+                            if let Some(c) = self.read_char() {
+                                push_wiped(&mut text, c);
+                            }
+                        }
+                        c => push_wiped(&mut text, c),
                     }
                 }
                 return Token {
@@ -165,9 +182,11 @@ impl<'a> Lexer<'a> {
             let mut c = c;
             loop {
                 if c == '\\' {
-                    text.extend(self.read_char());
+                    if let Some(c) = self.read_char() {
+                        push_wiped(&mut text, c);
+                    }
                 } else {
-                    text.push(c);
+                    push_wiped(&mut text, c);
                 }
                 end = self.pos;
                 match self.read_char() {

@@ -443,22 +443,28 @@ mod tests {
 
     #[test]
     fn netrc_text_cached_and_read_is_wiped_on_reload() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".netrc");
-        let text = format!(
-            "machine api.wandb.ai\n  login user\n  password wandb_v1_{}\n",
-            "WIPEDCANARY".repeat(7)
-        );
-        std::fs::write(&path, &text).unwrap();
-        let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
-        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
-        test_alloc::watch(MARKER);
-        let found = service.get(&url, Some(&path)).unwrap().unwrap();
-        drop(found);
-        service.reload().unwrap();
-        let leaked = test_alloc::stop();
-        drop(text);
-        assert_eq!(leaked, 0, "freed memory still held a key");
+        // One key shorter than the parser's first buffer, one that makes it grow.
+        for repeats in [7, 40] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(".netrc");
+            let text = format!(
+                "machine api.wandb.ai\n  login user\n  password wandb_v1_{}\n",
+                "WIPEDCANARY".repeat(repeats)
+            );
+            std::fs::write(&path, &text).unwrap();
+            let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
+            let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+            test_alloc::watch(MARKER);
+            let found = service.get(&url, Some(&path)).unwrap().unwrap();
+            drop(found);
+            service.reload().unwrap();
+            let leaked = test_alloc::stop();
+            drop(text);
+            assert_eq!(
+                leaked, 0,
+                "freed memory still held a key ({repeats} markers)"
+            );
+        }
     }
 
     #[test]
