@@ -218,8 +218,12 @@ fn check_daemon(ctx: &Context, report: &mut Report) {
     let socket = ipc::socket_path(&ctx.env);
     let dir = ipc::runtime_dir(&socket);
     let autostart = !ctx.flag("WANDB_CRED_NO_AUTOSTART");
-    let was_running = DaemonService::connect(&socket).is_ok();
-    match autostart::connect_or_start(&socket, autostart) {
+    // One handshake when a daemon is there; otherwise start one, as commands do.
+    let (connected, was_running) = match DaemonService::connect(&socket) {
+        Ok(daemon) => (Ok(daemon), true),
+        Err(_) => (autostart::connect_or_start(&socket, autostart), false),
+    };
+    match connected {
         Ok(daemon) => {
             let hello = &daemon.hello;
             let started = if was_running { "running" } else { "started now" };

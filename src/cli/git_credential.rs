@@ -44,10 +44,20 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
 }
 
 fn get(ctx: &Context, request: &Request) -> anyhow::Result<()> {
-    let Some(url) = known_server(ctx, request)? else {
+    let Some(Known { url, in_keychain }) = known_server(ctx, request)? else {
         return Ok(());
     };
-    let Some(resolved) = ctx.stored_key(&url)? else {
+    // A keychain key already found outranks settings and netrc: only the environment
+    // can still win, so it is not looked up again.
+    let resolved = match in_keychain {
+        Some(found) => {
+            crate::resolve::credential::stored_key(ctx.env.api_key(), &ctx.settings, |_| {
+                Ok(Some(found))
+            })?
+        }
+        None => ctx.stored_key(&url)?,
+    };
+    let Some(resolved) = resolved else {
         return Ok(());
     };
     if let Some(text) = answer(USERNAME, resolved.key.expose()) {
@@ -67,7 +77,7 @@ fn store(ctx: &Context, request: &Request) -> anyhow::Result<()> {
     let Ok(key) = ApiKey::parse(password.clone()) else {
         return Ok(());
     };
-    let known = known_server(ctx, request)?;
+    let known = known_server(ctx, request)?.map(|k| k.url);
     let Some(url) = known.or_else(|| candidates(request).pop()) else {
         return Ok(());
     };
@@ -85,7 +95,7 @@ fn erase(ctx: &Context, request: &Request) -> anyhow::Result<()> {
     let (Some(password), true) = (&request.password, username_is_ours(request)) else {
         return Ok(());
     };
-    let Some(url) = known_server(ctx, request)? else {
+    let Some(Known { url, .. }) = known_server(ctx, request)? else {
         return Ok(());
     };
     let service = ctx.service();
@@ -136,21 +146,20 @@ fn candidates(request: &Request) -> Vec<BaseUrl> {
 /// over https, or http when that is the configured server),
 /// else, when git sent no path (its default), the one keychain server on that host
 /// whose URL has a path (`https://host/sub`).
-fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseUrl>> {
-    let mut candidates = candidates(request);
-    let Some(host_only) = candidates.pop() else {
+fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known>> {
+    let candidates = candidates(request);
+    let Some(host_only) = candidates.last().cloned() else {
         return Ok(None);
     };
     let service = ctx.service();
-    for url in candidates
-        .into_iter()
-        .chain(std::iter::once(host_only.clone()))
-    {
-        if service
-            .get(&url, None)?
-            .is_some_and(|found| found.layer == Layer::Keychain)
+    for url in candidates {
+        if let Some(found) = service.get(&url, None)?
+            && found.layer == Layer::Keychain
         {
-            return Ok(Some(url));
+            return Ok(Some(Known {
+                url,
+                in_keychain: Some(found),
+            }));
         }
     }
     // netrc knows no scheme: never hand an https key to a plain http request unless
@@ -166,7 +175,10 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseU
             .iter()
             .any(|machine| machine == host_only.netloc());
     if in_netrc {
-        return Ok(Some(host_only));
+        return Ok(Some(Known {
+            url: host_only,
+            in_keychain: None,
+        }));
     }
     if request.path.is_some() {
         return Ok(None);
@@ -178,9 +190,18 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<BaseU
         .filter(|listed| listed.layer == Layer::Keychain && listed.server.starts_with(&below))
         .filter_map(|listed| BaseUrl::parse(&listed.server).ok());
     match (under_host.next(), under_host.next()) {
-        (Some(only), None) => Ok(Some(only)),
+        (Some(url), None) => Ok(Some(Known {
+            url,
+            in_keychain: None,
+        })),
         _ => Ok(None),
     }
+}
+
+/// A W&B server a request is for, and its keychain key when that is how it was found.
+struct Known {
+    url: BaseUrl,
+    in_keychain: Option<crate::service::Found>,
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ fn swallowed_by(netrc: &Netrc, text: &str, new_at: usize) -> Option<EditError> {
     netrc
         .entries
         .iter()
-        .filter(|e| e.span.0 < new_at || (e.span.0 == new_at && new_at == text.len()))
+        .filter(|e| e.span.0 < new_at)
         .filter(|e| e.span.1 == text.len())
         .filter_map(|e| {
             let value_start = e.password_span.map_or(e.span.0, |(start, _)| start);

@@ -215,11 +215,10 @@ fn bounded<T: Send + 'static>(
 ) -> Result<T, StoreError> {
     let deadline = Instant::now() + timeout;
     {
-        let (count, waited) = IN_FLIGHT
+        let (mut count, waited) = IN_FLIGHT
             .1
             .wait_timeout_while(in_flight(), timeout, |n| *n >= MAX_IN_FLIGHT)
             .unwrap_or_else(|p| p.into_inner());
-        let mut count = count;
         if waited.timed_out() && *count >= MAX_IN_FLIGHT {
             return Err(StoreError::Keychain {
                 message: format!(
