@@ -1,47 +1,30 @@
-//! Entry point: parse arguments, set up logging, run, map errors to exit codes
-//! (0 success, 1 failure, 2 usage).
+//! `wandb-cred`: a small front. `get` and `git-credential get` are answered here when a
+//! daemon is running (`cli::fast`); every other command, and every case the fast path
+//! does not take, goes to the full program (`wandb-cred-full` beside this one, exec'd;
+//! on Windows run in this process). README "How `get` is fast" explains why.
+//!
+//! `main` is the C entry point (`no_main`): std's own start-up (ignoring SIGPIPE, a
+//! stack-overflow guard for the main thread, which reads /proc/self/maps) costs a good
+//! part of a lookup. std works as usual without it; what changes is that a write to a
+//! closed pipe ends this front by SIGPIPE, as it would `cat` or git. The full program
+//! has std's start-up as usual.
 
-use std::process::ExitCode;
+#![no_main]
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
-use wandb_cred::cli::{Cli, Exit};
+use std::ffi::{OsString, c_char, c_int};
 
-fn main() -> ExitCode {
-    // clap exits with status 2 on usage errors and 0 for --help/--version.
-    let cli = Cli::parse_from(Cli::args_from(std::env::args_os()));
-    // The daemon logs its life (start, backend, refusals); commands only problems.
-    let default_level = if cli.is_daemon() { "info" } else { "warn" };
-    let filter =
-        EnvFilter::try_from_env("WANDB_CRED_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(false)
-        .init();
-    match wandb_cred::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is::<Exit>() => {
-            let exit = error.downcast_ref::<Exit>().expect("checked above");
-            if !exit.message.is_empty() {
-                eprintln!("wandb-cred: error: {}", exit.message);
-            }
-            ExitCode::from(exit.code)
+use wandb_cred::cli::fast::{self, Outcome};
+
+// SAFETY: the one C `main` symbol of this program; it takes no pointers from its
+// arguments (std reads the arguments itself).
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let code = match fast::serve(&args) {
+        Outcome::Done(code) => code,
+        Outcome::Handover { stdin } => {
+            wandb_cred::sys::hand_over(&args, stdin.as_deref().map(Vec::as_slice))
         }
-        // The reader went away (`| head`): nothing left to say to anyone.
-        Err(error) if is_broken_pipe(&error) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("wandb-cred: error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    };
+    c_int::from(code)
 }

@@ -154,6 +154,13 @@ mod tests {
             Request::Status,
             Request::Reload,
             Request::Shutdown,
+            Request::HelloGet {
+                protocol: PROTOCOL,
+                client: "t".into(),
+                backend_choice: "auto".into(),
+                url: "https://api.wandb.ai".into(),
+                netrc: None,
+            },
         ];
         for request in requests {
             let mut wire = Vec::new();

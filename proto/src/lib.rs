@@ -12,5 +12,5 @@ pub use frame::{read_frame_async, write_frame_async};
 pub use message::*;
 
 /// The protocol this crate speaks. Bumped on every incompatible change; both sides
-/// send it in `Hello` and refuse to go on when they differ.
-pub const PROTOCOL: u32 = 1;
+/// send it in `Hello` (or `HelloGet`) and refuse to go on when they differ.
+pub const PROTOCOL: u32 = 2;

@@ -27,7 +27,8 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// What a client asks. The first request on every connection must be `Hello`.
+/// What a client asks. The first request on every connection must be `Hello` (or
+/// `HelloGet`, which carries one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Opens a conversation: the client's protocol number and program version.
@@ -59,6 +60,17 @@ pub enum Request {
     Reload,
     /// Asks the daemon to exit.
     Shutdown,
+    /// `Hello` and a first `Get` in one frame, so that a lookup takes one round trip.
+    /// Allowed only as the first request. The daemon answers the `Get` when `protocol`
+    /// and `backend_choice` are its own; otherwise it answers with its `Response::Hello`
+    /// (and closes the connection when the protocol differs).
+    HelloGet {
+        protocol: u32,
+        client: String,
+        backend_choice: String,
+        url: String,
+        netrc: Option<String>,
+    },
 }
 
 /// Where a key was found or put.

@@ -29,12 +29,23 @@ pub struct Context {
     pub netrc_path: PathBuf,
     pub backend_choice: BackendChoice,
     keychain_timeout: Duration,
+    open: Opener,
     service: OnceCell<Box<dyn KeyService>>,
 }
 
+/// How a context gets its key service on first use. A function pointer rather than a
+/// method, so the `get` fast path (which brings its own) does not link the daemon,
+/// the keychain or the autostart code.
+pub type Opener = fn(&Context) -> Box<dyn KeyService>;
+
 impl Context {
     pub fn load(backend_choice: BackendChoice) -> anyhow::Result<Self> {
-        let (ctx, broken) = Self::load_lenient(backend_choice)?;
+        Self::load_using(backend_choice, Self::open_service)
+    }
+
+    /// Like [`Context::load`], with the key service `open` makes.
+    pub fn load_using(backend_choice: BackendChoice, open: Opener) -> anyhow::Result<Self> {
+        let (ctx, broken) = Self::read(backend_choice, open)?;
         match broken {
             Some(error) => Err(error.into()),
             None => Ok(ctx),
@@ -45,6 +56,13 @@ impl Context {
     /// beside a context that uses neither file (for `doctor`, which reports it).
     pub fn load_lenient(
         backend_choice: BackendChoice,
+    ) -> anyhow::Result<(Self, Option<SettingsError>)> {
+        Self::read(backend_choice, Self::open_service)
+    }
+
+    fn read(
+        backend_choice: BackendChoice,
+        open: Opener,
     ) -> anyhow::Result<(Self, Option<SettingsError>)> {
         let env = Environment::from_process();
         let (settings, broken) = match SettingsFiles::load(&env) {
@@ -59,6 +77,7 @@ impl Context {
             netrc_path,
             backend_choice,
             keychain_timeout,
+            open,
             service: OnceCell::new(),
         };
         Ok((ctx, broken))
@@ -77,27 +96,24 @@ impl Context {
     /// The key service: the daemon (started if needed), or this process when no daemon
     /// can run (said, unless `WANDB_CRED_NO_DAEMON` asked for it).
     pub fn service(&self) -> &dyn KeyService {
-        self.service.get_or_init(|| self.open_service()).as_ref()
+        self.service.get_or_init(|| (self.open)(self)).as_ref()
     }
 
-    fn open_service(&self) -> Box<dyn KeyService> {
+    fn open_service(ctx: &Context) -> Box<dyn KeyService> {
         let local = || -> Box<dyn KeyService> {
-            Box::new(LocalService::new(
-                self.backend_choice,
-                self.keychain_timeout,
-            ))
+            Box::new(LocalService::new(ctx.backend_choice, ctx.keychain_timeout))
         };
-        if self.flag("WANDB_CRED_NO_DAEMON") {
+        if ctx.flag("WANDB_CRED_NO_DAEMON") {
             return local();
         }
-        let socket = ipc::socket_path(&self.env);
-        let autostart = !self.flag("WANDB_CRED_NO_AUTOSTART");
+        let socket = ipc::socket_path(&ctx.env);
+        let autostart = !ctx.flag("WANDB_CRED_NO_AUTOSTART");
         match autostart::connect_or_start(&socket, autostart) {
-            Ok(daemon) if daemon.hello.backend_choice == self.backend_choice.to_string() => {
+            Ok(daemon) if daemon.hello.backend_choice == ctx.backend_choice.to_string() => {
                 Box::new(daemon)
             }
             Ok(daemon) => {
-                tracing::info!(daemon = %daemon.hello.backend_choice, wanted = %self.backend_choice, "backend differs from the daemon's; working in-process");
+                tracing::info!(daemon = %daemon.hello.backend_choice, wanted = %ctx.backend_choice, "backend differs from the daemon's; working in-process");
                 local()
             }
             Err(StartError::Connect(ConnectError::NotRunning(_))) => {

@@ -7,6 +7,7 @@
 use std::io::Write;
 
 use anyhow::Context as _;
+use zeroize::Zeroizing;
 
 use super::Context;
 use crate::git_credential::{Request, answer};
@@ -32,7 +33,7 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
                 .context("git-credential: refused git's request")?;
             let ctx = Context::load(backend)?;
             match operation {
-                "get" => get(&ctx, &request),
+                "get" => print(get(&ctx, &request)?),
                 "store" => store(&ctx, &request),
                 _ => erase(&ctx, &request),
             }
@@ -43,9 +44,10 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
     }
 }
 
-fn get(ctx: &Context, request: &Request) -> anyhow::Result<()> {
+/// What `get` answers: `username=api` and the key, or nothing (not ours to answer).
+pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<String>>> {
     let Some(Known { url, in_keychain }) = known_server(ctx, request)? else {
-        return Ok(());
+        return Ok(None);
     };
     // A keychain key already found outranks settings and netrc: only the environment
     // can still win, so it is not looked up again.
@@ -57,10 +59,11 @@ fn get(ctx: &Context, request: &Request) -> anyhow::Result<()> {
         }
         None => ctx.stored_key(&url)?,
     };
-    let Some(resolved) = resolved else {
-        return Ok(());
-    };
-    if let Some(text) = answer(USERNAME, resolved.key.expose()) {
+    Ok(resolved.and_then(|resolved| answer(USERNAME, resolved.key.expose())))
+}
+
+pub fn print(answer: Option<Zeroizing<String>>) -> anyhow::Result<()> {
+    if let Some(text) = answer {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()?;

@@ -5,6 +5,7 @@ mod daemon_control;
 mod docs;
 mod doctor;
 mod exec;
+pub mod fast;
 mod get;
 mod git_credential;
 mod list;
@@ -19,6 +20,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
 
 use crate::store::backend::BackendChoice;
 
@@ -344,7 +346,54 @@ impl Cli {
     }
 }
 
-/// Runs the parsed command. Errors are reported by `main` and exit with status 1
+/// The whole program: parse the arguments, set up logging, run, report. Exit status 0
+/// on success, 1 on failure, 2 for usage errors (clap exits by itself for those and for
+/// --help/--version).
+pub fn main(args: Vec<OsString>) -> u8 {
+    let cli = Cli::parse_from(Cli::args_from(args));
+    // The daemon logs its life (start, backend, refusals); commands only problems.
+    let default_level = if cli.is_daemon() { "info" } else { "warn" };
+    let filter =
+        EnvFilter::try_from_env("WANDB_CRED_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+    report(run(cli))
+}
+
+/// Says what went wrong, if anything, and gives the exit status.
+pub fn report(result: anyhow::Result<()>) -> u8 {
+    const FAILURE: u8 = 1;
+    match result {
+        Ok(()) => 0,
+        Err(error) if error.is::<Exit>() => {
+            let exit = error.downcast_ref::<Exit>().expect("checked above");
+            if !exit.message.is_empty() {
+                eprintln!("wandb-cred: error: {}", exit.message);
+            }
+            exit.code
+        }
+        // The reader went away (`| head`): nothing left to say to anyone.
+        Err(error) if is_broken_pipe(&error) => FAILURE,
+        Err(error) => {
+            eprintln!("wandb-cred: error: {error:#}");
+            FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs the parsed command. Errors are reported by [`report`] and exit with status 1
 /// (or an [`Exit`]'s own status).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

@@ -2,6 +2,7 @@
 //! `get` path). [`DaemonService`] is the [`KeyService`] spoken over the socket.
 
 pub mod autostart;
+pub mod quick;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -136,6 +137,26 @@ fn unexpected(response: &Response) -> ServiceError {
     )
 }
 
+/// The key in a `Key` answer.
+fn found_from(response: Response) -> ServiceResult<Found> {
+    match response {
+        Response::Key {
+            key,
+            layer,
+            location,
+        } => {
+            let key = ApiKey::parse(key.0)
+                .map_err(|e| ServiceError::new(ErrorKind::InvalidKey, e.to_string()))?;
+            Ok(Found {
+                key,
+                layer,
+                location,
+            })
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
@@ -147,20 +168,7 @@ impl KeyService for DaemonService {
             netrc: netrc.map(path_text),
         };
         match self.call(&request) {
-            Ok(Response::Key {
-                key,
-                layer,
-                location,
-            }) => {
-                let key = ApiKey::parse(key.0)
-                    .map_err(|e| ServiceError::new(ErrorKind::InvalidKey, e.to_string()))?;
-                Ok(Some(Found {
-                    key,
-                    layer,
-                    location,
-                }))
-            }
-            Ok(other) => Err(unexpected(&other)),
+            Ok(response) => found_from(response).map(Some),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

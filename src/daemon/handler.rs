@@ -9,12 +9,13 @@ use zeroize::Zeroizing;
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
 use crate::service::local::LocalService;
-use crate::service::{KeyService, ServiceError};
+use crate::service::{Found, KeyService, ServiceError};
 
 /// The request's kind, for logs (never its contents).
 pub fn name(request: &Request) -> &'static str {
     match request {
         Request::Hello { .. } => "hello",
+        Request::HelloGet { .. } => "hello-get",
         Request::Get { .. } => "get",
         Request::Store { .. } => "store",
         Request::Erase { .. } => "erase",
@@ -39,7 +40,27 @@ fn url(text: &str) -> Result<BaseUrl, ServiceError> {
 
 pub fn handle(service: &LocalService, request: Request) -> Response {
     let kind = name(&request);
-    let result = respond(service, request);
+    logged(kind, respond(service, request))
+}
+
+/// The answer to a `Get` that needs no keychain call (see
+/// [`LocalService::get_without_keychain_call`]), for the daemon to give at once; `None`
+/// for any other request, or when the keychain must be asked.
+pub fn handle_at_once(service: &LocalService, request: &Request) -> Option<Response> {
+    let Request::Get { url: text, netrc } = request else {
+        return None;
+    };
+    let result = match url(text) {
+        Ok(url) => {
+            let found = service.get_without_keychain_call(&url, netrc.as_deref().map(Path::new))?;
+            found.and_then(|found| key_response(&url, found))
+        }
+        Err(e) => Err(e),
+    };
+    Some(logged("get", result))
+}
+
+fn logged(kind: &str, result: Result<Response, ServiceError>) -> Response {
     if let Err(e) = &result
         && e.kind != ErrorKind::NotFound
     {
@@ -48,23 +69,25 @@ pub fn handle(service: &LocalService, request: Request) -> Response {
     result.unwrap_or_else(error)
 }
 
+fn key_response(url: &BaseUrl, found: Option<Found>) -> Result<Response, ServiceError> {
+    match found {
+        Some(found) => Ok(Response::Key {
+            key: Secret(Zeroizing::new(found.key.expose().to_owned())),
+            layer: found.layer,
+            location: found.location,
+        }),
+        None => Err(ServiceError::new(
+            ErrorKind::NotFound,
+            format!("no API key for {}", url.netloc()),
+        )),
+    }
+}
+
 fn respond(service: &LocalService, request: Request) -> Result<Response, ServiceError> {
     Ok(match request {
         Request::Get { url: text, netrc } => {
             let url = url(&text)?;
-            match service.get(&url, netrc.as_deref().map(Path::new))? {
-                Some(found) => Response::Key {
-                    key: Secret(Zeroizing::new(found.key.expose().to_owned())),
-                    layer: found.layer,
-                    location: found.location,
-                },
-                None => {
-                    return Err(ServiceError::new(
-                        ErrorKind::NotFound,
-                        format!("no API key for {}", url.netloc()),
-                    ));
-                }
-            }
+            key_response(&url, service.get(&url, netrc.as_deref().map(Path::new))?)?
         }
         Request::Store {
             url: text,
@@ -107,7 +130,7 @@ fn respond(service: &LocalService, request: Request) -> Result<Response, Service
             tracing::info!("dropped cached keys");
             Response::Done
         }
-        Request::Hello { .. } | Request::Status | Request::Shutdown => {
+        Request::Hello { .. } | Request::HelloGet { .. } | Request::Status | Request::Shutdown => {
             return Err(ServiceError::new(ErrorKind::BadRequest, "not handled here"));
         }
     })

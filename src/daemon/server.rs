@@ -1,5 +1,5 @@
 //! Connections: the accept loop (peer check, a bound on connections, signals, idle exit,
-//! a bounded drain) and one task per connection (Hello first, a read deadline, one
+//! a bounded drain) and one task per connection (Hello, or HelloGet, first; a read deadline, one
 //! response per request). A bad or silent client only ever affects its own connection.
 
 use std::path::PathBuf;
@@ -263,7 +263,7 @@ async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedS
             answer(&state, request).await
         } else {
             greeted = true;
-            hello(&state, request)
+            first(&state, request).await
         };
         match tokio::time::timeout(
             WRITE_DEADLINE,
@@ -285,23 +285,25 @@ async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedS
     }
 }
 
-fn hello(state: &State, request: Request) -> (Response, Then) {
+/// The first request: `Hello`, or `HelloGet`, whose `Get` is answered at once when the
+/// client speaks this protocol and wants this daemon's backend.
+async fn first(state: &Arc<State>, request: Request) -> (Response, Then) {
     match request {
-        Request::Hello { protocol, client } => {
-            tracing::debug!(%client, protocol, "hello");
-            let response = Response::Hello {
-                protocol: PROTOCOL,
-                server: env!("CARGO_PKG_VERSION").to_owned(),
-                pid: std::process::id(),
-                backend_choice: state.service.choice().to_string(),
-            };
-            let then = if protocol == PROTOCOL {
-                Then::Continue
+        Request::Hello { protocol, client } => hello(state, protocol, &client),
+        Request::HelloGet {
+            protocol,
+            client,
+            backend_choice,
+            url,
+            netrc,
+        } => {
+            if protocol == PROTOCOL && backend_choice == state.service.choice().to_string() {
+                tracing::debug!(%client, protocol, "hello with a get");
+                answer(state, Request::Get { url, netrc }).await
             } else {
-                tracing::warn!(%client, protocol, "a client speaks another protocol");
-                Then::Close
-            };
-            (response, then)
+                tracing::debug!(%client, %backend_choice, "hello with a get for another backend");
+                hello(state, protocol, &client)
+            }
         }
         _ => (
             Response::Error {
@@ -313,12 +315,29 @@ fn hello(state: &State, request: Request) -> (Response, Then) {
     }
 }
 
+fn hello(state: &State, protocol: u32, client: &str) -> (Response, Then) {
+    tracing::debug!(%client, protocol, "hello");
+    let response = Response::Hello {
+        protocol: PROTOCOL,
+        server: env!("CARGO_PKG_VERSION").to_owned(),
+        pid: std::process::id(),
+        backend_choice: state.service.choice().to_string(),
+    };
+    let then = if protocol == PROTOCOL {
+        Then::Continue
+    } else {
+        tracing::warn!(%client, protocol, "a client speaks another protocol");
+        Then::Close
+    };
+    (response, then)
+}
+
 async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
     tracing::debug!(request = handler::name(&request), "request");
     match request {
         Request::Status => (Response::Status(state.status()), Then::Continue),
         Request::Shutdown => (Response::Done, Then::Shutdown),
-        Request::Hello { .. } => (
+        Request::Hello { .. } | Request::HelloGet { .. } => (
             Response::Error {
                 kind: ErrorKind::BadRequest,
                 message: "Hello was already said".to_owned(),
@@ -326,6 +345,11 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
             Then::Continue,
         ),
         request => {
+            // A key in memory or in an unchanged netrc file is given at once; anything
+            // that may wait on the keychain or write files runs on a blocking thread.
+            if let Some(response) = handler::handle_at_once(&state.service, &request) {
+                return (response, Then::Continue);
+            }
             let service = state.service.clone();
             let response = tokio::task::spawn_blocking(move || handler::handle(&service, request))
                 .await

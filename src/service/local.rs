@@ -135,14 +135,8 @@ impl LocalService {
         let Some(keychain) = selection.keychain() else {
             return Ok(None);
         };
-        if let Some(cached) = lock(&self.keychain_cache).get(url.as_str())
-            && cached.at.elapsed() < KEYCHAIN_TTL
-        {
-            return Ok(cached.found.as_ref().map(|(key, location)| Found {
-                key: key.clone(),
-                layer: Layer::Keychain,
-                location: location.clone(),
-            }));
+        if let Some(cached) = self.cached_keychain_answer(url) {
+            return Ok(cached);
         }
         let found = self
             .through_keychain(keychain.get(url))?
@@ -154,6 +148,41 @@ impl LocalService {
         });
         self.remember(url, found);
         Ok(answer)
+    }
+
+    /// The keychain's cached answer for `url` (a key, or `Some(None)`: none there), if
+    /// it is fresh.
+    fn cached_keychain_answer(&self, url: &BaseUrl) -> Option<Option<Found>> {
+        let cache = lock(&self.keychain_cache);
+        let cached = cache
+            .get(url.as_str())
+            .filter(|c| c.at.elapsed() < KEYCHAIN_TTL)?;
+        Some(cached.found.as_ref().map(|(key, location)| Found {
+            key: key.clone(),
+            layer: Layer::Keychain,
+            location: location.clone(),
+        }))
+    }
+
+    /// `get` when it needs no keychain call: the backend is chosen and the keychain's
+    /// answer for `url` is cached, or there is no keychain. Then only memory and the
+    /// netrc file are looked at (a `stat`, and a read when the file changed), so the
+    /// daemon answers on its own thread instead of a blocking one. `None`: use `get`.
+    pub fn get_without_keychain_call(
+        &self,
+        url: &BaseUrl,
+        netrc: Option<&Path>,
+    ) -> Option<ServiceResult<Option<Found>>> {
+        let selection = lock(&self.selection).clone()?;
+        if selection.keychain().is_some()
+            && let Some(found) = self.cached_keychain_answer(url)?
+        {
+            return Some(Ok(Some(found)));
+        }
+        Some(match netrc {
+            Some(path) => self.netrc_get(path, url),
+            None => Ok(None),
+        })
     }
 
     fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {

@@ -161,3 +161,57 @@ pub fn run_in_place(command: &mut Command) -> io::Error {
     use std::os::unix::process::CommandExt;
     command.exec()
 }
+
+/// The full program, beside this one: the `wandb-cred` front hands it every command it
+/// does not answer itself.
+const FULL_PROGRAM: &str = "wandb-cred-full";
+
+/// Replaces this process with the full program, given the same arguments (`args[0]`
+/// too, so it names itself as the user called it) and, when `stdin` is given, those
+/// bytes as its standard input (what the front already read). Returns only on failure.
+pub fn hand_over(args: &[std::ffi::OsString], stdin: Option<&[u8]>) -> u8 {
+    use std::os::unix::process::CommandExt;
+    let error = (|| {
+        let full = std::env::current_exe()?.with_file_name(FULL_PROGRAM);
+        if let Some(bytes) = stdin {
+            replace_stdin(bytes)?;
+        }
+        let mut command = Command::new(&full);
+        if let Some(name) = args.first() {
+            command.arg0(name);
+        }
+        let error = command.args(args.iter().skip(1)).exec();
+        Err(io::Error::new(
+            error.kind(),
+            format!("cannot run {}: {error}", full.display()),
+        ))
+    })()
+    .unwrap_or_else(|e: io::Error| e);
+    eprintln!("wandb-cred: error: {error}");
+    1
+}
+
+/// Standard input as an unbuffered file of its own (a duplicate descriptor), so that
+/// nothing read through it is held back in std's buffer.
+pub fn raw_stdin() -> Option<File> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    Some(File::from(fd))
+}
+
+/// Makes `bytes` this process's standard input. Linux keeps them in memory (memfd);
+/// elsewhere in an unlinked private temporary file.
+fn replace_stdin(bytes: &[u8]) -> io::Result<()> {
+    use std::io::{Seek, Write};
+    #[cfg(target_os = "linux")]
+    let mut file = File::from(rustix::fs::memfd_create(
+        "wandb-cred-stdin",
+        rustix::fs::MemfdFlags::CLOEXEC,
+    )?);
+    #[cfg(not(target_os = "linux"))]
+    let mut file = tempfile::tempfile()?;
+    file.write_all(bytes)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    rustix::stdio::dup2_stdin(&file)?;
+    Ok(())
+}

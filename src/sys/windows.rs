@@ -209,3 +209,16 @@ fn token_user_sid(process: windows_sys::Win32::Foundation::HANDLE) -> io::Result
     unsafe { CloseHandle(token) };
     sid
 }
+
+/// Windows has no exec, and a second process would cost more than the fast path saves:
+/// the full program runs here, in this process. `stdin` is never given (see
+/// [`raw_stdin`]).
+pub fn hand_over(args: &[std::ffi::OsString], _stdin: Option<&[u8]>) -> u8 {
+    crate::cli::main(args.to_vec())
+}
+
+/// Standard input cannot be handed over on Windows (no `dup2` onto it that std would
+/// see), so the fast path does not read it: `git-credential get` takes the full path.
+pub fn raw_stdin() -> Option<File> {
+    None
+}

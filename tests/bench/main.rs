@@ -1,4 +1,5 @@
-//! Benchmarks that print figures (never asserted): `cargo bench --bench get`.
+//! Benchmarks that print figures (never asserted): `cargo bench --bench get`
+//! (`cargo bench --bench get -- --end-to-end` for part 1 alone).
 //! BENCHMARKS.md records what they printed and on which machine.
 //!
 //! 1. `get` and `git-credential get` end to end with a warm daemon, next to
@@ -101,21 +102,28 @@ fn main() {
     let warm = world.command(BIN).arg("get").stdout(Stdio::null()).status();
     assert!(warm.unwrap().success(), "wandb-cred get failed");
     end_to_end(&world);
-    println!();
-    let idle = daemon_rss(daemon.id());
-    daemon_load(&world);
-    held_connections(&world, daemon.id());
-    if let Some(rss) = idle {
-        println!("  daemon RSS idle (after the end-to-end runs): {rss} kB");
+    if !std::env::args().any(|a| a == "--end-to-end") {
+        println!();
+        daemon_and_status_quo(&world, daemon.id());
     }
-    println!();
-    status_quo(&world);
     let _ = world
         .command(BIN)
         .arg("stop")
         .stderr(Stdio::null())
         .status();
     let _ = daemon.wait();
+}
+
+/// Parts 2 and 3 (skipped with `--end-to-end`).
+fn daemon_and_status_quo(world: &World, pid: u32) {
+    let idle = daemon_rss(pid);
+    daemon_load(world);
+    held_connections(world, pid);
+    if let Some(rss) = idle {
+        println!("  daemon RSS idle (after the end-to-end runs): {rss} kB");
+    }
+    println!();
+    status_quo(world);
 }
 
 fn end_to_end(world: &World) {

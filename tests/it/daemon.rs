@@ -449,7 +449,7 @@ fn mismatched_foreign_daemon_is_reported() {
         .key_on_stdout()
         .run()
         .ok()
-        .stderr_has("is wandb-cred 9.9.9 speaking protocol 999; this is wandb-cred 0.1.0 speaking protocol 1")
+        .stderr_has(&format!("is wandb-cred 9.9.9 speaking protocol 999; this is wandb-cred 0.1.0 speaking protocol {PROTOCOL}"))
         .stdout_is(&format!("{key}\n"));
     assert!(alive(fake.id()), "a daemon we did not start is left alone");
     drop(fake);

@@ -1,0 +1,144 @@
+//! The fast path of the `wandb-cred` front: `get [--host URL]` and `git-credential get`
+//! answered before clap, the logger or any runtime exist, with one round trip to a
+//! running daemon (`HelloGet`). It reuses the commands' own lookup code, so whatever it
+//! prints is what the full program would print. Anything else, and every failure
+//! (no daemon, another protocol or backend, no key, a broken file, logging asked
+//! for), is handed to the full program unchanged, which then does the work, says
+//! Hello, autostarts and words the errors. Nothing is printed before that hand-over.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::{Context, GIT_HELPER_NAME, get, git_credential, report};
+use crate::client::quick::QuickDaemon;
+use crate::git_credential::Request;
+use crate::ipc;
+use crate::service::KeyService;
+use crate::store::backend::BackendChoice;
+
+/// What the fast path did.
+pub enum Outcome {
+    /// Answered: exit with this status.
+    Done(u8),
+    /// Not answered. `stdin` holds what was read from standard input, which the full
+    /// program must read again.
+    Handover { stdin: Option<Zeroizing<Vec<u8>>> },
+}
+
+/// The commands the fast path knows.
+enum Command<'a> {
+    Get { host: Option<&'a str> },
+    GitCredentialGet,
+}
+
+/// Variables that ask for behaviour only the full program has.
+const FULL_PROGRAM_VARS: &[&str] = &["WANDB_CRED_LOG", "WANDB_CRED_NO_DAEMON"];
+
+pub fn serve(args: &[OsString]) -> Outcome {
+    let handover = Outcome::Handover { stdin: None };
+    let Some(command) = command(args) else {
+        return handover;
+    };
+    if FULL_PROGRAM_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        return handover;
+    }
+    let backend = match std::env::var("WANDB_CRED_BACKEND") {
+        Ok(text) => match text.parse::<BackendChoice>() {
+            Ok(choice) => choice,
+            Err(_) => return handover,
+        },
+        Err(std::env::VarError::NotPresent) => BackendChoice::Auto,
+        Err(std::env::VarError::NotUnicode(_)) => return handover,
+    };
+    match command {
+        Command::Get { host } => match lookup(backend, |ctx| get::key(ctx, host)) {
+            Some(key) => Outcome::Done(report(get::print(&key))),
+            None => handover,
+        },
+        Command::GitCredentialGet => {
+            let Some(mut stdin) = crate::sys::raw_stdin() else {
+                return handover;
+            };
+            let mut recorded = Recording {
+                inner: &mut stdin,
+                seen: Zeroizing::new(Vec::new()),
+            };
+            let request = Request::read(&mut recorded);
+            let answer = request
+                .ok()
+                .and_then(|request| lookup(backend, |ctx| git_credential::get(ctx, &request)));
+            match answer {
+                Some(answer) => Outcome::Done(report(git_credential::print(answer))),
+                None => Outcome::Handover {
+                    stdin: Some(recorded.seen),
+                },
+            }
+        }
+    }
+}
+
+/// `get`, `get --host URL`, `get --host=URL` (or `--base-url`), `git-credential get`,
+/// and `get` when called as `git-credential-wandb`; nothing else.
+fn command(args: &[OsString]) -> Option<Command<'_>> {
+    let program = Path::new(args.first()?).file_stem()?;
+    let rest: Vec<&str> = args[1..]
+        .iter()
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    if program == GIT_HELPER_NAME {
+        return (rest == ["get"]).then_some(Command::GitCredentialGet);
+    }
+    let host_flag = |flag: &str| flag == "--host" || flag == "--base-url";
+    let (flag, host) = match rest.as_slice() {
+        ["get"] => return Some(Command::Get { host: None }),
+        ["git-credential", "get"] => return Some(Command::GitCredentialGet),
+        ["get", flag, value] => (*flag, *value),
+        ["get", flag_value] => flag_value.split_once('=')?,
+        _ => return None,
+    };
+    (host_flag(flag) && !host.starts_with('-')).then_some(Command::Get { host: Some(host) })
+}
+
+/// Runs `find` with a context whose key service is a running daemon reached in one
+/// round trip; `None` when anything failed.
+fn lookup<T>(
+    backend: BackendChoice,
+    find: impl FnOnce(&Context) -> anyhow::Result<T>,
+) -> Option<T> {
+    let ctx = Context::load_using(backend, quick_daemon).ok()?;
+    find(&ctx).ok()
+}
+
+fn quick_daemon(ctx: &Context) -> Box<dyn KeyService> {
+    Box::new(QuickDaemon::new(
+        ipc::socket_path(&ctx.env),
+        ctx.backend_choice,
+    ))
+}
+
+/// Keeps every byte read, so the full program can be given the same input.
+struct Recording<'a, R> {
+    inner: &'a mut R,
+    seen: Zeroizing<Vec<u8>>,
+}
+
+impl<R: Read> Read for Recording<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // Grown by hand: a `Vec` that grows frees its old buffer without wiping it.
+        if self.seen.len() + n > self.seen.capacity() {
+            let wanted = (self.seen.len() + n).max(self.seen.capacity() * 2);
+            let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
+            bigger.extend_from_slice(&self.seen);
+            self.seen = bigger;
+        }
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
