@@ -13,7 +13,9 @@ use super::Context;
 use crate::git_credential::{Request, answer};
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
-use crate::service::Layer;
+use crate::resolve::credential::stored_key;
+use crate::service::{Found, Layer, ServiceError};
+use crate::store::Store as _;
 use crate::store::backend::BackendChoice;
 
 /// The username W&B expects with an API key (HTTP basic auth `api:<key>`).
@@ -46,18 +48,26 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
 
 /// What `get` answers: `username=api` and the key, or nothing (not ours to answer).
 pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<String>>> {
-    let Some(Known { url, in_keychain }) = known_server(ctx, request)? else {
+    let Some(Known { url, via }) = known_server(ctx, request)? else {
         return Ok(None);
     };
-    // A keychain key already found outranks settings and netrc: only the environment
-    // can still win, so it is not looked up again.
-    let resolved = match in_keychain {
-        Some(found) => {
-            crate::resolve::credential::stored_key(ctx.env.api_key(), &ctx.settings, |_| {
-                Ok(Some(found))
-            })?
-        }
-        None => ctx.stored_key(&url)?,
+    // The keychain has been asked about this server already: only the environment
+    // can outrank its key, and without one, settings come before netrc.
+    let env_key = ctx.env.api_key();
+    let resolved = match via {
+        Via::Keychain(found) => stored_key(env_key, &ctx.settings, |_| Ok(Some(found)))?,
+        Via::Netrc => stored_key(env_key, &ctx.settings, |with_netrc| {
+            if !with_netrc {
+                return Ok(None);
+            }
+            let found = ctx.netrc().get(&url).map_err(ServiceError::from)?;
+            Ok(found.map(|f| Found {
+                key: f.key,
+                layer: Layer::Netrc,
+                location: f.location,
+            }))
+        })?,
+        Via::Lookup => ctx.stored_key(&url)?,
     };
     Ok(resolved.and_then(|resolved| answer(USERNAME, resolved.key.expose())))
 }
@@ -161,7 +171,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
         {
             return Ok(Some(Known {
                 url,
-                in_keychain: Some(found),
+                via: Via::Keychain(found),
             }));
         }
     }
@@ -180,7 +190,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
     if in_netrc {
         return Ok(Some(Known {
             url: host_only,
-            in_keychain: None,
+            via: Via::Netrc,
         }));
     }
     if request.path.is_some() {
@@ -195,16 +205,25 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
     match (under_host.next(), under_host.next()) {
         (Some(url), None) => Ok(Some(Known {
             url,
-            in_keychain: None,
+            via: Via::Lookup,
         })),
         _ => Ok(None),
     }
 }
 
-/// A W&B server a request is for, and its keychain key when that is how it was found.
+/// A W&B server a request is for, and how it was found.
 struct Known {
     url: BaseUrl,
-    in_keychain: Option<crate::service::Found>,
+    via: Via,
+}
+
+enum Via {
+    /// Its key in the keychain.
+    Keychain(Found),
+    /// An SDK-style entry in netrc; the keychain has none.
+    Netrc,
+    /// The one keychain server under the host git named: to be looked up.
+    Lookup,
 }
 
 #[cfg(test)]

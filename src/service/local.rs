@@ -497,6 +497,48 @@ mod tests {
     }
 
     #[test]
+    fn gets_are_answered_without_the_keychain_only_once_the_backend_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".netrc");
+        let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
+        let netrc = |c: char| {
+            format!(
+                "machine api.wandb.ai\n  login user\n  password {}\n",
+                c.to_string().repeat(40)
+            )
+        };
+        std::fs::write(&path, netrc('a')).unwrap();
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        assert!(
+            service
+                .get_without_keychain_call(&url, Some(&path))
+                .is_none(),
+            "the backend is not chosen yet"
+        );
+        service.get(&url, Some(&path)).unwrap().unwrap();
+        let first = |service: &LocalService| {
+            let found = service.get_without_keychain_call(&url, Some(&path));
+            found
+                .unwrap()
+                .unwrap()
+                .map(|f| f.key.expose().chars().next().unwrap())
+        };
+        assert_eq!(first(&service), Some('a'));
+        // A changed file is read again (a different length, so even a coarse clock sees it).
+        std::fs::write(&path, format!("{}# changed\n", netrc('b'))).unwrap();
+        assert_eq!(first(&service), Some('b'));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(first(&service), None);
+        assert!(
+            service
+                .get_without_keychain_call(&url, None)
+                .unwrap()
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn the_check_sees_a_copy_that_was_not_wiped() {
         test_alloc::watch(MARKER);
         drop(String::from_utf8(MARKER.repeat(2)).unwrap());

@@ -37,6 +37,7 @@ pub fn tests() -> Vec<Trial> {
         silent_connections_are_closed_after_the_client_timeout,
         connections_beyond_the_limit_are_told_busy,
         floods_of_idle_and_garbage_connections_leave_it_serving,
+        hello_get_answers_in_one_round_trip,
     ];
     all.extend(trials![[Need::Keyring]; warm_get_never_touches_the_keychain]);
     all.extend(trials![[Need::OtherUser]; other_users_are_refused_and_the_daemon_is_not_dumpable]);
@@ -875,4 +876,64 @@ fn floods_of_idle_and_garbage_connections_leave_it_serving() {
         log.lines().count()
     );
     get_is(&sb, &key);
+}
+
+/// `HelloGet`: the key in the first answer when protocol and backend agree, else the
+/// daemon's `Hello` (the conversation goes on, or ends for another protocol); only ever
+/// the first request.
+fn hello_get_answers_in_one_round_trip() {
+    let sb = Sandbox::new();
+    let key = logged_in(&sb);
+    let netrc = sb.netrc().display().to_string();
+    let hello_get = |protocol: u32, backend: &str| Request::HelloGet {
+        protocol,
+        client: "test".into(),
+        backend_choice: backend.into(),
+        url: "https://api.wandb.ai".into(),
+        netrc: Some(netrc.clone()),
+    };
+    let get = Request::Get {
+        url: "https://api.wandb.ai".into(),
+        netrc: Some(netrc.clone()),
+    };
+    let ask = |stream: &mut UnixStream, request: &Request| {
+        proto::write_frame(&mut *stream, request)
+            .and_then(|()| proto::read_frame::<Response>(stream))
+    };
+    let open = || {
+        let stream = UnixStream::connect(socket(&sb)).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        stream
+    };
+    let is_key = |r: Response| matches!(r, Response::Key { key: k, .. } if k.expose() == key);
+
+    let mut agreed = open();
+    assert!(is_key(
+        ask(&mut agreed, &hello_get(PROTOCOL, "auto")).unwrap()
+    ));
+    assert!(
+        is_key(ask(&mut agreed, &get).unwrap()),
+        "the conversation goes on"
+    );
+    match ask(&mut agreed, &hello_get(PROTOCOL, "auto")).unwrap() {
+        Response::Error { kind, .. } => assert_eq!(kind, ErrorKind::BadRequest),
+        other => panic!("a second hello answered {other:?}"),
+    }
+
+    let mut other_backend = open();
+    match ask(&mut other_backend, &hello_get(PROTOCOL, "netrc")).unwrap() {
+        Response::Hello { backend_choice, .. } => assert_eq!(backend_choice, "auto"),
+        other => panic!("expected the daemon's Hello, got {other:?}"),
+    }
+    assert!(is_key(ask(&mut other_backend, &get).unwrap()));
+
+    let mut other_protocol = open();
+    match ask(&mut other_protocol, &hello_get(PROTOCOL + 1, "auto")).unwrap() {
+        Response::Hello { protocol, .. } => assert_eq!(protocol, PROTOCOL),
+        other => panic!("expected the daemon's Hello, got {other:?}"),
+    }
+    assert!(
+        ask(&mut other_protocol, &get).is_err(),
+        "the daemon hung up on another protocol"
+    );
 }

@@ -24,6 +24,8 @@ mod doctor;
 #[cfg(unix)]
 mod exec;
 #[cfg(unix)]
+mod front;
+#[cfg(unix)]
 mod git;
 #[cfg(unix)]
 mod keychain;
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         keychain::tests(),
         daemon::tests(),
         git::tests(),
+        front::tests(),
         exec::tests(),
         recipes::tests(),
         doctor::tests(),
