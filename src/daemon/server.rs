@@ -142,7 +142,13 @@ impl Server {
             };
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, Ok(()))) => self.start_connection(stream),
+                    Ok((stream, Ok(()))) => {
+                        self.start_connection(stream);
+                        // One connection per turn: the connections already accepted run
+                        // before the next is taken, so a client that reconnects in a
+                        // loop cannot fill every slot with connections not yet served.
+                        tokio::task::yield_now().await;
+                    }
                     Ok((stream, Err(who))) => refuse(stream, &who).await,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
