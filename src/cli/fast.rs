@@ -5,6 +5,8 @@
 //! (no daemon, another protocol or backend, no key, a broken file, logging asked
 //! for), is handed to the full program unchanged, which then does the work, says
 //! Hello, autostarts and words the errors. Nothing is printed before that hand-over.
+//! The one exception: the daemon saying the keychain is locked or did not answer in
+//! time is reported here, exactly as the full program would report it.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -16,7 +18,8 @@ use super::{Context, GIT_HELPER_NAME, get, git_credential, report};
 use crate::client::quick::QuickDaemon;
 use crate::git_credential::Request;
 use crate::ipc;
-use crate::service::KeyService;
+use crate::resolve::credential::ResolveError;
+use crate::service::{ErrorKind, KeyService, ServiceError};
 use crate::store::backend::BackendChoice;
 
 /// What the fast path did.
@@ -58,8 +61,9 @@ pub fn serve(args: &[OsString]) -> Outcome {
     };
     match command {
         Command::Get { host } => match lookup(backend, |ctx| get::key(ctx, host)) {
-            Some(key) => Outcome::Done(report(get::print(&key))),
-            None => handover,
+            Lookup::Found(key) => Outcome::Done(report(get::print(&key))),
+            Lookup::Final(error) => Outcome::Done(report(Err(error))),
+            Lookup::Handover => handover,
         },
         Command::GitCredentialGet => {
             let Some(mut stdin) = crate::sys::raw_stdin() else {
@@ -69,13 +73,14 @@ pub fn serve(args: &[OsString]) -> Outcome {
                 inner: &mut stdin,
                 seen: Zeroizing::new(Vec::new()),
             };
-            let request = Request::read(&mut recorded);
-            let answer = request
-                .ok()
-                .and_then(|request| lookup(backend, |ctx| git_credential::get(ctx, &request)));
+            let answer = match Request::read(&mut recorded) {
+                Ok(request) => lookup(backend, |ctx| git_credential::get(ctx, &request)),
+                Err(_) => Lookup::Handover,
+            };
             match answer {
-                Some(answer) => Outcome::Done(report(git_credential::print(answer))),
-                None => Outcome::Handover {
+                Lookup::Found(answer) => Outcome::Done(report(git_credential::print(answer))),
+                Lookup::Final(error) => Outcome::Done(report(Err(error))),
+                Lookup::Handover => Outcome::Handover {
                     stdin: Some(recorded.seen),
                 },
             }
@@ -105,14 +110,41 @@ fn command(args: &[OsString]) -> Option<Command<'_>> {
     (host_flag(flag) && !host.starts_with('-')).then_some(Command::Get { host: Some(host) })
 }
 
+/// What a lookup on the fast path came to.
+enum Lookup<T> {
+    Found(T),
+    /// The daemon's own answer that the keychain is locked or did not answer in time:
+    /// reported as the full program would report it (it would only ask again, and wait
+    /// out the timeout a second time).
+    Final(anyhow::Error),
+    Handover,
+}
+
 /// Runs `find` with a context whose key service is a running daemon reached in one
-/// round trip; `None` when anything failed.
+/// round trip.
 fn lookup<T>(
     backend: BackendChoice,
     find: impl FnOnce(&Context) -> anyhow::Result<T>,
-) -> Option<T> {
-    let ctx = Context::load_using(backend, quick_daemon).ok()?;
-    find(&ctx).ok()
+) -> Lookup<T> {
+    let Ok(ctx) = Context::load_using(backend, quick_daemon) else {
+        return Lookup::Handover;
+    };
+    match find(&ctx) {
+        Ok(found) => Lookup::Found(found),
+        Err(error) if keychain_said_no(&error) => Lookup::Final(error),
+        Err(_) => Lookup::Handover,
+    }
+}
+
+fn keychain_said_no(error: &anyhow::Error) -> bool {
+    let final_kind = |e: &ServiceError| matches!(e.kind, ErrorKind::Locked | ErrorKind::Timeout);
+    error.chain().any(|cause| {
+        cause.downcast_ref::<ServiceError>().is_some_and(final_kind)
+            || matches!(
+                cause.downcast_ref::<ResolveError>(),
+                Some(ResolveError::Service(e)) if final_kind(e)
+            )
+    })
 }
 
 fn quick_daemon(ctx: &Context) -> Box<dyn KeyService> {

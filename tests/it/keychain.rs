@@ -380,10 +380,26 @@ fn unresponsive_keychain_is_bounded_by_the_timeout() {
         .fails(1)
         .stderr_has("the keychain did not answer within 0.3 s");
     assert_eq!(sb.snapshot(), before);
+    // The daemon is asked once: the fast path reports its timeout itself rather than
+    // handing `get` to the full program, which would wait the timeout out again.
+    let log = sb.daemon_dir().join("daemon.log");
+    let timeouts = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("kind=Timeout")
+            .count()
+    };
+    let before = timeouts();
     sb.cmd(&["get"])
         .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "300ms")
         .run()
-        .fails(1);
+        .fails(1)
+        .stderr_has("the keychain did not answer within 0.3 s");
+    assert_eq!(
+        timeouts(),
+        before + 1,
+        "the daemon was asked more than once"
+    );
     sb.cmd(&["get"])
         .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "never")
         .run()
