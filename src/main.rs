@@ -5,9 +5,10 @@
 //!
 //! `main` is the C entry point (`no_main`): std's own start-up (ignoring SIGPIPE, a
 //! stack-overflow guard for the main thread, which reads /proc/self/maps) costs a good
-//! part of a lookup. std works as usual without it; what changes is that a write to a
-//! closed pipe ends this front by SIGPIPE, as it would `cat` or git. The full program
-//! has std's start-up as usual.
+//! part of a lookup. std works as usual without it; its one safety measure, opening
+//! closed standard descriptors on /dev/null, is done here; what changes is that a write
+//! to a closed pipe ends this front by SIGPIPE, as it would `cat` or git. The full
+//! program has std's start-up as usual.
 
 #![no_main]
 
@@ -19,6 +20,7 @@ use wandb_cred::cli::fast::{self, Outcome};
 // arguments (std reads the arguments itself).
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    wandb_cred::sys::open_closed_standard_fds();
     let args: Vec<OsString> = std::env::args_os().collect();
     let code = match fast::serve(&args) {
         Outcome::Done(code) => code,

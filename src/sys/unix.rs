@@ -191,6 +191,27 @@ pub fn hand_over(args: &[std::ffi::OsString], stdin: Option<&[u8]>) -> u8 {
     1
 }
 
+/// What std's start-up does and the front's C `main` skips: a standard input, output or
+/// error that is closed is opened on /dev/null, so that no socket or file this process
+/// opens takes its number (a key printed to "stdout" could otherwise go into it).
+pub fn open_closed_standard_fds() {
+    use rustix::stdio;
+    use std::os::fd::IntoRawFd;
+    for fd in [stdio::stdin(), stdio::stdout(), stdio::stderr()] {
+        if rustix::io::fcntl_getfd(fd) == Err(rustix::io::Errno::BADF) {
+            // The lowest free number is this one: the ones below are open by now.
+            match fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                Ok(null) => _ = null.into_raw_fd(),
+                Err(_) => std::process::abort(),
+            }
+        }
+    }
+}
+
 /// Standard input as an unbuffered file of its own (a duplicate descriptor), so that
 /// nothing read through it is held back in std's buffer.
 pub fn raw_stdin() -> Option<File> {

@@ -217,6 +217,10 @@ pub fn hand_over(args: &[std::ffi::OsString], _stdin: Option<&[u8]>) -> u8 {
     crate::cli::main(args.to_vec())
 }
 
+/// Nothing to do: Windows gives a process without standard handles null handles, which
+/// no file or pipe it opens can take.
+pub fn open_closed_standard_fds() {}
+
 /// Standard input cannot be handed over on Windows (no `dup2` onto it that std would
 /// see), so the fast path does not read it: `git-credential get` takes the full path.
 pub fn raw_stdin() -> Option<File> {

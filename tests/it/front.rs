@@ -15,6 +15,7 @@ pub fn tests() -> Vec<Trial> {
         get_is_answered_by_the_front_alone,
         what_the_front_cannot_answer_goes_to_the_full_program,
         a_handed_over_git_request_is_read_again_in_full,
+        closed_standard_descriptors_are_opened_on_dev_null,
     ];
     // Only Linux with glibc is linked statically (elsewhere the front is dynamic).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -125,6 +126,27 @@ fn a_handed_over_git_request_is_read_again_in_full() {
         .run()
         .ok()
         .stdout_is("version 0\n");
+}
+
+/// With standard descriptors closed, the front behaves as the full program (which has
+/// std's start-up) does: output to a closed stdout is dropped, exit 0; a closed stdin
+/// or stderr changes nothing. (The front also opens them on /dev/null as std does, as
+/// a precaution: today nothing it opens is still open when it prints.)
+fn closed_standard_descriptors_are_opened_on_dev_null() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    for full in ["", "WANDB_CRED_LOG=warn "] {
+        sb.program("sh", &["-c", &format!("{full}exec {BIN} get >&-")])
+            .run()
+            .ok()
+            .stdout_is("");
+        sb.program("sh", &["-c", &format!("{full}exec {BIN} get <&- 2>&-")])
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{key}\n"));
+    }
 }
 
 /// The speed of `get` rests on the front starting without the dynamic loader
