@@ -56,6 +56,9 @@ pub struct LocalService {
     /// own write and not that of a concurrent store for the same server.
     writes: Mutex<()>,
     netrc_cache: Mutex<HashMap<PathBuf, NetrcSnapshot>>,
+    /// For each netrc path looked at: whether it is on a network file system (then it
+    /// is only ever read on a blocking thread: a hung server must not stall the daemon).
+    netrc_on_network: Mutex<HashMap<PathBuf, bool>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,6 +84,7 @@ impl LocalService {
             keychain_cache: Mutex::new(HashMap::new()),
             writes: Mutex::new(()),
             netrc_cache: Mutex::new(HashMap::new()),
+            netrc_on_network: Mutex::new(HashMap::new()),
         }
     }
 
@@ -167,7 +171,9 @@ impl LocalService {
     /// `get` when it needs no keychain call: the backend is chosen and the keychain's
     /// answer for `url` is cached, or there is no keychain. Then only memory and the
     /// netrc file are looked at (a `stat`, and a read when the file changed), so the
-    /// daemon answers on its own thread instead of a blocking one. `None`: use `get`.
+    /// daemon answers on its own thread instead of a blocking one; but a netrc file not
+    /// yet seen by `get`, or on a network file system, is left to `get`. `None`: use
+    /// `get`.
     pub fn get_without_keychain_call(
         &self,
         url: &BaseUrl,
@@ -180,9 +186,23 @@ impl LocalService {
             return Some(Ok(Some(found)));
         }
         Some(match netrc {
-            Some(path) => self.netrc_get(path, url),
+            Some(path) => {
+                let local = lock(&self.netrc_on_network).get(path) == Some(&false);
+                if !local {
+                    return None;
+                }
+                self.netrc_get(path, url)
+            }
             None => Ok(None),
         })
+    }
+
+    /// Notes once per path whether a netrc file is on a network file system.
+    fn note_file_system(&self, path: &Path) {
+        if !lock(&self.netrc_on_network).contains_key(path) {
+            let on_network = sys::on_network_fs(path);
+            lock(&self.netrc_on_network).insert(path.to_owned(), on_network);
+        }
     }
 
     fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {
@@ -286,7 +306,10 @@ impl KeyService for LocalService {
             return Ok(Some(found));
         }
         match netrc {
-            Some(path) => self.netrc_get(path, url),
+            Some(path) => {
+                self.note_file_system(path);
+                self.netrc_get(path, url)
+            }
             None => Ok(None),
         }
     }
@@ -534,6 +557,39 @@ mod tests {
                 .get_without_keychain_call(&url, None)
                 .unwrap()
                 .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_netrc_on_a_network_file_system_is_left_to_blocking_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".netrc");
+        let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "machine api.wandb.ai\n  login user\n  password {}\n",
+                "a".repeat(40)
+            ),
+        )
+        .unwrap();
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        service.get(&url, Some(&path)).unwrap().unwrap();
+        #[cfg(target_os = "linux")]
+        assert!(!sys::on_network_fs(&path), "a temporary folder is local");
+        // As if the folder were an NFS mount.
+        lock(&service.netrc_on_network).insert(path.clone(), true);
+        assert!(
+            service
+                .get_without_keychain_call(&url, Some(&path))
+                .is_none()
+        );
+        // A netrc path that `get` has not looked at yet is not known to be local either.
+        let other = dir.path().join("other-netrc");
+        assert!(
+            service
+                .get_without_keychain_call(&url, Some(&other))
                 .is_none()
         );
     }

@@ -162,6 +162,43 @@ pub fn run_in_place(command: &mut Command) -> io::Error {
     command.exec()
 }
 
+/// Whether `path` lives on a network or user-space file system, where a `stat` can hang
+/// as long as a server does. Linux: by the file system's magic number (NFS, SMB/CIFS,
+/// FUSE, Ceph, Lustre, GPFS, AFS, 9P, ...); where that cannot be told: yes.
+pub fn on_network_fs(path: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const NETWORK: &[u64] = &[
+            0x6969,      // NFS
+            0x517B,      // SMB
+            0xFE53_4D42, // SMB2
+            0xFF53_4D42, // CIFS
+            0x6573_5546, // FUSE (sshfs, s3fs, ...)
+            0x00C3_6400, // Ceph
+            0x0BD0_0BD0, // Lustre
+            0x4750_4653, // GPFS
+            0x5346_414F, // AFS
+            0x0102_1997, // 9P
+            0x7461_636F, // OCFS2
+            0x0133_7D20, // GFS2
+        ];
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(path);
+        match rustix::fs::statfs(dir) {
+            #[allow(clippy::unnecessary_cast)] // the field's type differs by architecture
+            Ok(fs) => NETWORK.contains(&(fs.f_type as u64 & 0xFFFF_FFFF)),
+            Err(_) => true,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        true
+    }
+}
+
 /// The full program, beside this one: the `wandb-cred` front hands it every command it
 /// does not answer itself.
 const FULL_PROGRAM: &str = "wandb-cred-full";

@@ -217,6 +217,11 @@ pub fn hand_over(args: &[std::ffi::OsString], _stdin: Option<&[u8]>) -> u8 {
     crate::cli::main(args.to_vec())
 }
 
+/// Not told apart on Windows (a roaming profile can be on a share): yes.
+pub fn on_network_fs(_path: &Path) -> bool {
+    true
+}
+
 /// Nothing to do: Windows gives a process without standard handles null handles, which
 /// no file or pipe it opens can take.
 pub fn open_closed_standard_fds() {}
