@@ -7,6 +7,8 @@ use std::io::{self, BufRead, Read};
 
 use zeroize::Zeroizing;
 
+use crate::secret_input::WipingReader;
+
 /// The longest line git lets through (65535 bytes with its newline), as git documents.
 pub const MAX_LINE: usize = 65_535;
 /// The most a whole request may hold. Real requests are a few hundred bytes.
@@ -59,9 +61,10 @@ impl Request {
     /// Reads a request: `key=value` lines up to a blank line or the end of input.
     pub fn read(input: impl Read) -> Result<Self, RequestError> {
         // One byte more than allowed tells "too large" from "exactly at the bound".
-        let mut input = io::BufReader::new(input.take(MAX_INPUT as u64 + 1));
+        let mut input = WipingReader::new(input.take(MAX_INPUT as u64 + 1));
         let mut request = Self::default();
-        let mut line = Zeroizing::new(Vec::new());
+        // Allocated once: a growing `Vec` would free copies of the line unwiped.
+        let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE + 1));
         let mut total = 0usize;
         for number in 1.. {
             line.clear();
@@ -159,7 +162,8 @@ impl Request {
 /// `%XX` escapes as git decodes them in URLs; anything malformed is kept as written.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    // Sized once and wiped: the text may be a password.
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
@@ -279,5 +283,31 @@ mod tests {
     fn debug_hides_the_password() {
         let r = read(b"password=topsecret\n").unwrap();
         assert!(!format!("{r:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn no_copy_of_the_password_is_left_in_freed_memory() {
+        const MARKER: &[u8] = b"5ecret-9f8e7d6c5b4a-marker";
+        let marker = std::str::from_utf8(MARKER).unwrap();
+        // Long values, read a few bytes at a time: a line that grew in steps would
+        // leave its outgrown buffers behind.
+        let tail = ".".repeat(200);
+        for text in [
+            format!("protocol=https\nhost=h\npassword={marker}{tail}\n\n"),
+            format!("url=https://user:{marker}{tail}@h/p\n"),
+            format!("url=https://user:{marker}%21{tail}@h/p\n"),
+        ] {
+            let text = text.into_bytes();
+            crate::test_alloc::watch(MARKER);
+            let request = Request::read(crate::secret_input::Trickle(&text)).unwrap();
+            assert!(request.password.as_deref().unwrap().starts_with(marker));
+            drop(request);
+            assert_eq!(
+                crate::test_alloc::stop(),
+                0,
+                "freed memory held the password ({:?})",
+                String::from_utf8_lossy(&text[..4])
+            );
+        }
     }
 }

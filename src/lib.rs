@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod key;
 pub mod prompt;
 pub mod resolve;
+pub mod secret_input;
 pub mod service;
 pub mod store;
 pub mod sys;

@@ -31,7 +31,7 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
             Ok(())
         }
         "get" | "store" | "erase" => {
-            let request = Request::read(std::io::stdin().lock())
+            let request = Request::read(crate::secret_input::stdin())
                 .context("git-credential: refused git's request")?;
             let ctx = Context::load(backend)?;
             match operation {

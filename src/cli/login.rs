@@ -10,6 +10,7 @@ use crate::key::ApiKey;
 use crate::prompt;
 use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL, UrlSource};
 use crate::resolve::credential::{KeySource, Resolved};
+use crate::secret_input::{self, WipingReader};
 use crate::service::Layer;
 use crate::verify;
 
@@ -114,12 +115,19 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer
 
 /// `login -`: one line from standard input, so the key never shows in a process list.
 fn key_from_stdin() -> anyhow::Result<Resolved> {
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_line(&mut line)
+    key_from(secret_input::stdin())
+}
+
+/// The most `login -` reads: far more than any key with its whitespace.
+const MAX_KEY_LINE: usize = 4096;
+
+fn key_from(input: impl std::io::Read) -> anyhow::Result<Resolved> {
+    let line = secret_input::read_line(&mut WipingReader::new(input), MAX_KEY_LINE)
         .context("cannot read the API key from standard input")?;
+    let text = std::str::from_utf8(&line)
+        .map_err(|_| anyhow::anyhow!("the API key read from standard input is not UTF-8 text"))?;
     let key =
-        ApiKey::parse_typed(&line).context("the API key read from standard input is not valid")?;
+        ApiKey::parse_typed(text).context("the API key read from standard input is not valid")?;
     Ok(Resolved {
         key,
         source: KeySource::Stdin,
@@ -196,4 +204,37 @@ pub(super) fn http_options(ctx: &Context) -> anyhow::Result<verify::HttpOptions>
     };
     let roots = crate::trust::roots(&ctx.env)?;
     Ok(verify::HttpOptions { timeout, roots })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_read_from_stdin_leaves_no_copy_in_freed_memory() {
+        const KEY: &[u8] = b"0123456789abcdef0123456789abcdef01234567";
+        let mut text = b"  ".to_vec();
+        text.extend_from_slice(KEY);
+        // Trailing blanks (trimmed) make a line that outgrows buffers holding the key.
+        text.extend_from_slice(&[b' '; 200]);
+        text.push(b'\n');
+        crate::test_alloc::watch(KEY);
+        let resolved = key_from(crate::secret_input::Trickle(&text)).unwrap();
+        assert_eq!(resolved.key.expose().as_bytes(), KEY);
+        drop(resolved);
+        assert_eq!(crate::test_alloc::stop(), 0, "freed memory held the key");
+    }
+
+    #[test]
+    fn bad_stdin_is_named_without_echoing_it() {
+        let error = key_from(&b"\xff\xfe-not-text\n"[..]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the API key read from standard input is not UTF-8 text"
+        );
+        let error = key_from(&b"short-but-secret\n"[..]).unwrap_err();
+        let shown = format!("{error:#}");
+        assert!(shown.starts_with("the API key read from standard input is not valid"));
+        assert!(!shown.contains("short-but-secret"), "{shown}");
+    }
 }
