@@ -12,6 +12,7 @@ pub fn tests() -> Vec<Trial> {
     let mut all = trials![[Need::Python]; sends_the_sdk_request_byte_for_byte];
     all.extend(trials![
         shows_who_is_logged_in,
+        a_host_name_is_resolved_by_the_static_binary,
         rejected_key_is_not_stored_and_nothing_is_lost,
         null_viewer_is_a_rejection,
         unreachable_server_is_a_clear_error,
@@ -75,6 +76,20 @@ fn shows_who_is_logged_in() {
         .stderr_has("vision, nlp")
         .stderr_has("from the command line");
     assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
+}
+
+/// The binaries are linked statically (README "How `get` is fast"): glibc's `files`
+/// service, built in, still resolves `localhost` from /etc/hosts.
+fn a_host_name_is_resolved_by_the_static_binary() {
+    let server = FakeServer::start(VIEWER);
+    let url = server.url().replace("127.0.0.1", "localhost");
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--verify", "--host", &url, &key])
+        .run()
+        .ok()
+        .stderr_has("as ann");
+    assert_eq!(server.requests().len(), 1);
 }
 
 fn rejected_key_is_not_stored_and_nothing_is_lost() {
