@@ -3,11 +3,11 @@
 //! value may hold, and writing the answer. No I/O policy and no lookups here; the
 //! `git-credential` command decides what to answer.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 
 use zeroize::Zeroizing;
 
-use crate::secret_input::WipingReader;
+use crate::secret_input::{self, WipingReader};
 
 /// The longest line git lets through (65535 bytes with its newline), as git documents.
 pub const MAX_LINE: usize = 65_535;
@@ -63,14 +63,11 @@ impl Request {
         // One byte more than allowed tells "too large" from "exactly at the bound".
         let mut input = WipingReader::new(input.take(MAX_INPUT as u64 + 1));
         let mut request = Self::default();
-        // Allocated once: a growing `Vec` would free copies of the line unwiped.
-        let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE + 1));
+        let mut line = Zeroizing::new(Vec::new());
         let mut total = 0usize;
         for number in 1.. {
             line.clear();
-            let read = (&mut input)
-                .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line)?;
+            let read = secret_input::read_line(&mut input, MAX_LINE + 1, &mut line)?;
             total += read;
             if total > MAX_INPUT {
                 return Err(RequestError::TooLarge);

@@ -4,27 +4,37 @@
 
 use std::io::{self, BufRead, Read};
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// What [`WipingReader`] reads ahead at a time (as `std::io::BufReader`).
 const CAPACITY: usize = 8 * 1024;
 
-/// `std::io::BufReader`, except that its buffer is zeroized on drop.
+/// `std::io::BufReader`, except that what it read is zeroized on drop. Only the part
+/// ever filled is wiped, so the pages of a short read's untouched rest are never
+/// touched (this runs on `get`'s fast path).
 pub struct WipingReader<R> {
     inner: R,
-    buf: Zeroizing<Box<[u8]>>,
+    buf: Box<[u8]>,
     pos: usize,
     filled: usize,
+    ever_filled: usize,
 }
 
 impl<R: Read> WipingReader<R> {
     pub fn new(inner: R) -> Self {
         Self {
             inner,
-            buf: Zeroizing::new(vec![0; CAPACITY].into_boxed_slice()),
+            buf: vec![0; CAPACITY].into_boxed_slice(),
             pos: 0,
             filled: 0,
+            ever_filled: 0,
         }
+    }
+}
+
+impl<R> Drop for WipingReader<R> {
+    fn drop(&mut self) {
+        self.buf[..self.ever_filled].zeroize();
     }
 }
 
@@ -44,10 +54,11 @@ impl<R: Read> BufRead for WipingReader<R> {
             self.filled = loop {
                 match self.inner.read(&mut self.buf) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    read => break read?,
+                    read => break read?.min(CAPACITY),
                 }
             };
             self.pos = 0;
+            self.ever_filled = self.ever_filled.max(self.filled);
         }
         Ok(&self.buf[self.pos..self.filled])
     }
@@ -67,12 +78,46 @@ pub fn stdin() -> Box<dyn Read> {
     }
 }
 
-/// Reads up to and including the next newline, at most `max` bytes, into a buffer
-/// allocated once (a growing `Vec` frees its old buffers without wiping them).
-pub fn read_line(input: &mut impl BufRead, max: usize) -> io::Result<Zeroizing<Vec<u8>>> {
-    let mut line = Zeroizing::new(Vec::with_capacity(max));
-    input.take(max as u64).read_until(b'\n', &mut line)?;
-    Ok(line)
+/// Makes room for `additional` more bytes in `buf`, moving it by hand when it must
+/// grow: a `Vec` that grows frees its old buffer without wiping it.
+pub fn reserve(buf: &mut Zeroizing<Vec<u8>>, additional: usize) {
+    let needed = buf.len() + additional;
+    if needed > buf.capacity() {
+        let mut bigger =
+            Zeroizing::new(Vec::with_capacity(needed.max(buf.capacity() * 2).max(128)));
+        bigger.extend_from_slice(buf);
+        *buf = bigger;
+    }
+}
+
+/// Appends to `line` up to and including the next newline, at most `max` bytes; how
+/// many were read (0 at the end of input). As `BufRead::read_until`, but the line
+/// grows through [`reserve`].
+pub fn read_line(
+    input: &mut impl BufRead,
+    max: usize,
+    line: &mut Zeroizing<Vec<u8>>,
+) -> io::Result<usize> {
+    let mut read = 0;
+    while read < max {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        let chunk = &available[..available.len().min(max - read)];
+        let (taken, ends) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (chunk.len(), false),
+        };
+        reserve(line, taken);
+        line.extend_from_slice(&chunk[..taken]);
+        input.consume(taken);
+        read += taken;
+        if ends {
+            break;
+        }
+    }
+    Ok(read)
 }
 
 /// Hands out its input a few bytes at a time, as a pipe may (so that a line read
@@ -111,10 +156,19 @@ mod tests {
 
     #[test]
     fn read_line_stops_at_the_bound() {
-        let mut input = WipingReader::new(&b"abcdef\nnext\n"[..]);
-        assert_eq!(read_line(&mut input, 3).unwrap().as_slice(), b"abc");
-        assert_eq!(read_line(&mut input, 100).unwrap().as_slice(), b"def\n");
-        assert_eq!(read_line(&mut input, 100).unwrap().as_slice(), b"next\n");
+        let mut input = WipingReader::new(Trickle(b"abcdefgh\nnext\n"));
+        let mut line = Zeroizing::new(Vec::new());
+        assert_eq!(read_line(&mut input, 7, &mut line).unwrap(), 7);
+        assert_eq!(line.as_slice(), b"abcdefg");
+        line.clear();
+        assert_eq!(read_line(&mut input, 100, &mut line).unwrap(), 2);
+        assert_eq!(line.as_slice(), b"h\n");
+        line.clear();
+        assert_eq!(read_line(&mut input, 100, &mut line).unwrap(), 5);
+        assert_eq!(line.as_slice(), b"next\n");
+        line.clear();
+        assert_eq!(read_line(&mut input, 100, &mut line).unwrap(), 0);
+        assert!(line.is_empty());
     }
 
     #[test]
@@ -125,12 +179,32 @@ mod tests {
         // A long line: read in steps, it would outgrow buffers that held the marker.
         text.extend_from_slice(&[b'.'; 200]);
         text.extend_from_slice(b"\nrest\n");
-        test_alloc::watch(MARKER);
-        {
-            let mut input = WipingReader::new(Trickle(&text));
-            let line = read_line(&mut input, 4096).unwrap();
-            assert!(line.ends_with(b"\n"));
+        assert!(text.len() > 5, "longer than the chained read");
+        // In steps (the line grows), at once (the reader's buffer holds it all), and at
+        // once followed by a shorter read (which overwrites only part of the buffer).
+        type Reader = fn(&[u8]) -> Box<dyn Read + '_>;
+        let readers: [Reader; 3] = [
+            |t| Box::new(Trickle(t)),
+            |t| Box::new(t),
+            |t| Box::new(t.chain(&b"more\n"[..])),
+        ];
+        for (way, reader) in readers.into_iter().enumerate() {
+            test_alloc::watch(MARKER);
+            {
+                let mut input = WipingReader::new(reader(&text));
+                let mut line = Zeroizing::new(Vec::new());
+                let mut lines = 0;
+                for _ in 0..3 {
+                    line.clear();
+                    lines += usize::from(read_line(&mut input, 4096, &mut line).unwrap() > 0);
+                }
+                assert_eq!(lines, if way == 2 { 3 } else { 2 });
+            }
+            assert_eq!(
+                test_alloc::stop(),
+                0,
+                "freed memory held the secret (way {way})"
+            );
         }
-        assert_eq!(test_alloc::stop(), 0, "freed memory still held the secret");
     }
 }

@@ -163,13 +163,7 @@ struct Recording<'a, R> {
 impl<R: Read> Read for Recording<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        // Grown by hand: a `Vec` that grows frees its old buffer without wiping it.
-        if self.seen.len() + n > self.seen.capacity() {
-            let wanted = (self.seen.len() + n).max(self.seen.capacity() * 2);
-            let mut bigger = Zeroizing::new(Vec::with_capacity(wanted));
-            bigger.extend_from_slice(&self.seen);
-            self.seen = bigger;
-        }
+        crate::secret_input::reserve(&mut self.seen, n);
         self.seen.extend_from_slice(&buf[..n]);
         Ok(n)
     }

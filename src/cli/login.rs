@@ -122,7 +122,8 @@ fn key_from_stdin() -> anyhow::Result<Resolved> {
 const MAX_KEY_LINE: usize = 4096;
 
 fn key_from(input: impl std::io::Read) -> anyhow::Result<Resolved> {
-    let line = secret_input::read_line(&mut WipingReader::new(input), MAX_KEY_LINE)
+    let mut line = Zeroizing::new(Vec::new());
+    secret_input::read_line(&mut WipingReader::new(input), MAX_KEY_LINE, &mut line)
         .context("cannot read the API key from standard input")?;
     let text = std::str::from_utf8(&line)
         .map_err(|_| anyhow::anyhow!("the API key read from standard input is not UTF-8 text"))?;
