@@ -69,8 +69,8 @@ impl<R: Read> BufRead for WipingReader<R> {
 }
 
 /// Standard input for reading a secret, unbuffered (wrap it in a [`WipingReader`]):
-/// its own descriptor where the platform allows ([`crate::sys::raw_stdin`]), std's
-/// `Stdin` otherwise (Windows).
+/// its own descriptor or handle ([`crate::sys::raw_stdin`]), or std's `Stdin` when
+/// that cannot be had.
 pub fn stdin() -> Box<dyn Read> {
     match crate::sys::raw_stdin() {
         Some(file) => Box::new(file),

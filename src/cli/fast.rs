@@ -66,6 +66,9 @@ pub fn serve(args: &[OsString]) -> Outcome {
             Lookup::Handover => handover,
         },
         Command::GitCredentialGet => {
+            if !crate::sys::HANDS_OVER_STDIN {
+                return handover;
+            }
             let Some(mut stdin) = crate::sys::raw_stdin() else {
                 return handover;
             };

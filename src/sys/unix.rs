@@ -249,6 +249,10 @@ pub fn open_closed_standard_fds() {
     }
 }
 
+/// What the front read of standard input can be given to the full program
+/// ([`hand_over`]), so the front may read it.
+pub const HANDS_OVER_STDIN: bool = true;
+
 /// Standard input as an unbuffered file of its own (a duplicate descriptor), so that
 /// nothing read through it is held back in std's buffer.
 pub fn raw_stdin() -> Option<File> {

@@ -212,7 +212,7 @@ fn token_user_sid(process: windows_sys::Win32::Foundation::HANDLE) -> io::Result
 
 /// Windows has no exec, and a second process would cost more than the fast path saves:
 /// the full program runs here, in this process. `stdin` is never given (see
-/// [`raw_stdin`]).
+/// [`HANDS_OVER_STDIN`]).
 pub fn hand_over(args: &[std::ffi::OsString], _stdin: Option<&[u8]>) -> u8 {
     crate::cli::main(args.to_vec())
 }
@@ -228,6 +228,13 @@ pub fn open_closed_standard_fds() {}
 
 /// Standard input cannot be handed over on Windows (no `dup2` onto it that std would
 /// see), so the fast path does not read it: `git-credential get` takes the full path.
+pub const HANDS_OVER_STDIN: bool = false;
+
+/// Standard input as an unbuffered file of its own (a duplicated handle), so that
+/// nothing read through it is held back in std's buffer. `None` without a standard
+/// input handle.
 pub fn raw_stdin() -> Option<File> {
-    None
+    use std::os::windows::io::AsHandle;
+    let handle = io::stdin().as_handle().try_clone_to_owned().ok()?;
+    Some(File::from(handle))
 }
