@@ -104,6 +104,13 @@ fn is_jwt_shaped(s: &str) -> bool {
     parts.len() == 3 && parts.iter().all(|p| is_word_or_dash(p))
 }
 
+/// Whether `text` passes the key rules and is as long as a key (JWT-shaped text such as
+/// `api.example.com` passes the rules): text to be kept out of messages (a key pasted
+/// where a URL or a name was expected).
+pub fn looks_like_key(text: &str) -> bool {
+    text.chars().count() >= 40 && check(text).is_ok()
+}
+
 fn check(key: &str) -> Result<(), KeyError> {
     if key.is_empty() {
         return Err(KeyError::Empty);

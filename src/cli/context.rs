@@ -123,6 +123,12 @@ impl Context {
                 ));
                 local()
             }
+            Err(StartError::Connect(ConnectError::Untrusted { why, .. })) => {
+                warn(format_args!(
+                    "{why}; working without a daemon (nothing was sent to it). To use one, set WANDB_CRED_SOCKET (or XDG_RUNTIME_DIR) to a private folder of yours"
+                ));
+                local()
+            }
             Err(e) => {
                 warn(format_args!("{e}; working without a daemon"));
                 local()

@@ -40,6 +40,9 @@ pub enum ConnectError {
     Mismatch { socket: PathBuf, hello: Hello },
     #[error("cannot talk to the daemon at {}: {message}", socket.display())]
     Broken { socket: PathBuf, message: String },
+    /// The socket is not this user's own daemon; nothing was sent to it.
+    #[error("{why}")]
+    Untrusted { socket: PathBuf, why: String },
 }
 
 /// A connection to the daemon after a successful handshake.
@@ -57,10 +60,16 @@ impl DaemonService {
         };
         let mut stream = match ipc::connect(socket, REQUEST_TIMEOUT) {
             Ok(stream) => stream,
-            Err(e) if ipc::is_not_running(&e) => {
+            Err(ipc::ConnectFailure::NotRunning) => {
                 return Err(ConnectError::NotRunning(socket.to_owned()));
             }
-            Err(e) => return Err(broken(e.to_string())),
+            Err(ipc::ConnectFailure::Untrusted(why)) => {
+                return Err(ConnectError::Untrusted {
+                    socket: socket.to_owned(),
+                    why,
+                });
+            }
+            Err(ipc::ConnectFailure::Io(e)) => return Err(broken(e.to_string())),
         };
         let hello = Request::Hello {
             protocol: PROTOCOL,

@@ -1,14 +1,27 @@
-//! Replacing a file safely: under an exclusive lock, through a temporary file in the
-//! same folder that is written, flushed to disk and renamed over the original. A reader
-//! sees the old file or the new one, never a mix; a failure leaves the old one intact.
+//! Reading and replacing the files that hold keys, safely. Reads are bounded: only
+//! regular files (a FIFO or a device is refused, never waited on) of at most
+//! [`MAX_FILE`] bytes. Replacing happens under an exclusive lock that only this user can
+//! open (a 0600 file in wandb-cred's private state folder), waited on for a bounded
+//! time, through a temporary file in the same folder that is written, flushed to disk
+//! and renamed over the original. A reader sees the old file or the new one, never a
+//! mix; a failure leaves the old one intact. A file or folder that another user owns or
+//! can write to is never written to, and a netrc another user owns is not trusted.
 
-use std::fs;
-use std::io::{self, Write};
+use std::cell::Cell;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
 use crate::sys;
+
+/// The most a netrc or settings file may hold. Real ones hold a few hundred bytes.
+pub const MAX_FILE: u64 = 1 << 20;
+
+/// How long an edit waits for another edit (of this user's) to finish.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// An I/O failure on a named file.
 #[derive(Debug, thiserror::Error)]
@@ -28,32 +41,122 @@ impl FileError {
             source,
         }
     }
+
+    fn refused(action: &'static str, path: &Path, why: String) -> Self {
+        Self::new(
+            action,
+            path,
+            io::Error::new(io::ErrorKind::PermissionDenied, why),
+        )
+    }
+}
+
+thread_local! {
+    /// The time by which the request this thread works on must be done (the daemon
+    /// sets it, so that a client that gave up never sees its change made later).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `work` with a deadline for every edit it makes: lock waits end by then, and an
+/// edit not ready to be renamed into place by then is abandoned, leaving the file as it was.
+pub fn with_deadline<R>(deadline: Instant, work: impl FnOnce() -> R) -> R {
+    let before = DEADLINE.with(|d| d.replace(Some(deadline)));
+    let result = work();
+    DEADLINE.with(|d| d.set(before));
+    result
+}
+
+/// The deadline [`with_deadline`] set for this thread's work, if any.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.with(Cell::get)
+}
+
+/// Whether this thread's work is past its deadline (never, without one).
+pub fn out_of_time() -> bool {
+    deadline().is_some_and(|d| Instant::now() >= d)
 }
 
 /// Reads a UTF-8 text file; `Ok(None)` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(|s| Some(Zeroizing::new(s)))
-            .map_err(|e| {
-                let text = Zeroizing::new(e.into_bytes());
-                let line = 1 + text
-                    .iter()
-                    .take_while(|b| b.is_ascii())
-                    .filter(|b| **b == b'\n')
-                    .count();
-                FileError::new(
-                    "read",
-                    path,
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("line {line} is not UTF-8 text"),
-                    ),
-                )
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FileError::new("read", path, e)),
+    read_bounded(path, false)
+}
+
+/// Like [`read_text`], for a file whose keys are used (netrc): one that another user
+/// owns is refused (root's are accepted: root can do anything anyway).
+pub fn read_own_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {
+    read_bounded(path, true)
+}
+
+fn read_bounded(path: &Path, own: bool) -> Result<Option<Zeroizing<String>>, FileError> {
+    let error = |e| FileError::new("read", path, e);
+    let mut file = match sys::open_for_reading(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(error(e)),
+    };
+    let meta = file.metadata().map_err(error)?;
+    if let Some(why) = not_a_plain_file(&meta) {
+        return Err(FileError::refused("read", path, why));
     }
+    if own && let Some(owner) = sys::foreign_owner(&meta) {
+        return Err(FileError::refused(
+            "use",
+            path,
+            format!(
+                "it belongs to {owner}, not to you, so the keys in it are not trusted (make it yours with `chown`, or remove it)"
+            ),
+        ));
+    }
+    // Exactly as much room as the file holds, and one byte to notice growth: no
+    // reallocation leaves a copy of a key behind in freed memory.
+    let mut bytes = Zeroizing::new(vec![0u8; meta.len() as usize + 1]);
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(error(e)),
+        }
+    }
+    if filled == bytes.len() {
+        return Err(error(io::Error::other(
+            "it changed while being read; try again",
+        )));
+    }
+    bytes.truncate(filled);
+    let bytes = std::mem::take(&mut *bytes);
+    String::from_utf8(bytes)
+        .map(|s| Some(Zeroizing::new(s)))
+        .map_err(|e| {
+            let text = Zeroizing::new(e.into_bytes());
+            let line = 1 + text
+                .iter()
+                .take_while(|b| b.is_ascii())
+                .filter(|b| **b == b'\n')
+                .count();
+            error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("line {line} is not UTF-8 text"),
+            ))
+        })
+}
+
+/// Why a file is not one to read keys or settings from: not a regular file, or larger
+/// than any such file can need.
+fn not_a_plain_file(meta: &fs::Metadata) -> Option<String> {
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a folder" } else { "a FIFO, socket or device" };
+        return Some(format!("it is not a regular file but {what}"));
+    }
+    (meta.len() > MAX_FILE).then(|| {
+        format!(
+            "it is {} bytes long; a netrc or settings file of more than {} KiB is refused",
+            meta.len(),
+            MAX_FILE / 1024
+        )
+    })
 }
 
 /// A symlinked file is edited where it points (dotfile managers link these files).
@@ -66,14 +169,35 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-/// Reads `path` under an exclusive lock, lets `edit` compute the new contents from the
+/// What [`update`] did besides the edit.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The file could be read by group or others with this mode; it is 0600 now.
+    pub tightened_from: Option<u32>,
+}
+
+impl Written {
+    /// A sentence for the user, when there is something to say.
+    pub fn note(&self, path: &Path) -> Option<String> {
+        self.tightened_from.map(|mode| {
+            format!(
+                "{} could be read by other users (mode {mode:04o}); it is now 0600",
+                path.display()
+            )
+        })
+    }
+}
+
+/// Reads `path` under the edit lock, lets `edit` compute the new contents from the
 /// current ones (`""` for a missing file), and replaces the file atomically. `edit`
 /// returning `Ok(None)` means "nothing to change": the file is not touched and no folder
-/// is created. A new file is private to its owner; an existing file keeps its mode.
+/// is created. A new file is private to its owner; an existing one keeps its mode unless
+/// group or others could read it, when it becomes 0600 (said in [`Written`]). A file
+/// another user owns, or in a folder another user controls, is refused.
 pub fn update<T, E>(
     path: &Path,
     mut edit: impl FnMut(&str) -> Result<Option<(Zeroizing<String>, T)>, E>,
-) -> Result<Option<T>, E>
+) -> Result<Option<(T, Written)>, E>
 where
     E: From<FileError>,
 {
@@ -90,20 +214,132 @@ where
         sys::create_private_dir_all(&dir)
             .map_err(|e| FileError::new("create the folder", &dir, e))?;
     }
-    let _lock = sys::lock_dir(&dir).map_err(|e| FileError::new("lock the folder", &dir, e))?;
+    check_folders(&target, &dir)?;
+    let _lock = EditLock::take()?;
+    let mode = check_target(&target)?;
     let current = read_text(&target)?;
     let Some((contents, value)) = edit(current.as_deref().map_or("", String::as_str))? else {
         return Ok(None);
     };
-    write_replacing(&target, &dir, contents.as_bytes())
+    let tightened_from = mode.filter(|m| m & 0o077 != 0);
+    if out_of_time() {
+        return Err(FileError::new(
+            "write",
+            &target,
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request ran out of time before the new file was in place; nothing was changed",
+            ),
+        )
+        .into());
+    }
+    write_replacing(&target, &dir, contents.as_bytes(), tightened_from.is_some())
         .map_err(|e| FileError::new("write", &target, e))?;
-    Ok(Some(value))
+    Ok(Some((value, Written { tightened_from })))
+}
+
+/// Refuses to write where another user could replace the file or read it as it is
+/// written: the folder and every folder above it must be this user's or root's, and not
+/// writable by anyone unless sticky (as `/tmp` is).
+fn check_folders(target: &Path, dir: &Path) -> Result<(), FileError> {
+    let real = fs::canonicalize(dir).map_err(|e| FileError::new("write", target, e))?;
+    for folder in real.ancestors() {
+        let meta = fs::metadata(folder).map_err(|e| FileError::new("write", target, e))?;
+        if let Some(why) = sys::foreign_control(&meta) {
+            return Err(FileError::refused(
+                "write",
+                target,
+                format!(
+                    "another user could replace it: its folder {} {why}; keep the file in a folder of your own (set NETRC to such a path)",
+                    folder.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The existing target's mode (`None` when there is none, or on Windows), after making
+/// sure it is a regular file of this user's.
+fn check_target(target: &Path) -> Result<Option<u32>, FileError> {
+    let meta = match fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(FileError::new("write", target, e)),
+    };
+    if let Some(why) = not_a_plain_file(&meta) {
+        return Err(FileError::refused("write", target, why));
+    }
+    if let Some(owner) = sys::foreign_owner(&meta) {
+        return Err(FileError::refused(
+            "write",
+            target,
+            format!(
+                "it belongs to {owner}, not to you; refusing to put a key in a file another user controls (make it yours with `chown`, or use a netrc of your own)"
+            ),
+        ));
+    }
+    Ok(sys::mode(&meta))
+}
+
+/// The lock every edit of this user's holds: a 0600 file in wandb-cred's private state
+/// folder, so no other user can open it, let alone hold it. Waited for at most
+/// [`LOCK_WAIT`] (and never past the request's deadline).
+struct EditLock {
+    _file: File,
+}
+
+impl EditLock {
+    fn take() -> Result<Self, FileError> {
+        let dir = crate::config::paths::state_dir().ok_or_else(|| {
+            FileError::new(
+                "find",
+                Path::new("the state folder"),
+                io::Error::other("no home folder is known (set HOME)"),
+            )
+        })?;
+        sys::create_private_dir_all(&dir)
+            .map_err(|e| FileError::new("create the folder", &dir, e))?;
+        let meta = fs::symlink_metadata(&dir).map_err(|e| FileError::new("use", &dir, e))?;
+        if !meta.is_dir() {
+            return Err(FileError::refused("use", &dir, "it is not a folder".to_owned()));
+        }
+        if let Some(owner) = sys::foreign_owner(&meta) {
+            return Err(FileError::refused("use", &dir, format!("it belongs to {owner}")));
+        }
+        if sys::open_to_others(&meta).is_some() {
+            sys::make_dir_private(&dir).map_err(|e| FileError::new("make private", &dir, e))?;
+        }
+        let path = dir.join("edit.lock");
+        let file = sys::open_lock_file(&path).map_err(|e| FileError::new("open the lock", &path, e))?;
+        let give_up = Instant::now() + LOCK_WAIT;
+        let give_up = deadline().map_or(give_up, |d| d.min(give_up));
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(FileError::new(
+                        "lock",
+                        &path,
+                        io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "another wandb-cred command of yours has been changing files for too long; nothing was changed, try again",
+                        ),
+                    ));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(FileError::new("lock", &path, e)),
+            }
+        }
+    }
 }
 
 /// The random part tempfile puts between our prefix and suffix.
 const TEMP_RANDOM_LEN: usize = 6;
 
-fn write_replacing(target: &Path, dir: &Path, contents: &[u8]) -> io::Result<()> {
+fn write_replacing(target: &Path, dir: &Path, contents: &[u8], private: bool) -> io::Result<()> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -116,8 +352,8 @@ fn write_replacing(target: &Path, dir: &Path, contents: &[u8]) -> io::Result<()>
         .rand_bytes(TEMP_RANDOM_LEN)
         .tempfile_in(dir)?;
     match fs::metadata(target) {
-        Ok(meta) => temp.as_file().set_permissions(meta.permissions())?,
-        Err(_) => sys::make_private(temp.as_file())?,
+        Ok(meta) if !private => temp.as_file().set_permissions(meta.permissions())?,
+        _ => sys::make_private(temp.as_file())?,
     }
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;
@@ -126,8 +362,8 @@ fn write_replacing(target: &Path, dir: &Path, contents: &[u8]) -> io::Result<()>
 }
 
 /// Removes temporary files of writers that were killed before their rename. Writers
-/// make these files only while they hold the folder's lock, which the caller holds now,
-/// so any that exist belong to nobody. They may hold keys: they must not linger.
+/// make these files only while they hold the edit lock, which the caller holds now, so
+/// any of this user's that exist belong to nobody. They may hold keys: they must not linger.
 fn remove_orphans(dir: &Path, prefix: &str, suffix: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -137,7 +373,9 @@ fn remove_orphans(dir: &Path, prefix: &str, suffix: &str) {
         let name = file_name.to_string_lossy();
         let orphan = name.len() == prefix.len() + TEMP_RANDOM_LEN + suffix.len()
             && name.starts_with(prefix)
-            && name.ends_with(suffix);
+            && name.ends_with(suffix)
+            && fs::symlink_metadata(entry.path())
+                .is_ok_and(|m| m.is_file() && sys::foreign_owner(&m).is_none());
         if orphan {
             match fs::remove_file(entry.path()) {
                 Ok(()) => {
@@ -174,9 +412,14 @@ mod tests {
             sys::mode(&fs::metadata(path.parent().unwrap()).unwrap()),
             Some(0o700)
         );
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         update(&path, set("two")).unwrap();
-        assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o640));
+        assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o400));
+        // A file others can read is made private, and the caller is told.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let (_, written) = update(&path, set("three")).unwrap().unwrap();
+        assert_eq!(written.tightened_from, Some(0o644));
+        assert_eq!(sys::mode(&fs::metadata(&path).unwrap()), Some(0o600));
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
     }
@@ -185,7 +428,7 @@ mod tests {
     fn nothing_to_do_creates_nothing() {
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join("missing/f");
-        let r: Result<Option<()>, FileError> = update(&path, |_| Ok(None));
+        let r: Result<Option<((), Written)>, FileError> = update(&path, |_| Ok(None));
         assert!(r.unwrap().is_none());
         assert!(!t.path().join("missing").exists());
     }

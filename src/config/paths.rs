@@ -62,6 +62,15 @@ pub fn netrc(env: &Environment) -> PathBuf {
     home.join(sys::NETRC_NAME)
 }
 
+/// wandb-cred's own per-user folder for small non-secret files (the edit lock):
+/// `$XDG_STATE_HOME/wandb-cred`, else `~/.local/state/wandb-cred` (where the platform has
+/// no state folder: its local data folder, e.g. `%LOCALAPPDATA%\wandb-cred`).
+pub fn state_dir() -> Option<PathBuf> {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|dir| dir.join("wandb-cred"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

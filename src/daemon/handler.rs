@@ -2,10 +2,12 @@
 //! blocking thread: keychain and file calls block. Keys are never logged.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use wandb_cred_proto::{ErrorKind, Request, Response, Secret};
 use zeroize::Zeroizing;
 
+use crate::config::atomic;
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
 use crate::service::local::LocalService;
@@ -38,9 +40,20 @@ fn url(text: &str) -> Result<BaseUrl, ServiceError> {
     BaseUrl::parse(text).map_err(|e| ServiceError::new(ErrorKind::BadRequest, e.to_string()))
 }
 
-pub fn handle(service: &LocalService, request: Request) -> Response {
+/// How long a change may take from the moment its request arrived. Clients wait 60 s
+/// for an answer; a change not made by this deadline is abandoned (nothing changed) and
+/// reported, so a client that reported failure never sees the change happen later.
+pub const WRITE_BUDGET: Duration = Duration::from_secs(40);
+
+pub fn handle(service: &LocalService, request: Request, received: Instant) -> Response {
     let kind = name(&request);
-    logged(kind, respond(service, request))
+    let result = match request {
+        Request::Store { .. } | Request::Erase { .. } | Request::Migrate { .. } => {
+            atomic::with_deadline(received + WRITE_BUDGET, || respond(service, request))
+        }
+        request => respond(service, request),
+    };
+    logged(kind, result)
 }
 
 /// The answer to a `Get` that needs no keychain call (see

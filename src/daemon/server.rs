@@ -357,7 +357,9 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
                 return (response, Then::Continue);
             }
             let service = state.service.clone();
-            let response = tokio::task::spawn_blocking(move || handler::handle(&service, request))
+            let received = Instant::now();
+            let response =
+                tokio::task::spawn_blocking(move || handler::handle(&service, request, received))
                 .await
                 .unwrap_or_else(|e| Response::Error {
                     kind: ErrorKind::Internal,

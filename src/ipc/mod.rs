@@ -29,6 +29,29 @@ pub enum IpcError {
     },
 }
 
+/// Why a client did not get a connection to a daemon it can trust.
+#[derive(Debug)]
+pub enum ConnectFailure {
+    /// Nothing is listening there (no folder, no socket, or nobody accepting).
+    NotRunning,
+    /// Something is there that is not this user's own private daemon: the socket's
+    /// folder is not this user's or not private, or another user's process listens.
+    /// Nothing was sent to it. Says what and whose.
+    Untrusted(String),
+    /// Any other failure to connect.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotRunning => f.write_str("no daemon is listening"),
+            Self::Untrusted(why) => f.write_str(why),
+            Self::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// The daemon's files beside its socket: the lock that makes one daemon win, the pid
 /// file (`<pid>` and, for a daemon a client started, `autostarted`), and the log of an
 /// autostarted daemon.

@@ -13,9 +13,7 @@ use crate::env::Environment;
 pub type ClientStream = std::os::unix::net::UnixStream;
 pub type ServerStream = tokio::net::UnixStream;
 
-pub fn current_uid() -> u32 {
-    rustix::process::getuid().as_raw()
-}
+pub use crate::sys::current_uid;
 
 /// `$XDG_RUNTIME_DIR/wandb-cred/daemon.sock`, else `<temp>/wandb-cred-<uid>/daemon.sock`.
 pub fn default_socket_path(env: &Environment) -> PathBuf {
@@ -37,48 +35,140 @@ pub fn runtime_dir(socket: &Path) -> PathBuf {
 /// Creates the socket's folder (0700) if needed, and refuses one that another user owns
 /// or that group or others can enter.
 pub fn prepare_dir(dir: &Path) -> Result<(), IpcError> {
-    let io_err = |source| IpcError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    if !dir.exists() {
+    if std::fs::symlink_metadata(dir).is_err() {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(io_err)?;
+            .map_err(|source| IpcError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
     }
-    let meta = std::fs::symlink_metadata(dir).map_err(io_err)?;
+    check_private_dir(dir)
+}
+
+/// Whether `dir` is a folder (not a symbolic link) that this user owns and nobody else
+/// can enter: the only kind of folder whose socket a client trusts and a daemon uses.
+pub fn check_private_dir(dir: &Path) -> Result<(), IpcError> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| IpcError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     let unsafe_dir = |why: String| IpcError::Unsafe {
         path: dir.to_owned(),
         why,
     };
+    if meta.file_type().is_symlink() {
+        let to = std::fs::read_link(dir).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+        return Err(unsafe_dir(format!(
+            "it is a symbolic link (to {to}), not a folder of yours"
+        )));
+    }
     if !meta.is_dir() {
         return Err(unsafe_dir("it is not a folder".to_owned()));
     }
     if meta.uid() != current_uid() {
         return Err(unsafe_dir(format!(
-            "it belongs to uid {}, not to you (uid {})",
-            meta.uid(),
-            current_uid()
+            "it belongs to {}, not to you ({})",
+            crate::sys::describe_uid(meta.uid()),
+            crate::sys::describe_uid(current_uid())
         )));
     }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(unsafe_dir(format!(
-            "group or others can access it (mode {mode:04o}); run `chmod 700 {}`",
-            dir.display()
-        )));
+    if let Some(why) = crate::sys::open_to_others(&meta) {
+        return Err(unsafe_dir(format!("{why}; run `chmod 700 {}`", dir.display())));
     }
     Ok(())
 }
 
-/// Connects to the daemon, with a bound on each read and write.
-pub fn connect(path: &Path, timeout: Duration) -> io::Result<ClientStream> {
-    let stream = ClientStream::connect(path)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+/// Connects to the daemon, with a bound on each read and write, after making sure it
+/// is this user's own: the socket's folder is private to this user (checked before
+/// connecting) and the process listening on it runs as this user (its peer
+/// credentials, checked before anything is sent).
+pub fn connect(path: &Path, timeout: Duration) -> Result<ClientStream, super::ConnectFailure> {
+    use super::ConnectFailure;
+    let dir = runtime_dir(path);
+    match check_private_dir(&dir) {
+        Ok(()) => {}
+        Err(IpcError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Err(ConnectFailure::NotRunning);
+        }
+        Err(e) => return Err(ConnectFailure::Untrusted(e.to_string())),
+    }
+    let stream = match ClientStream::connect(path) {
+        Ok(stream) => stream,
+        Err(e) if is_not_running(&e) => return Err(ConnectFailure::NotRunning),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(ConnectFailure::Untrusted(format!(
+                "refusing to use {}: {e} (it is not your socket)",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(ConnectFailure::Io(e)),
+    };
+    match peer_uid(&stream) {
+        Ok(uid) if uid == current_uid() => {}
+        Ok(uid) => {
+            return Err(ConnectFailure::Untrusted(format!(
+                "refusing to use {}: it is served by {}, not by you ({})",
+                path.display(),
+                crate::sys::describe_uid(uid),
+                crate::sys::describe_uid(current_uid())
+            )));
+        }
+        Err(e) => {
+            return Err(ConnectFailure::Untrusted(format!(
+                "refusing to use {}: cannot tell who serves it ({e})",
+                path.display()
+            )));
+        }
+    }
+    let bounded = (|| {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))
+    })();
+    bounded.map_err(ConnectFailure::Io)?;
     Ok(stream)
+}
+
+/// The uid of the process that listens on the other end of a connected socket.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_uid(stream: &ClientStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: u32::MAX,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes of the sizes passed, and the
+    // descriptor belongs to `stream` for the whole call.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(cred.uid)
+}
+
+/// The uid of the process that listens on the other end of a connected socket.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_uid(stream: &ClientStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let (mut uid, mut gid) = (libc::uid_t::MAX, libc::gid_t::MAX);
+    // SAFETY: both out-pointers are valid; the descriptor belongs to `stream`.
+    let rc = unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(uid)
 }
 
 /// Whether a connection failure means "no daemon there" (as opposed to a real error).

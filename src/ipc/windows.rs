@@ -68,21 +68,29 @@ pub fn prepare_dir(dir: &Path) -> Result<(), IpcError> {
 }
 
 /// Connects to the daemon, and refuses a pipe served by another user's process (a name
-/// squatted before the daemon started).
-pub fn connect(path: &Path, _timeout: Duration) -> io::Result<ClientStream> {
+/// squatted before the daemon started) before anything is sent on it.
+pub fn connect(path: &Path, _timeout: Duration) -> Result<ClientStream, super::ConnectFailure> {
+    use super::ConnectFailure;
     use interprocess::local_socket::traits::Stream as _;
-    let stream = ClientStream::connect(path.to_fs_name::<GenericFilePath>()?)?;
-    let server = stream.peer_creds()?.pid();
+    let name = path
+        .to_fs_name::<GenericFilePath>()
+        .map_err(ConnectFailure::Io)?;
+    let stream = match ClientStream::connect(name) {
+        Ok(stream) => stream,
+        Err(e) if is_not_running(&e) => return Err(ConnectFailure::NotRunning),
+        Err(e) => return Err(ConnectFailure::Io(e)),
+    };
+    let server = stream.peer_creds().map_err(ConnectFailure::Io)?.pid();
     match server.map(|pid| (pid, same_user(pid))) {
         Some((_, Ok(()))) => Ok(stream),
-        Some((pid, Err(why))) => Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("{} is served by process {pid}, {why}", path.display()),
-        )),
-        None => Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("{}: the serving process is unknown", path.display()),
-        )),
+        Some((pid, Err(why))) => Err(ConnectFailure::Untrusted(format!(
+            "refusing to use {}: it is served by process {pid}, {why}",
+            path.display()
+        ))),
+        None => Err(ConnectFailure::Untrusted(format!(
+            "refusing to use {}: the serving process is unknown",
+            path.display()
+        ))),
     }
 }
 

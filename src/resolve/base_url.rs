@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 /// The public cloud, and the default when nothing else names a server.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 
@@ -12,26 +14,63 @@ const FORGE_HOSTS: &[(&str, &str)] = &[
     ("qa.forge.coreweave.com", "api.qa.wandb.ai"),
 ];
 
-/// Why a URL was refused. Each message names the URL and the rule.
+/// Why a URL was refused. Each message names the URL and the rule, except that text
+/// which passes the API key rules (a key pasted as `--host`) is named by the rule only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("invalid URL {0:?}: it must start with http:// or https://")]
-    Scheme(String),
-    #[error("invalid URL {0:?}: it has no host name")]
-    NoHost(String),
-    #[error("invalid URL {0:?}: the port must be a number from 1 to 65535")]
-    Port(String),
-    #[error("invalid URL {0:?}: it contains spaces or control characters")]
-    Characters(String),
-    #[error("{0:?} is not a valid server address, did you mean {DEFAULT_BASE_URL}?")]
-    NotApiHost(String),
+    #[error("invalid URL {0}: it must start with http:// or https://")]
+    Scheme(UrlText),
+    #[error("invalid URL {0}: it has no host name")]
+    NoHost(UrlText),
+    #[error("invalid URL {0}: the port must be a number from 1 to 65535")]
+    Port(UrlText),
+    #[error("invalid URL {0}: it contains spaces or control characters")]
+    Characters(UrlText),
+    #[error("{0} is not a valid server address, did you mean {DEFAULT_BASE_URL}?")]
+    NotApiHost(UrlText),
     #[error("http is not secure, please use {DEFAULT_BASE_URL}")]
-    Insecure(String),
+    Insecure(UrlText),
+}
+
+/// The text of a refused URL, for messages: quoted, or, when it looks like an API key,
+/// not shown at all (so a key pasted in the wrong place reaches no terminal or CI log).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UrlText(Zeroizing<String>);
+
+impl UrlText {
+    fn new(text: &str) -> Self {
+        Self(Zeroizing::new(text.to_owned()))
+    }
+}
+
+impl fmt::Display for UrlText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if crate::key::looks_like_key(&self.0) {
+            f.write_str("(not shown: it looks like an API key)")
+        } else {
+            write!(f, "{:?}", self.0.as_str())
+        }
+    }
+}
+
+impl fmt::Debug for UrlText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A host name as it is compared: ASCII lower case, one trailing dot dropped (DNS
+/// treats `API.wandb.ai.` and `api.wandb.ai` as one host).
+pub fn canonical_host(host: &str) -> String {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.to_ascii_lowercase()
 }
 
 /// A validated server URL with trailing slashes removed; case, port and path are kept
 /// as written, because the SDK keys netrc entries by the netloc exactly as written.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Two URLs are equal when they name one server ([`BaseUrl::identity`]): host names are
+/// compared in canonical form, and every rule is applied to that form.
+#[derive(Clone)]
 pub struct BaseUrl {
     url: String,
     /// Byte range of the netloc (`host[:port]`, after any `user@`) within `url`.
@@ -43,14 +82,14 @@ pub struct BaseUrl {
 impl BaseUrl {
     pub fn parse(text: &str) -> Result<Self, UrlError> {
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(UrlError::Characters(text.to_owned()));
+            return Err(UrlError::Characters(UrlText::new(text)));
         }
         let Some((scheme, rest)) = text.split_once("://") else {
-            return Err(UrlError::Scheme(text.to_owned()));
+            return Err(UrlError::Scheme(UrlText::new(text)));
         };
         let https = scheme.eq_ignore_ascii_case("https");
         if !https && !scheme.eq_ignore_ascii_case("http") {
-            return Err(UrlError::Scheme(text.to_owned()));
+            return Err(UrlError::Scheme(UrlText::new(text)));
         }
         let scheme_len = scheme.len();
         let authority_start = scheme_len + 3;
@@ -65,7 +104,7 @@ impl BaseUrl {
             && !port.is_empty()
             && !matches!(port.parse::<u16>(), Ok(p) if p > 0)
         {
-            return Err(UrlError::Port(text.to_owned()));
+            return Err(UrlError::Port(UrlText::new(text)));
         }
         let host_ok = !host.is_empty()
             && (host.starts_with('[') && host.ends_with(']')
@@ -73,20 +112,20 @@ impl BaseUrl {
                     .chars()
                     .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%')));
         if !host_ok {
-            return Err(UrlError::NoHost(text.to_owned()));
+            return Err(UrlError::NoHost(UrlText::new(text)));
         }
         let host_at = authority_start + host_start;
         let host = (host_at, host_at + host.len());
         // Trailing slashes come after a non-empty authority, so the ranges stay valid.
         let url = text.trim_end_matches('/').to_owned();
         let parsed = Self { url, netloc, host };
-        let lower = parsed.host().to_ascii_lowercase();
+        let lower = canonical_host(parsed.host());
         if lower == "wandb.ai" || lower.ends_with(".wandb.ai") {
             if !lower.starts_with("api.") {
-                return Err(UrlError::NotApiHost(text.to_owned()));
+                return Err(UrlError::NotApiHost(UrlText::new(text)));
             }
             if !https {
-                return Err(UrlError::Insecure(text.to_owned()));
+                return Err(UrlError::Insecure(UrlText::new(text)));
             }
         }
         Ok(parsed)
@@ -111,13 +150,40 @@ impl BaseUrl {
     }
 
     pub fn is_default(&self) -> bool {
-        self.url == DEFAULT_BASE_URL
+        *self == Self::default_cloud()
+    }
+
+    /// The URL as it is compared: scheme and host name in canonical form (see
+    /// [`canonical_host`]), the scheme's default port dropped, the rest as written.
+    /// Two URLs with one identity name one server.
+    pub fn identity(&self) -> String {
+        let scheme_end = self.url.find("://").expect("parsed URLs have a scheme");
+        let scheme = self.url[..scheme_end].to_ascii_lowercase();
+        let userinfo = &self.url[self.netloc.0..self.host.0];
+        let after_host = &self.url[self.host.1..];
+        let (port, rest) = match after_host.strip_prefix(':') {
+            Some(p) => {
+                let end = p.find(['/', '?', '#']).unwrap_or(p.len());
+                (&p[..end], &p[end..])
+            }
+            None => ("", after_host),
+        };
+        let default_port = matches!((scheme.as_str(), port), ("https", "443") | ("http", "80"));
+        let port = if port.is_empty() || default_port {
+            String::new()
+        } else {
+            format!(":{port}")
+        };
+        format!(
+            "{scheme}://{userinfo}{}{port}{rest}",
+            canonical_host(self.host())
+        )
     }
 
     /// For a CoreWeave Forge URL, the netloc of the W&B API behind it, whose netrc entry
     /// the SDK falls back to when the Forge host has none.
     pub fn forge_upstream_netloc(&self) -> Option<&'static str> {
-        let host = self.host().to_ascii_lowercase();
+        let host = canonical_host(self.host());
         FORGE_HOSTS.iter().find_map(|(forge, api)| {
             (host == *forge || host == format!("api.{forge}")).then_some(*api)
         })
@@ -135,6 +201,20 @@ impl BaseUrl {
             return url.replacen("://api.", "://app.", 1);
         }
         url.clone()
+    }
+}
+
+impl PartialEq for BaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for BaseUrl {}
+
+impl std::hash::Hash for BaseUrl {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
     }
 }
 
@@ -263,6 +343,55 @@ mod tests {
                 .unwrap()
                 .is_default()
         );
+    }
+
+    #[test]
+    fn host_rules_see_through_case_trailing_dots_and_default_ports() {
+        for bad in [
+            "http://api.wandb.ai.",
+            "http://API.WANDB.AI.",
+            "HTTP://Api.Wandb.Ai.:80/",
+            "http://api.wandb.ai:80",
+            "http://api.wandb.ai.:80",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(UrlError::Insecure(_))),
+                "{bad} was not refused as insecure: {:?}",
+                BaseUrl::parse(bad)
+            );
+        }
+        for bad in ["https://wandb.ai.", "https://APP.wandb.ai.", "https://Wandb.AI"] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(UrlError::NotApiHost(_))),
+                "{bad}"
+            );
+        }
+        let cloud = BaseUrl::default_cloud();
+        for same in [
+            "https://API.wandb.ai",
+            "https://api.wandb.ai.",
+            "HTTPS://api.wandb.ai:443/",
+        ] {
+            let url = BaseUrl::parse(same).unwrap();
+            assert_eq!(url, cloud, "{same}");
+            assert!(url.is_default(), "{same}");
+        }
+        assert_ne!(BaseUrl::parse("https://api.wandb.ai:8443").unwrap(), cloud);
+        assert_ne!(BaseUrl::parse("https://api.wandb.ai/sub").unwrap(), cloud);
+        let forge = BaseUrl::parse("https://API.forge.coreweave.com.").unwrap();
+        assert_eq!(forge.forge_upstream_netloc(), Some("api.wandb.ai"));
+    }
+
+    #[test]
+    fn a_key_given_as_a_url_is_never_shown() {
+        let key = format!("local-{}", "a1".repeat(20));
+        for text in [key.clone(), format!("wandb_v1_{}", "x".repeat(77))] {
+            let err = BaseUrl::parse(&text).unwrap_err().to_string();
+            assert!(!err.contains(&text), "{err}");
+            assert!(err.contains("looks like an API key") && err.contains("http://"), "{err}");
+            let debug = format!("{:?}", BaseUrl::parse(&text).unwrap_err());
+            assert!(!debug.contains(&text), "{debug}");
+        }
     }
 
     #[test]

@@ -65,6 +65,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How long a change waits for the change before it (which may be waiting on a keychain
+/// or a file lock, both bounded) to finish.
+const WRITE_WAIT: Duration = Duration::from_secs(15);
+
+/// The error of a change that did not start in time: nothing was changed.
+fn out_of_time(what: &str) -> ServiceError {
+    ServiceError::new(
+        ErrorKind::Timeout,
+        format!("{what}; nothing was changed, try again"),
+    )
+}
+
 fn fingerprint(path: &Path) -> Option<Fingerprint> {
     let meta = std::fs::metadata(path).ok()?;
     Some(Fingerprint {
@@ -94,6 +106,25 @@ impl LocalService {
 
     /// The backend, chosen on first use; an error is not remembered, so a keychain
     /// unlocked later is picked up by the next call.
+    /// The right to change stored keys, waited for at most [`WRITE_WAIT`] (and never past
+    /// the request's deadline).
+    fn begin_write(&self) -> ServiceResult<MutexGuard<'_, ()>> {
+        let give_up = Instant::now() + WRITE_WAIT;
+        let give_up = atomic::deadline().map_or(give_up, |d| d.min(give_up));
+        loop {
+            match self.writes.try_lock() {
+                Ok(guard) => return Ok(guard),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(out_of_time("another change to stored keys is still running"));
+                }
+            }
+        }
+    }
+
     fn selection(&self) -> ServiceResult<Arc<Selection>> {
         let mut slot = lock(&self.selection);
         if let Some(selection) = slot.as_ref() {
@@ -215,19 +246,21 @@ impl LocalService {
         );
     }
 
-    /// The netrc file's text, read again only when the file changed on disk.
+    /// The netrc file's text, read again only when the file changed on disk. The cache's
+    /// lock is held only to look and to store, never while the file is read: a slow
+    /// file (a hung network mount) delays only the request that reads it.
     fn netrc_text(&self, path: &Path) -> ServiceResult<Option<Zeroizing<String>>> {
         let now = fingerprint(path);
-        let mut cache = lock(&self.netrc_cache);
-        if let (Some(now), Some(snapshot)) = (now, cache.get(path))
+        if let Some(now) = now
+            && let Some(snapshot) = lock(&self.netrc_cache).get(path)
             && snapshot.fingerprint == now
         {
             return Ok(snapshot.text.clone());
         }
-        let text = atomic::read_text(path)
+        let text = atomic::read_own_text(path)
             .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
         if let Some(fingerprint) = now {
-            cache.insert(
+            lock(&self.netrc_cache).insert(
                 path.to_owned(),
                 NetrcSnapshot {
                     fingerprint,
@@ -315,11 +348,14 @@ impl KeyService for LocalService {
     }
 
     fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
-        let _writing = lock(&self.writes);
+        let _writing = self.begin_write()?;
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
         match &*selection {
             Selection::Keychain(keychain) => {
+                if atomic::out_of_time() {
+                    return Err(out_of_time("the request ran out of time before the keychain was asked"));
+                }
                 let location = self.through_keychain(keychain.set_verified(url, key))?;
                 self.remember(url, Some((key.clone(), location.clone())));
                 let removed_plaintext = match netrc.delete(url) {
@@ -346,7 +382,7 @@ impl KeyService for LocalService {
     }
 
     fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
-        let _writing = lock(&self.writes);
+        let _writing = self.begin_write()?;
         // A keychain that cannot be reached is an error before anything is removed.
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
@@ -401,7 +437,7 @@ impl KeyService for LocalService {
         netrc: &Path,
         keep_netrc: bool,
     ) -> ServiceResult<Vec<Migrated>> {
-        let _writing = lock(&self.writes);
+        let _writing = self.begin_write()?;
         let selection = self.selection()?;
         if let Selection::Netrc { why } = &*selection {
             return Err(ServiceError::new(

@@ -47,7 +47,7 @@ impl NetrcStore {
     }
 
     fn load(&self) -> Result<Option<Netrc>, StoreError> {
-        let Some(text) = atomic::read_text(&self.path)? else {
+        let Some(text) = atomic::read_own_text(&self.path)? else {
             return Ok(None);
         };
         Netrc::parse(&text)
@@ -130,7 +130,7 @@ impl Store for NetrcStore {
     }
 
     fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
-        match atomic::read_text(&self.path)? {
+        match atomic::read_own_text(&self.path)? {
             Some(text) => self.get_in(&text, url),
             None => Ok(None),
         }
@@ -141,8 +141,11 @@ impl Store for NetrcStore {
                 .map_err(|e| self.edit_error(e))?;
             Ok::<_, StoreError>(Some((out, ())))
         })?;
-        debug_assert!(written.is_some());
-        Ok(self.path.display().to_string())
+        let location = self.path.display().to_string();
+        Ok(match written.and_then(|((), w)| w.note(&self.path)) {
+            Some(note) => format!("{location} ({note})"),
+            None => location,
+        })
     }
 
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
@@ -154,6 +157,9 @@ impl Store for NetrcStore {
                 netrc_edit::remove_machine(text, url.netloc()).map_err(|e| self.edit_error(e))?;
             Ok::<_, StoreError>(out.map(|text: Zeroizing<String>| (text, ())))
         })?;
+        if let Some(note) = removed.as_ref().and_then(|((), w)| w.note(&self.path)) {
+            tracing::warn!("{note}");
+        }
         Ok(removed.is_some())
     }
 }

@@ -1,4 +1,4 @@
-//! Unix: permission bits, inode identity, `flock` on the folder itself.
+//! Unix: permission bits and owners, inode identity, non-blocking opens, processes.
 
 use std::fs::{self, File, Metadata, Permissions};
 use std::io;
@@ -29,13 +29,70 @@ pub fn mode(meta: &Metadata) -> Option<u32> {
     Some(meta.mode() & 0o7777)
 }
 
-/// An exclusive advisory lock that serialises our writers of files in `dir`. Locking
-/// the folder, not the file, survives the rename that replaces the file, and leaves no
-/// lock file behind. Released when the returned handle is dropped.
-pub fn lock_dir(dir: &Path) -> io::Result<File> {
-    let handle = File::open(dir)?;
-    handle.lock()?;
-    Ok(handle)
+/// Opens a file for reading without waiting on it: a FIFO with no writer, or a terminal,
+/// does not block the open (the caller refuses anything but a regular file).
+pub fn open_for_reading(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Opens (creating it 0600) the lock file `path` without following a symbolic link, and
+/// refuses one that is not this user's own regular file.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.uid() != current_uid() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("it is not a file of yours (owner {})", describe_uid(meta.uid())),
+        ));
+    }
+    Ok(file)
+}
+
+pub fn current_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// Whether a file that holds keys may be trusted: `None` when this user or root owns it,
+/// else whose it is.
+pub fn foreign_owner(meta: &Metadata) -> Option<String> {
+    let uid = meta.uid();
+    (uid != current_uid() && uid != 0).then(|| describe_uid(uid))
+}
+
+/// Why another user could replace or add files in the folder `meta` describes: it is
+/// theirs, or anyone may write to it and it is not sticky. `None` when only this user
+/// (or root) can.
+pub fn foreign_control(meta: &Metadata) -> Option<String> {
+    if let Some(owner) = foreign_owner(meta) {
+        return Some(format!("it belongs to {owner}"));
+    }
+    let mode = meta.mode() & 0o7777;
+    (mode & 0o002 != 0 && mode & 0o1000 == 0)
+        .then(|| format!("anyone can write to it (mode {mode:04o})"))
+}
+
+/// Makes a folder of this user's private to it (mode 0700).
+pub fn make_dir_private(dir: &Path) -> io::Result<()> {
+    fs::set_permissions(dir, Permissions::from_mode(0o700))
+}
+
+/// Why a folder of this user's is not private to it (mode bits for group or others),
+/// if it is not.
+pub fn open_to_others(meta: &Metadata) -> Option<String> {
+    let mode = meta.mode() & 0o777;
+    (mode & 0o077 != 0).then(|| format!("group or others can access it (mode {mode:04o})"))
 }
 
 /// Makes a completed rename in `dir` durable.
@@ -276,4 +333,36 @@ fn replace_stdin(bytes: &[u8]) -> io::Result<()> {
     file.seek(io::SeekFrom::Start(0))?;
     rustix::stdio::dup2_stdin(&file)?;
     Ok(())
+}
+
+/// `uid N (name)` for messages about who owns or serves something; the name is left
+/// out when the user database does not know the uid.
+pub fn describe_uid(uid: u32) -> String {
+    match user_name(uid) {
+        Some(name) => format!("uid {uid} ({name})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the sizes given; `result` is set to `&entry`
+    // or to null, and `entry`'s strings point into `buffer`, which outlives their use.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded, so `pw_name` is a NUL-terminated string in `buffer`.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    Some(name.to_string_lossy().into_owned())
 }

@@ -1,5 +1,4 @@
-//! Windows: no permission bits (the profile folder's ACL protects the files), and a
-//! lock file because a folder cannot be locked through std.
+//! Windows: no permission bits or uids (the profile folder's ACL protects the files).
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
@@ -36,15 +35,39 @@ pub fn mode(_meta: &Metadata) -> Option<u32> {
     None
 }
 
-/// An exclusive lock on `dir\.wandb-cred.lock`, released when the handle is dropped.
-pub fn lock_dir(dir: &Path) -> io::Result<File> {
-    let handle = OpenOptions::new()
+/// Opens a file for reading (Windows has no FIFOs that block an open).
+pub fn open_for_reading(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+/// Opens (creating it) the lock file `path`; the user's profile folder, where it lives,
+/// keeps other users out.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(dir.join(".wandb-cred.lock"))?;
-    handle.lock()?;
-    Ok(handle)
+        .open(path)
+}
+
+/// Files carry no uid here: the profile folder's ACL decides who may touch them.
+pub fn foreign_owner(_meta: &Metadata) -> Option<String> {
+    None
+}
+
+/// Folders carry no mode bits here: the ACL of the profile folder decides.
+pub fn foreign_control(_meta: &Metadata) -> Option<String> {
+    None
+}
+
+/// Nothing to do: the ACL of the profile folder decides.
+pub fn make_dir_private(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Folders carry no mode bits here: the ACL of the profile folder decides.
+pub fn open_to_others(_meta: &Metadata) -> Option<String> {
+    None
 }
 
 /// Renames are durable once `MoveFileEx` returns; nothing more to do.

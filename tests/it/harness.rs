@@ -271,6 +271,11 @@ impl Sandbox {
         self.env.push((name.to_owned(), value.to_owned()));
     }
 
+    /// Removes a variable from the environment of every later command.
+    pub fn remove_env(&mut self, name: &str) {
+        self.env.retain(|(n, _)| n != name);
+    }
+
     /// The netrc file a new login creates: `~/.netrc`, on Windows `~/_netrc`.
     pub fn netrc(&self) -> PathBuf {
         self.home

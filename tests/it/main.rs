@@ -14,6 +14,8 @@ mod server;
 mod verify;
 
 #[cfg(unix)]
+mod attack;
+#[cfg(unix)]
 mod audit;
 #[cfg(unix)]
 mod daemon;
@@ -47,6 +49,10 @@ mod tls;
 mod windows;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(unix)]
+    if let Some(code) = attack::role() {
+        return code;
+    }
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(login::tests());
@@ -68,6 +74,7 @@ fn main() -> std::process::ExitCode {
         tls::tests(),
         audit::tests(),
         load::tests(),
+        attack::tests(),
     ] {
         trials.extend(more);
     }
