@@ -10,6 +10,7 @@ pub mod env;
 pub mod git_credential;
 pub mod ipc;
 pub mod key;
+pub mod locked;
 pub mod prompt;
 pub mod resolve;
 pub mod secret_input;

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use zeroize::Zeroizing;
 
 use super::Context;
+use crate::config::settings_files::SettingsFiles;
 use crate::git_credential::{Request, answer};
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
@@ -51,12 +52,23 @@ pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<
     let Some(Known { url, via }) = known_server(ctx, request)? else {
         return Ok(None);
     };
+    // WANDB_API_KEY and a settings `api_key` are keys for the configured W&B server
+    // only: for any other host only a key stored for that very host is answered.
+    let configured = ctx
+        .base_url(None)
+        .is_ok_and(|(configured, _)| configured == url);
+    let unconfigured;
+    let (env_key, settings) = if configured {
+        (ctx.env.api_key(), &ctx.settings)
+    } else {
+        unconfigured = SettingsFiles::absent(&ctx.env);
+        (None, &unconfigured)
+    };
     // The keychain has been asked about this server already: only the environment
     // can outrank its key, and without one, settings come before netrc.
-    let env_key = ctx.env.api_key();
     let resolved = match via {
-        Via::Keychain(found) => stored_key(env_key, &ctx.settings, |_| Ok(Some(found)))?,
-        Via::Netrc => stored_key(env_key, &ctx.settings, |with_netrc| {
+        Via::Keychain(found) => stored_key(env_key, settings, |_| Ok(Some(found)))?,
+        Via::Netrc => stored_key(env_key, settings, |with_netrc| {
             if !with_netrc {
                 return Ok(None);
             }
@@ -67,7 +79,11 @@ pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<
                 location: f.location,
             }))
         })?,
-        Via::Lookup => ctx.stored_key(&url)?,
+        Via::Lookup => stored_key(env_key, settings, |with_netrc| {
+            let netrc = with_netrc.then_some(ctx.netrc_path.as_path());
+            ctx.service().get(&url, netrc)
+        })
+        .with_context(|| format!("cannot look up the API key for {url}"))?,
     };
     Ok(resolved.and_then(|resolved| answer(USERNAME, resolved.key.expose())))
 }

@@ -12,6 +12,18 @@ use super::{ConnectError, DaemonService};
 use crate::ipc::{self, RuntimeFiles};
 use crate::sys;
 
+/// The variables an autostarted daemon gets from its client (besides the platform's
+/// [`sys::SYSTEM_ENV`]): where the user's files and session bus are, and wandb-cred's
+/// own settings for the daemon.
+const DAEMON_ENV: &[&str] = &[
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "XDG_STATE_HOME",
+    "WANDB_CRED_BACKEND",
+    "WANDB_CRED_KEYCHAIN_TIMEOUT",
+    "WANDB_CRED_LOG",
+];
+
 /// How long a started daemon may take to answer.
 const READY_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -65,6 +77,15 @@ fn start(socket: &Path) -> Result<DaemonService, StartError> {
     let exe = std::env::current_exe()
         .map_err(|e| spawn_error(format!("cannot find this program: {e}")))?;
     let mut command = Command::new(exe);
+    // A clean environment (never the client's WANDB_API_KEY or anything else it holds)
+    // and a neutral working folder (the daemon's own), so it pins no folder of the
+    // client's and learns nothing it does not need.
+    command.env_clear().current_dir(&files.dir);
+    for name in DAEMON_ENV.iter().chain(sys::SYSTEM_ENV) {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
     command
         .arg("daemon")
         .arg("--socket")

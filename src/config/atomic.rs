@@ -147,7 +147,11 @@ fn read_bounded(path: &Path, own: bool) -> Result<Option<Zeroizing<String>>, Fil
 fn not_a_plain_file(meta: &fs::Metadata) -> Option<String> {
     let kind = meta.file_type();
     if !kind.is_file() {
-        let what = if kind.is_dir() { "a folder" } else { "a FIFO, socket or device" };
+        let what = if kind.is_dir() {
+            "a folder"
+        } else {
+            "a FIFO, socket or device"
+        };
         return Some(format!("it is not a regular file but {what}"));
     }
     (meta.len() > MAX_FILE).then(|| {
@@ -302,16 +306,25 @@ impl EditLock {
             .map_err(|e| FileError::new("create the folder", &dir, e))?;
         let meta = fs::symlink_metadata(&dir).map_err(|e| FileError::new("use", &dir, e))?;
         if !meta.is_dir() {
-            return Err(FileError::refused("use", &dir, "it is not a folder".to_owned()));
+            return Err(FileError::refused(
+                "use",
+                &dir,
+                "it is not a folder".to_owned(),
+            ));
         }
         if let Some(owner) = sys::foreign_owner(&meta) {
-            return Err(FileError::refused("use", &dir, format!("it belongs to {owner}")));
+            return Err(FileError::refused(
+                "use",
+                &dir,
+                format!("it belongs to {owner}"),
+            ));
         }
         if sys::open_to_others(&meta).is_some() {
             sys::make_dir_private(&dir).map_err(|e| FileError::new("make private", &dir, e))?;
         }
         let path = dir.join("edit.lock");
-        let file = sys::open_lock_file(&path).map_err(|e| FileError::new("open the lock", &path, e))?;
+        let file =
+            sys::open_lock_file(&path).map_err(|e| FileError::new("open the lock", &path, e))?;
         let give_up = Instant::now() + LOCK_WAIT;
         let give_up = deadline().map_or(give_up, |d| d.min(give_up));
         loop {

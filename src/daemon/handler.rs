@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use wandb_cred_proto::{ErrorKind, Request, Response, Secret};
 use zeroize::Zeroizing;
 
+use super::log_budget::{ClientText, LogBudget};
 use crate::config::atomic;
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
@@ -45,7 +46,12 @@ fn url(text: &str) -> Result<BaseUrl, ServiceError> {
 /// reported, so a client that reported failure never sees the change happen later.
 pub const WRITE_BUDGET: Duration = Duration::from_secs(40);
 
-pub fn handle(service: &LocalService, request: Request, received: Instant) -> Response {
+pub fn handle(
+    service: &LocalService,
+    request: Request,
+    received: Instant,
+    complaints: &LogBudget,
+) -> Response {
     let kind = name(&request);
     let result = match request {
         Request::Store { .. } | Request::Erase { .. } | Request::Migrate { .. } => {
@@ -53,13 +59,17 @@ pub fn handle(service: &LocalService, request: Request, received: Instant) -> Re
         }
         request => respond(service, request),
     };
-    logged(kind, result)
+    logged(kind, result, complaints)
 }
 
 /// The answer to a `Get` that needs no keychain call (see
 /// [`LocalService::get_without_keychain_call`]), for the daemon to give at once; `None`
 /// for any other request, or when the keychain must be asked.
-pub fn handle_at_once(service: &LocalService, request: &Request) -> Option<Response> {
+pub fn handle_at_once(
+    service: &LocalService,
+    request: &Request,
+    complaints: &LogBudget,
+) -> Option<Response> {
     let Request::Get { url: text, netrc } = request else {
         return None;
     };
@@ -70,14 +80,17 @@ pub fn handle_at_once(service: &LocalService, request: &Request) -> Option<Respo
         }
         Err(e) => Err(e),
     };
-    Some(logged("get", result))
+    Some(logged("get", result, complaints))
 }
 
-fn logged(kind: &str, result: Result<Response, ServiceError>) -> Response {
+/// The response, with a failure logged: within the budget for lines clients cause, and
+/// with the message (which may quote a client's URL or path) bounded and escaped.
+fn logged(kind: &str, result: Result<Response, ServiceError>, complaints: &LogBudget) -> Response {
     if let Err(e) = &result
         && e.kind != ErrorKind::NotFound
+        && complaints.allow()
     {
-        tracing::info!(request = kind, kind = ?e.kind, message = %e.message, "request failed");
+        tracing::info!(request = kind, kind = ?e.kind, message = %ClientText(&e.message), "request failed");
     }
     result.unwrap_or_else(error)
 }

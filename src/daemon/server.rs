@@ -14,6 +14,7 @@ use wandb_cred_proto::{
 
 use super::Options;
 use super::handler;
+use super::log_budget::{ClientText, LogBudget};
 use crate::ipc::{self, Listener, ServerStream};
 use crate::service::KeyService;
 use crate::service::local::LocalService;
@@ -38,7 +39,7 @@ pub struct State {
     active: AtomicUsize,
     last_activity: Mutex<Instant>,
     /// Warnings about misbehaving clients, rate-limited.
-    complaints: super::log_budget::LogBudget,
+    complaints: Arc<LogBudget>,
 }
 
 impl State {
@@ -57,7 +58,7 @@ impl State {
             shutdown: Notify::new(),
             active: AtomicUsize::new(0),
             last_activity: Mutex::new(started),
-            complaints: Default::default(),
+            complaints: Arc::new(LogBudget::default()),
         })
     }
 
@@ -304,10 +305,10 @@ async fn first(state: &Arc<State>, request: Request) -> (Response, Then) {
             netrc,
         } => {
             if protocol == PROTOCOL && backend_choice == state.service.choice().to_string() {
-                tracing::debug!(%client, protocol, "hello with a get");
+                tracing::debug!(client = %ClientText(&client), protocol, "hello with a get");
                 answer(state, Request::Get { url, netrc }).await
             } else {
-                tracing::debug!(%client, %backend_choice, "hello with a get for another backend");
+                tracing::debug!(client = %ClientText(&client), backend_choice = %ClientText(&backend_choice), "hello with a get for another backend");
                 hello(state, protocol, &client)
             }
         }
@@ -322,7 +323,7 @@ async fn first(state: &Arc<State>, request: Request) -> (Response, Then) {
 }
 
 fn hello(state: &State, protocol: u32, client: &str) -> (Response, Then) {
-    tracing::debug!(%client, protocol, "hello");
+    tracing::debug!(client = %ClientText(client), protocol, "hello");
     let response = Response::Hello {
         protocol: PROTOCOL,
         server: env!("CARGO_PKG_VERSION").to_owned(),
@@ -332,7 +333,9 @@ fn hello(state: &State, protocol: u32, client: &str) -> (Response, Then) {
     let then = if protocol == PROTOCOL {
         Then::Continue
     } else {
-        tracing::warn!(%client, protocol, "a client speaks another protocol");
+        if state.complaints.allow() {
+            tracing::warn!(client = %ClientText(client), protocol, "a client speaks another protocol");
+        }
         Then::Close
     };
     (response, then)
@@ -353,18 +356,21 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
         request => {
             // A key in memory or in an unchanged netrc file is given at once; anything
             // that may wait on the keychain or write files runs on a blocking thread.
-            if let Some(response) = handler::handle_at_once(&state.service, &request) {
+            if let Some(response) =
+                handler::handle_at_once(&state.service, &request, &state.complaints)
+            {
                 return (response, Then::Continue);
             }
-            let service = state.service.clone();
+            let (service, complaints) = (state.service.clone(), state.complaints.clone());
             let received = Instant::now();
-            let response =
-                tokio::task::spawn_blocking(move || handler::handle(&service, request, received))
-                .await
-                .unwrap_or_else(|e| Response::Error {
-                    kind: ErrorKind::Internal,
-                    message: format!("the request failed: {e}"),
-                });
+            let response = tokio::task::spawn_blocking(move || {
+                handler::handle(&service, request, received, &complaints)
+            })
+            .await
+            .unwrap_or_else(|e| Response::Error {
+                kind: ErrorKind::Internal,
+                message: format!("the request failed: {e}"),
+            });
             (response, Then::Continue)
         }
     }

@@ -60,7 +60,8 @@ pub fn check_private_dir(dir: &Path) -> Result<(), IpcError> {
         why,
     };
     if meta.file_type().is_symlink() {
-        let to = std::fs::read_link(dir).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+        let to =
+            std::fs::read_link(dir).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
         return Err(unsafe_dir(format!(
             "it is a symbolic link (to {to}), not a folder of yours"
         )));
@@ -76,7 +77,10 @@ pub fn check_private_dir(dir: &Path) -> Result<(), IpcError> {
         )));
     }
     if let Some(why) = crate::sys::open_to_others(&meta) {
-        return Err(unsafe_dir(format!("{why}; run `chmod 700 {}`", dir.display())));
+        return Err(unsafe_dir(format!(
+            "{why}; run `chmod 700 {}`",
+            dir.display()
+        )));
     }
     Ok(())
 }

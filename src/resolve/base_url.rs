@@ -360,7 +360,11 @@ mod tests {
                 BaseUrl::parse(bad)
             );
         }
-        for bad in ["https://wandb.ai.", "https://APP.wandb.ai.", "https://Wandb.AI"] {
+        for bad in [
+            "https://wandb.ai.",
+            "https://APP.wandb.ai.",
+            "https://Wandb.AI",
+        ] {
             assert!(
                 matches!(BaseUrl::parse(bad), Err(UrlError::NotApiHost(_))),
                 "{bad}"
@@ -388,7 +392,10 @@ mod tests {
         for text in [key.clone(), format!("wandb_v1_{}", "x".repeat(77))] {
             let err = BaseUrl::parse(&text).unwrap_err().to_string();
             assert!(!err.contains(&text), "{err}");
-            assert!(err.contains("looks like an API key") && err.contains("http://"), "{err}");
+            assert!(
+                err.contains("looks like an API key") && err.contains("http://"),
+                "{err}"
+            );
             let debug = format!("{:?}", BaseUrl::parse(&text).unwrap_err());
             assert!(!debug.contains(&text), "{debug}");
         }

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::config::atomic;
 use crate::key::ApiKey;
+use crate::locked::LockedText;
 use crate::resolve::base_url::BaseUrl;
 use crate::store::Store;
 use crate::store::backend::{BackendChoice, Selection};
@@ -26,8 +27,9 @@ use crate::sys;
 /// Changes made through this service update the cache at once; `reload` drops it.
 pub const KEYCHAIN_TTL: Duration = Duration::from_secs(600);
 
+/// A cached keychain answer; the key in locked memory (it may stay for minutes).
 struct CachedKey {
-    found: Option<(ApiKey, String)>,
+    found: Option<(LockedText, String)>,
     at: Instant,
 }
 
@@ -41,7 +43,8 @@ struct Fingerprint {
 
 struct NetrcSnapshot {
     fingerprint: Fingerprint,
-    text: Option<Zeroizing<String>>,
+    /// The text, in locked memory (it holds keys for as long as the file is unchanged).
+    text: Option<Arc<LockedText>>,
 }
 
 pub struct LocalService {
@@ -119,7 +122,9 @@ impl LocalService {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(std::sync::TryLockError::WouldBlock) => {
-                    return Err(out_of_time("another change to stored keys is still running"));
+                    return Err(out_of_time(
+                        "another change to stored keys is still running",
+                    ));
                 }
             }
         }
@@ -193,7 +198,7 @@ impl LocalService {
             .get(url.as_str())
             .filter(|c| c.at.elapsed() < KEYCHAIN_TTL)?;
         Some(cached.found.as_ref().map(|(key, location)| Found {
-            key: key.clone(),
+            key: unlocked_key(key),
             layer: Layer::Keychain,
             location: location.clone(),
         }))
@@ -237,6 +242,7 @@ impl LocalService {
     }
 
     fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {
+        let found = found.map(|(key, location)| (LockedText::new(key.expose()), location));
         lock(&self.keychain_cache).insert(
             url.as_str().to_owned(),
             CachedKey {
@@ -249,7 +255,7 @@ impl LocalService {
     /// The netrc file's text, read again only when the file changed on disk. The cache's
     /// lock is held only to look and to store, never while the file is read: a slow
     /// file (a hung network mount) delays only the request that reads it.
-    fn netrc_text(&self, path: &Path) -> ServiceResult<Option<Zeroizing<String>>> {
+    fn netrc_text(&self, path: &Path) -> ServiceResult<Option<Arc<LockedText>>> {
         let now = fingerprint(path);
         if let Some(now) = now
             && let Some(snapshot) = lock(&self.netrc_cache).get(path)
@@ -258,7 +264,8 @@ impl LocalService {
             return Ok(snapshot.text.clone());
         }
         let text = atomic::read_own_text(path)
-            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?
+            .map(|text| Arc::new(LockedText::new(&text)));
         if let Some(fingerprint) = now {
             lock(&self.netrc_cache).insert(
                 path.to_owned(),
@@ -275,7 +282,7 @@ impl LocalService {
         let Some(text) = self.netrc_text(path)? else {
             return Ok(None);
         };
-        let found = NetrcStore::new(path.to_owned()).get_in(&text, url)?;
+        let found = NetrcStore::new(path.to_owned()).get_in(text.as_str(), url)?;
         Ok(found.map(|f| Found {
             key: f.key,
             layer: Layer::Netrc,
@@ -328,6 +335,12 @@ impl LocalService {
     }
 }
 
+/// A cached key as an [`ApiKey`] (a short-lived copy; the cache keeps the locked one).
+fn unlocked_key(key: &LockedText) -> ApiKey {
+    ApiKey::parse(Zeroizing::new(key.as_str().to_owned()))
+        .expect("only keys that passed the rules are cached")
+}
+
 fn keychain_location(url: &BaseUrl) -> String {
     crate::store::keychain::location(url)
 }
@@ -354,7 +367,9 @@ impl KeyService for LocalService {
         match &*selection {
             Selection::Keychain(keychain) => {
                 if atomic::out_of_time() {
-                    return Err(out_of_time("the request ran out of time before the keychain was asked"));
+                    return Err(out_of_time(
+                        "the request ran out of time before the keychain was asked",
+                    ));
                 }
                 let location = self.through_keychain(keychain.set_verified(url, key))?;
                 self.remember(url, Some((key.clone(), location.clone())));

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 pub const NETRC_NAME: &str = ".netrc";
 
+/// The variables of the user's session a daemon started for it needs on this platform.
+pub const SYSTEM_ENV: &[&str] = &["HOME", "USER", "LOGNAME", "TMPDIR"];
+
 /// The home folder `~` means: `$HOME`, as Python's `expanduser` (and so the SDK) reads it.
 pub fn home_dir() -> Option<std::path::PathBuf> {
     dirs::home_dir()
@@ -54,7 +57,10 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     if !meta.is_file() || meta.uid() != current_uid() {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!("it is not a file of yours (owner {})", describe_uid(meta.uid())),
+            format!(
+                "it is not a file of yours (owner {})",
+                describe_uid(meta.uid())
+            ),
         ));
     }
     Ok(file)
@@ -365,4 +371,21 @@ fn user_name(uid: u32) -> Option<String> {
     // SAFETY: getpwuid_r succeeded, so `pw_name` is a NUL-terminated string in `buffer`.
     let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
     Some(name.to_string_lossy().into_owned())
+}
+
+/// The size of a memory page.
+pub fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
+/// Locks `len` bytes at `ptr` (whole pages) in memory, so they never reach swap.
+pub fn lock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: the caller owns the pages for as long as they stay locked.
+    unsafe { rustix::mm::mlock(ptr.cast(), len) }.map_err(io::Error::from)
+}
+
+/// Undoes [`lock_pages`].
+pub fn unlock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: as for `lock_pages`.
+    unsafe { rustix::mm::munlock(ptr.cast(), len) }.map_err(io::Error::from)
 }

@@ -6,6 +6,21 @@ use std::path::Path;
 
 pub const NETRC_NAME: &str = "_netrc";
 
+/// The variables of the user's session a daemon started for it needs on this platform.
+pub const SYSTEM_ENV: &[&str] = &[
+    "SystemRoot",
+    "windir",
+    "PATH",
+    "USERNAME",
+    "USERPROFILE",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "TEMP",
+    "TMP",
+];
+
 /// The home folder `~` means, as Python's `expanduser` (and so the SDK) finds it on
 /// Windows: `%USERPROFILE%`, else `%HOMEDRIVE%%HOMEPATH%`, else the profile folder.
 pub fn home_dir() -> Option<std::path::PathBuf> {
@@ -260,4 +275,31 @@ pub fn raw_stdin() -> Option<File> {
     use std::os::windows::io::AsHandle;
     let handle = io::stdin().as_handle().try_clone_to_owned().ok()?;
     Some(File::from(handle))
+}
+
+/// The size of a memory page.
+pub fn page_size() -> usize {
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    // SAFETY: GetSystemInfo fills the struct it is given.
+    let mut info: SYSTEM_INFO = unsafe { std::mem::zeroed() };
+    unsafe { GetSystemInfo(&mut info) };
+    info.dwPageSize as usize
+}
+
+/// Locks `len` bytes at `ptr` in memory (`VirtualLock`), so they never reach the page file.
+pub fn lock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: the caller owns the pages for as long as they stay locked.
+    match unsafe { windows_sys::Win32::System::Memory::VirtualLock(ptr.cast(), len) } {
+        0 => Err(io::Error::last_os_error()),
+        _ => Ok(()),
+    }
+}
+
+/// Undoes [`lock_pages`].
+pub fn unlock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: as for `lock_pages`.
+    match unsafe { windows_sys::Win32::System::Memory::VirtualUnlock(ptr.cast(), len) } {
+        0 => Err(io::Error::last_os_error()),
+        _ => Ok(()),
+    }
 }

@@ -21,12 +21,24 @@ use crate::harness::{Need, Reaped, Sandbox, other_user};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::OtherUser];
+    let mut all = trials![[Need::OtherUser];
         a_squatted_temp_socket_folder_gets_no_key_and_gives_none,
         a_symlinked_socket_folder_is_refused,
         a_socket_named_by_wandb_cred_socket_is_checked_too,
         a_foreign_listener_in_a_private_folder_is_refused_by_its_peer_uid,
-    ]
+        another_user_locking_the_home_folder_blocks_no_edit,
+        netrc_files_others_can_read_own_or_replace_are_tightened_or_refused,
+    ];
+    all.extend(trials![
+        a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later,
+        a_fifo_a_device_or_a_huge_netrc_is_refused_at_once,
+        the_git_helper_never_gives_the_environment_key_to_another_host,
+        clients_cannot_flood_or_forge_the_daemon_log,
+        an_autostarted_daemon_gets_a_clean_environment_and_folder,
+        the_daemon_locks_cached_keys_in_memory,
+        cleartext_to_the_cloud_is_refused_however_the_host_is_spelled,
+    ]);
+    all
 }
 
 /// The role variable: when set, this binary is the attacker's daemon, not the tests.
@@ -176,7 +188,10 @@ impl Stage {
         let child = Reaped(child);
         let started = Instant::now();
         while !ready.exists() {
-            assert!(started.elapsed() < DEADLINE, "the attacker's daemon did not start");
+            assert!(
+                started.elapsed() < DEADLINE,
+                "the attacker's daemon did not start"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         EvilDaemon { _child: child, log }
@@ -210,7 +225,10 @@ fn victim_without_runtime_dir(stage: &Stage) -> Sandbox {
 fn victim_keeps_its_key(sb: &Sandbox, evil: &EvilDaemon, refused: &str) {
     let key = sb.key();
     let login = sb.cmd(&["login", "-"]).stdin(&format!("{key}\n")).run();
-    login.ok().stderr_has(refused).stderr_has("working without a daemon");
+    login
+        .ok()
+        .stderr_has(refused)
+        .stderr_has("working without a daemon");
     assert!(
         !evil.received().contains(&key),
         "the attacker received the victim's key:\n{}",
@@ -315,4 +333,341 @@ fn a_foreign_listener_in_a_private_folder_is_refused_by_its_peer_uid() {
     );
     sb.set_env("WANDB_CRED_NO_AUTOSTART", "1");
     victim_keeps_its_key(&sb, &evil, "is served by uid");
+}
+
+/// Waits (bounded) until `path` exists.
+fn wait_for(path: &Path, what: &str) {
+    let started = Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `flock PATH` held by `command` until the guard is dropped; returns once it is held.
+fn hold_flock(mut command: Command, path: &Path, held: &Path) -> Reaped {
+    let child = command
+        .arg(path)
+        .arg("-c")
+        .arg(format!("touch '{}' && exec sleep 300", held.display()))
+        .spawn()
+        .unwrap();
+    let guard = Reaped(child);
+    wait_for(held, "the lock is held");
+    guard
+}
+
+fn another_user_locking_the_home_folder_blocks_no_edit() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    // A world-readable home (the default on many systems), reachable by the attacker.
+    for dir in [&sb.root, &sb.home] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let held = stage.attacker_home().join("held");
+    let _lock = hold_flock(
+        stage.as_attacker(Path::new("/usr/bin/flock")),
+        &sb.home,
+        &held,
+    );
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .env("WANDB_CRED_NO_DAEMON", "1")
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok();
+    let other = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{other}\n"))
+        .run()
+        .ok();
+    assert_eq!(
+        sb.python_netrc(&sb.netrc(), "api.wandb.ai").unwrap().2,
+        other
+    );
+}
+
+fn a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later() {
+    let sb = Sandbox::new();
+    let state = sb.home.join(".local/state/wandb-cred");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let lock = state.join("edit.lock");
+    std::fs::write(&lock, "").unwrap();
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let held = sb.root.join("held");
+    let holder = hold_flock(Command::new("flock"), &lock, &held);
+    let key = sb.key();
+    // In-process, and through the daemon: both give up, say why, and change nothing.
+    for no_daemon in ["1", "0"] {
+        sb.cmd(&["login", "-"])
+            .env("WANDB_CRED_NO_DAEMON", no_daemon)
+            .stdin(&format!("{key}\n"))
+            .run()
+            .fails(1)
+            .stderr_has("edit.lock")
+            .stderr_has("try again");
+        assert!(!sb.netrc().exists());
+    }
+    drop(holder);
+    // A change through the same daemon waits for any change before it: once it is done,
+    // a failed login that was still pending would have been written.
+    sb.cmd(&["logout", "--host", "https://other.example"])
+        .run()
+        .ok();
+    assert!(
+        sb.read(&sb.netrc()).is_none_or(|text| !text.contains(&key)),
+        "a login that failed was applied later"
+    );
+}
+
+fn a_fifo_a_device_or_a_huge_netrc_is_refused_at_once() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok();
+    let fifo = sb.root.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let huge = sb.root.join("huge");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    for (netrc, why) in [
+        (fifo.as_path(), "not a regular file"),
+        (Path::new("/dev/zero"), "not a regular file"),
+        (huge.as_path(), "more than 1024 KiB"),
+    ] {
+        let netrc = netrc.to_str().unwrap();
+        for log in [None, Some("warn")] {
+            let mut get = sb.cmd(&["get"]).env("NETRC", netrc);
+            if let Some(level) = log {
+                get = get.env("WANDB_CRED_LOG", level);
+            }
+            get.run().fails(1).stderr_has(netrc).stderr_has(why);
+        }
+        sb.cmd(&["login", "-"])
+            .env("NETRC", netrc)
+            .stdin(&format!("{}\n", sb.key()))
+            .run()
+            .fails(1)
+            .stderr_has(why);
+        // The daemon serves everyone else meanwhile.
+        sb.cmd(&["get"])
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{key}\n"));
+        sb.cmd(&["status"]).run().ok();
+    }
+    assert_eq!(std::fs::metadata(&huge).unwrap().len(), 2 << 30);
+}
+
+fn netrc_files_others_can_read_own_or_replace_are_tightened_or_refused() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let foreign = "machine example.com\n  login me\n  password hunter2\n";
+    // Readable by others: made private, and the user told.
+    sb.write(&sb.netrc(), foreign);
+    std::fs::set_permissions(sb.netrc(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok()
+        .stderr_has("could be read by other users (mode 0644)");
+    assert_eq!(crate::harness::mode(&sb.netrc()), 0o600);
+    assert_eq!(sb.python_netrc(&sb.netrc(), "api.wandb.ai").unwrap().2, key);
+    // Owned by another user: neither written nor trusted.
+    std::os::unix::fs::chown(sb.netrc(), Some(stage.uid), Some(stage.gid)).unwrap();
+    let before = std::fs::read(sb.netrc()).unwrap();
+    for no_daemon in ["1", "0"] {
+        sb.cmd(&["login", "-"])
+            .env("WANDB_CRED_NO_DAEMON", no_daemon)
+            .stdin(&format!("{}\n", sb.key()))
+            .run()
+            .fails(1)
+            .stderr_has(ATTACKER)
+            .stderr_has(&sb.netrc().display().to_string());
+        sb.cmd(&["get"])
+            .env("WANDB_CRED_NO_DAEMON", no_daemon)
+            .run()
+            .fails(1)
+            .stderr_has("not trusted")
+            .stderr_has(ATTACKER);
+    }
+    assert_eq!(std::fs::read(sb.netrc()).unwrap(), before);
+    // A link to a file of ours in a folder of the attacker's: they could swap it.
+    std::fs::remove_file(sb.netrc()).unwrap();
+    let theirs = stage.attacker_dir("attacker-netrc", 0o777);
+    std::fs::write(theirs.join("netrc"), foreign).unwrap();
+    std::fs::set_permissions(theirs.join("netrc"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(theirs.join("netrc"), sb.netrc()).unwrap();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{}\n", sb.key()))
+        .run()
+        .fails(1)
+        .stderr_has("another user could replace it")
+        .stderr_has(ATTACKER);
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("netrc")).unwrap(),
+        foreign
+    );
+}
+
+fn the_git_helper_never_gives_the_environment_key_to_another_host() {
+    let sb = Sandbox::new();
+    let token = sb.secret(format!("ghp_{}", "a1B2".repeat(10)));
+    let stored = sb.key();
+    sb.write(
+        &sb.netrc(),
+        &format!(
+            "machine github.com\n  login user\n  password {token}\nmachine api.wandb.ai\n  login user\n  password {stored}\n"
+        ),
+    );
+    let env_key = sb.key();
+    let asked = |host: &str| {
+        sb.cmd(&["git-credential", "get"])
+            .env("WANDB_API_KEY", &env_key)
+            .stdin(&format!("protocol=https\nhost={host}\n\n"))
+            .key_on_stdout()
+            .run()
+    };
+    let github = asked("github.com");
+    github.ok();
+    assert!(!github.stdout.contains(&env_key), "{}", github.report());
+    // The configured server gets the environment's key, as `get` gives it (it outranks
+    // the stored one).
+    asked("api.wandb.ai")
+        .ok()
+        .stdout_is(&format!("username=api\npassword={env_key}\n"));
+}
+
+fn clients_cannot_flood_or_forge_the_daemon_log() {
+    let sb = Sandbox::new();
+    sb.cmd(&["status"]).run().ok();
+    let socket = sb.daemon_dir().join("daemon.sock");
+    let log = sb.daemon_dir().join("daemon.log");
+    let forged = format!("x\nFORGED INFO daemon started pid=1{}", "y".repeat(30_000));
+    for i in 0..300 {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let protocol = if i % 2 == 0 { PROTOCOL + 1 } else { PROTOCOL };
+        proto::write_frame(
+            &mut stream,
+            &Request::Hello {
+                protocol,
+                client: forged.clone(),
+            },
+        )
+        .unwrap();
+        let _ = proto::read_frame::<Response>(&mut stream);
+        if protocol == PROTOCOL {
+            let get = Request::Get {
+                url: forged.clone(),
+                netrc: Some(forged.clone()),
+            };
+            proto::write_frame(&mut stream, &get).unwrap();
+            let _ = proto::read_frame::<Response>(&mut stream).unwrap();
+        }
+    }
+    sb.cmd(&["status"]).run().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.len() < 64 * 1024,
+        "the log grew to {} bytes",
+        text.len()
+    );
+    assert!(
+        !text.contains("\nFORGED"),
+        "a client wrote a line of its own:\n{text}"
+    );
+}
+
+fn an_autostarted_daemon_gets_a_clean_environment_and_folder() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["list"])
+        .env("WANDB_API_KEY", &key)
+        .env("MY_PRIVATE_TOKEN", "s3cret-token-value")
+        .run()
+        .ok();
+    let pid = sb.daemon_pid().expect("a daemon was started");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    for (leaked, name) in [
+        (key.as_str(), "the key"),
+        ("MY_PRIVATE_TOKEN", "MY_PRIVATE_TOKEN"),
+        ("WANDB_API_KEY", "WANDB_API_KEY"),
+    ] {
+        assert!(!environ.contains(leaked), "the daemon inherited {name}");
+    }
+    assert!(environ.contains("HOME="), "the daemon was not given HOME");
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+    assert_eq!(
+        cwd,
+        sb.daemon_dir().canonicalize().unwrap(),
+        "not in its own folder"
+    );
+}
+
+fn the_daemon_locks_cached_keys_in_memory() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok();
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+    let pid = sb.daemon_pid().expect("a daemon is running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let locked: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(locked > 0, "no memory is locked:\n{status}");
+}
+
+fn cleartext_to_the_cloud_is_refused_however_the_host_is_spelled() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    for url in [
+        "http://api.wandb.ai.",
+        "http://API.WANDB.AI.:80/",
+        "HTTP://Api.Wandb.Ai.",
+    ] {
+        sb.cmd(&["login", "--verify", "-"])
+            .env("WANDB_BASE_URL", url)
+            .stdin(&format!("{key}\n"))
+            .run()
+            .fails(1)
+            .stderr_has("http is not secure");
+        sb.cmd(&["exec", "--", "true"])
+            .env("WANDB_BASE_URL", url)
+            .env("WANDB_API_KEY", &key)
+            .run()
+            .fails(1)
+            .stderr_has("http is not secure");
+    }
+    // A key pasted as --host is named by its rule only.
+    sb.cmd(&["login", "--host", &key])
+        .run()
+        .fails(1)
+        .stderr_has("looks like an API key");
 }
