@@ -720,9 +720,9 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if kind.is_dir() && path.file_name().is_some_and(|n| n == "run") {
                 continue;
             }
-            // Windows serialises netrc edits with this empty file beside the netrc
-            // (Unix locks the folder itself); it never holds anything.
-            if cfg!(windows) && path.file_name().is_some_and(|n| n == ".wandb-cred.lock") {
+            // Every edit takes wandb-cred's lock, an empty file in its state folder
+            // (README "Files"); it never holds anything.
+            if path.ends_with("wandb-cred/edit.lock") {
                 continue;
             }
             if kind.is_dir() {

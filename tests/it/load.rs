@@ -89,7 +89,7 @@ fn two_hundred_concurrent_clients_end_in_the_expected_state() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != ".netrc" && name != ".config")
+        .filter(|name| name != ".netrc" && name != ".config" && name != ".local")
         .collect();
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }

@@ -448,14 +448,23 @@ fn existing_netrc_mode_is_kept() {
     use std::os::unix::fs::PermissionsExt;
     let sb = Sandbox::new();
     sb.write(&sb.netrc(), "machine other password x\n");
+    // A private mode is kept...
+    std::fs::set_permissions(sb.netrc(), std::fs::Permissions::from_mode(0o400)).unwrap();
+    sb.cmd(&["login", &sb.key()]).run().ok();
+    assert_eq!(mode(&sb.netrc()), 0o400);
+    // ...one that lets group or others read the key is not, and the user is told.
     std::fs::set_permissions(sb.netrc(), std::fs::Permissions::from_mode(0o640)).unwrap();
     let key = sb.key();
-    sb.cmd(&["login", &key]).run().ok();
-    assert_eq!(mode(&sb.netrc()), 0o640);
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("could be read by other users (mode 0640); it is now 0600");
+    assert_eq!(mode(&sb.netrc()), 0o600);
     // No temporary file is left next to it.
     let names: Vec<_> = std::fs::read_dir(&sb.home)
         .unwrap()
         .map(|e| e.unwrap().file_name())
+        .filter(|name| name != ".local")
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from(".netrc")]);
 }
