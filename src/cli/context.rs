@@ -125,7 +125,7 @@ impl Context {
             }
             Err(StartError::Connect(ConnectError::Untrusted { why, .. })) => {
                 warn(format_args!(
-                    "{why}; working without a daemon (nothing was sent to it). To use one, set WANDB_CRED_SOCKET (or XDG_RUNTIME_DIR) to a private folder of yours"
+                    "{why}; working without a daemon (nothing was sent to it). To use one, put its socket in a private folder of yours: export WANDB_CRED_SOCKET=~/.local/state/wandb-cred/daemon.sock"
                 ));
                 local()
             }

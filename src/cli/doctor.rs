@@ -263,6 +263,12 @@ fn check_daemon(ctx: &Context, report: &mut Report) {
             ),
             "start the service: `systemctl --user start wandb-cred.socket` (or unset WANDB_CRED_NO_AUTOSTART)",
         ),
+        Err(StartError::Connect(ConnectError::Untrusted { why, .. })) => report.fix(
+            "daemon",
+            Status::Warning,
+            format!("{why}; nothing is sent to it and commands work in-process"),
+            "use a socket in a private folder of yours: `export WANDB_CRED_SOCKET=~/.local/state/wandb-cred/daemon.sock`",
+        ),
         Err(e) => report.fix(
             "daemon",
             Status::Failed,

@@ -51,9 +51,9 @@ impl FileError {
     }
 }
 
+// The time by which the request this thread works on must be done (the daemon sets it,
+// so that a client that gave up never sees its change made later).
 thread_local! {
-    /// The time by which the request this thread works on must be done (the daemon
-    /// sets it, so that a client that gave up never sees its change made later).
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 

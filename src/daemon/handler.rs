@@ -46,6 +46,14 @@ fn url(text: &str) -> Result<BaseUrl, ServiceError> {
 /// reported, so a client that reported failure never sees the change happen later.
 pub const WRITE_BUDGET: Duration = Duration::from_secs(40);
 
+/// Whether the request changes stored keys (and so runs under [`WRITE_BUDGET`]).
+pub fn is_change(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Store { .. } | Request::Erase { .. } | Request::Migrate { .. }
+    )
+}
+
 pub fn handle(
     service: &LocalService,
     request: Request,
@@ -53,11 +61,10 @@ pub fn handle(
     complaints: &LogBudget,
 ) -> Response {
     let kind = name(&request);
-    let result = match request {
-        Request::Store { .. } | Request::Erase { .. } | Request::Migrate { .. } => {
-            atomic::with_deadline(received + WRITE_BUDGET, || respond(service, request))
-        }
-        request => respond(service, request),
+    let result = if is_change(&request) {
+        atomic::with_deadline(received + WRITE_BUDGET, || respond(service, request))
+    } else {
+        respond(service, request)
     };
     logged(kind, result, complaints)
 }

@@ -40,6 +40,8 @@ pub struct State {
     last_activity: Mutex<Instant>,
     /// Warnings about misbehaving clients, rate-limited.
     complaints: Arc<LogBudget>,
+    /// One change (store, erase, migrate) at a time.
+    writes: Arc<Semaphore>,
 }
 
 impl State {
@@ -59,6 +61,7 @@ impl State {
             active: AtomicUsize::new(0),
             last_activity: Mutex::new(started),
             complaints: Arc::new(LogBudget::default()),
+            writes: Arc::new(Semaphore::new(1)),
         })
     }
 
@@ -361,10 +364,33 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
             {
                 return (response, Then::Continue);
             }
-            let (service, complaints) = (state.service.clone(), state.complaints.clone());
             let received = Instant::now();
+            // Changes wait their turn here, without holding a blocking thread, so that
+            // a pile of them cannot leave lookups without threads.
+            let turn = if handler::is_change(&request) {
+                let waited = tokio::time::timeout(
+                    handler::WRITE_BUDGET,
+                    state.writes.clone().acquire_owned(),
+                )
+                .await;
+                match waited {
+                    Ok(Ok(permit)) => Some(permit),
+                    _ => {
+                        let busy = Response::Error {
+                            kind: ErrorKind::Timeout,
+                            message: "another change to stored keys is still running; nothing was changed, try again".to_owned(),
+                        };
+                        return (busy, Then::Continue);
+                    }
+                }
+            } else {
+                None
+            };
+            let (service, complaints) = (state.service.clone(), state.complaints.clone());
             let response = tokio::task::spawn_blocking(move || {
-                handler::handle(&service, request, received, &complaints)
+                let response = handler::handle(&service, request, received, &complaints);
+                drop(turn);
+                response
             })
             .await
             .unwrap_or_else(|e| Response::Error {

@@ -290,6 +290,28 @@ fn a_squatted_temp_socket_folder_gets_no_key_and_gives_none() {
         .run()
         .stderr_has(&squatted.display().to_string())
         .stderr_has(ATTACKER);
+    // doctor names it too, with a fix that works: a socket in a private folder.
+    let doctor = sb.cmd(&["doctor"]).run();
+    assert!(
+        doctor.stdout.contains("nothing is sent to it") && doctor.stdout.contains(ATTACKER),
+        "{}",
+        doctor.report()
+    );
+    let private = sb.home.join(".local/state/wandb-cred/daemon.sock");
+    sb.cmd(&["get"])
+        .env("WANDB_CRED_SOCKET", private.to_str().unwrap())
+        .key_on_stdout()
+        .run()
+        .ok();
+    assert!(
+        private.exists(),
+        "no daemon started on the suggested socket"
+    );
+    sb.cmd(&["stop"])
+        .env("WANDB_CRED_SOCKET", private.to_str().unwrap())
+        .run()
+        .ok()
+        .stderr_has("Stopped the daemon");
 }
 
 fn a_symlinked_socket_folder_is_refused() {
