@@ -49,13 +49,26 @@ impl FileError {
             io::Error::new(io::ErrorKind::PermissionDenied, why),
         )
     }
+
+    fn timed_out(action: &'static str, path: &Path, why: &str) -> Self {
+        Self::new(action, path, io::Error::new(io::ErrorKind::TimedOut, why))
+    }
 }
 
-// The time by which the request this thread works on must be done (the daemon sets it,
-// so that a client that gave up never sees its change made later).
-thread_local! {
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+/// The time by which the request this thread works on must be done (the daemon sets it,
+/// so that a client that gave up never sees its change made later).
+mod request_deadline {
+    // Clippy 1.96 for x86_64-pc-windows-gnu (tests/cross.sh) asks for the `const`
+    // initializer that is already there.
+    #![allow(clippy::missing_const_for_thread_local)]
+    use std::cell::Cell;
+    use std::time::Instant;
+
+    thread_local! {
+        pub static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    }
 }
+use request_deadline::DEADLINE;
 
 /// Runs `work` with a deadline for every edit it makes: lock waits end by then, and an
 /// edit not ready to be renamed into place by then is abandoned, leaving the file as it was.
@@ -227,13 +240,10 @@ where
     };
     let tightened_from = mode.filter(|m| m & 0o077 != 0);
     if out_of_time() {
-        return Err(FileError::new(
+        return Err(FileError::timed_out(
             "write",
             &target,
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the request ran out of time before the new file was in place; nothing was changed",
-            ),
+            "the request ran out of time before the new file was in place; nothing was changed",
         )
         .into());
     }
@@ -334,13 +344,10 @@ impl EditLock {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(fs::TryLockError::WouldBlock) => {
-                    return Err(FileError::new(
+                    return Err(FileError::timed_out(
                         "lock",
                         &path,
-                        io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "another wandb-cred command of yours has been changing files for too long; nothing was changed, try again",
-                        ),
+                        "another wandb-cred command of yours has been changing files for too long; nothing was changed, try again",
                     ));
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(FileError::new("lock", &path, e)),

@@ -357,6 +357,17 @@ fn a_foreign_listener_in_a_private_folder_is_refused_by_its_peer_uid() {
     victim_keeps_its_key(&sb, &evil, "is served by uid");
 }
 
+/// A sandbox whose key is stored (in netrc: no keychain), and the key.
+fn logged_in() -> (Sandbox, String) {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "-"])
+        .stdin(&format!("{key}\n"))
+        .run()
+        .ok();
+    (sb, key)
+}
+
 /// Waits (bounded) until `path` exists.
 fn wait_for(path: &Path, what: &str) {
     let started = Instant::now();
@@ -447,12 +458,7 @@ fn a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later() {
 }
 
 fn a_fifo_a_device_or_a_huge_netrc_is_refused_at_once() {
-    let sb = Sandbox::new();
-    let key = sb.key();
-    sb.cmd(&["login", "-"])
-        .stdin(&format!("{key}\n"))
-        .run()
-        .ok();
+    let (sb, key) = logged_in();
     let fifo = sb.root.join("fifo");
     assert!(
         Command::new("mkfifo")
@@ -645,12 +651,7 @@ fn an_autostarted_daemon_gets_a_clean_environment_and_folder() {
 }
 
 fn the_daemon_locks_cached_keys_in_memory() {
-    let sb = Sandbox::new();
-    let key = sb.key();
-    sb.cmd(&["login", "-"])
-        .stdin(&format!("{key}\n"))
-        .run()
-        .ok();
+    let (sb, key) = logged_in();
     sb.cmd(&["get"])
         .key_on_stdout()
         .run()
