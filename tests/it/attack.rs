@@ -31,6 +31,7 @@ pub fn tests() -> Vec<Trial> {
     ];
     all.extend(trials![
         a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later,
+        a_pile_of_stuck_changes_leaves_lookups_served,
         a_fifo_a_device_or_a_huge_netrc_is_refused_at_once,
         the_git_helper_never_gives_the_environment_key_to_another_host,
         clients_cannot_flood_or_forge_the_daemon_log,
@@ -382,7 +383,9 @@ fn wait_for(path: &Path, what: &str) {
 
 /// `flock PATH` held by `command` until the guard is dropped; returns once it is held.
 fn hold_flock(mut command: Command, path: &Path, held: &Path) -> Reaped {
+    // `-o`: the lock stays with flock itself, so stopping it releases the lock.
     let child = command
+        .arg("-o")
         .arg(path)
         .arg("-c")
         .arg(format!("touch '{}' && exec sleep 300", held.display()))
@@ -425,14 +428,7 @@ fn another_user_locking_the_home_folder_blocks_no_edit() {
 
 fn a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later() {
     let sb = Sandbox::new();
-    let state = sb.home.join(".local/state/wandb-cred");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let lock = state.join("edit.lock");
-    std::fs::write(&lock, "").unwrap();
-    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let held = sb.root.join("held");
-    let holder = hold_flock(Command::new("flock"), &lock, &held);
+    let holder = hold_edit_lock(&sb);
     let key = sb.key();
     // In-process, and through the daemon: both give up, say why, and change nothing.
     for no_daemon in ["1", "0"] {
@@ -455,6 +451,72 @@ fn a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later() {
         sb.read(&sb.netrc()).is_none_or(|text| !text.contains(&key)),
         "a login that failed was applied later"
     );
+}
+
+/// Holds this sandbox's edit lock (as another command of the same user would) until the
+/// guard is dropped.
+fn hold_edit_lock(sb: &Sandbox) -> Reaped {
+    let state = sb.home.join(".local/state/wandb-cred");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let lock = state.join("edit.lock");
+    std::fs::write(&lock, "").unwrap();
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    hold_flock(Command::new("flock"), &lock, &sb.root.join("held"))
+}
+
+fn a_pile_of_stuck_changes_leaves_lookups_served() {
+    let sb = Sandbox::new();
+    sb.cmd(&["status"]).run().ok();
+    let holder = hold_edit_lock(&sb);
+    let mut logins: Vec<Reaped> = (0..20)
+        .map(|_| {
+            let mut login = sb.cmd(&["login", "-"]).command();
+            login
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let mut child = login.spawn().unwrap();
+            let key = sb.key();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{key}\n").as_bytes())
+                .unwrap();
+            Reaped(child)
+        })
+        .collect();
+    // A lookup that needs one of the daemon's blocking threads (a netrc it has not seen)
+    // is answered while every change is still waiting for the lock.
+    let fresh = sb.root.join("fresh-netrc");
+    sb.cmd(&["get", "--host", "https://fresh.example"])
+        .env("NETRC", fresh.to_str().unwrap())
+        .run()
+        .fails(1)
+        .stderr_has("no API key");
+    let mut finished = 0;
+    for login in &mut logins {
+        if login.0.try_wait().unwrap().is_some() {
+            finished += 1;
+        }
+    }
+    assert_eq!(finished, 0, "changes ended before the lookup was answered");
+    drop(holder);
+    let started = Instant::now();
+    for login in &mut logins {
+        let status = loop {
+            if let Some(status) = login.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "a login never ended"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "a login failed once the lock was free");
+    }
 }
 
 fn a_fifo_a_device_or_a_huge_netrc_is_refused_at_once() {
