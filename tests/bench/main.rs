@@ -5,7 +5,9 @@
 //! 1. `get` and `git-credential get` end to end with a warm daemon, next to
 //!    `git credential-cache get` against git's own cache daemon (both holding one
 //!    credential) and `/bin/true`: interleaved runs, each through the same
-//!    `sh -c 'exec ... < request'` wrapper, medians and ratios to git's cache.
+//!    `sh -c 'exec ... < request'` wrapper, medians and ratios to git's cache. With
+//!    `WANDB_CRED_BENCH_BASELINE=PATH`, another build's `wandb-cred` front is run beside
+//!    this one, against the same daemon, to show what a change to the front costs.
 //! 2. The daemon: Get throughput and latency percentiles with 1, 8 and 64 busy clients,
 //!    then with 1,000 open connections served in turn by 8 clients; its memory idle
 //!    and with the 1,000 connections open.
@@ -152,6 +154,15 @@ fn end_to_end(world: &World) {
             format!("exec {BIN} git-credential get < {request}"),
         ),
     ];
+    // Another build's front (`WANDB_CRED_BENCH_BASELINE=/path/to/wandb-cred`), asking the
+    // same daemon (it must speak the same protocol): what a change to the front costs.
+    if let Ok(baseline) = std::env::var("WANDB_CRED_BENCH_BASELINE") {
+        commands.push(("baseline get", format!("exec {baseline} get < {request}")));
+        commands.push((
+            "baseline git-credential get",
+            format!("exec {baseline} git-credential get < {request}"),
+        ));
+    }
     let have_git = stored.is_ok_and(|s| s.success());
     if have_git {
         commands.push((
