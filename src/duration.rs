@@ -23,12 +23,32 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         .map(|n| n * scale)
         .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
         .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{text:?} is not a duration (examples: 10, 2.5s, 500ms, 5m)"))
+        .ok_or_else(|| {
+            format!(
+                "{} is not a duration (examples: 10, 2.5s, 500ms, 5m)",
+                crate::key::quoted_unless_key(text)
+            )
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_as_a_duration_is_not_shown() {
+        let key = format!("wandb_v1_{}", "k".repeat(77));
+        let err = parse(&key).unwrap_err();
+        assert!(
+            !err.contains(&key) && err.contains("looks like an API key"),
+            "{err}"
+        );
+        assert!(
+            parse("soon")
+                .unwrap_err()
+                .starts_with("\"soon\" is not a duration")
+        );
+    }
 
     #[test]
     fn reads_common_forms() {

@@ -111,6 +111,40 @@ pub fn looks_like_key(text: &str) -> bool {
     text.chars().count() >= 40 && check(text).is_ok()
 }
 
+/// `text` quoted for a message, or, when it [looks like a key](looks_like_key), a note
+/// saying it is not shown: for any value a user may have pasted a key into by mistake.
+pub fn quoted_unless_key(text: &str) -> String {
+    if looks_like_key(text) {
+        "(not shown: it looks like an API key)".to_owned()
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// `text` with every word that [looks like a key](looks_like_key) replaced by a note:
+/// for messages that quote what the user typed (a key given as a command, an option's
+/// value), which may be shown on a terminal or in a CI log.
+pub fn redact_keys(text: &str) -> String {
+    let is_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_word) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..]
+            .find(|c| !is_word(c))
+            .unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        if looks_like_key(word) {
+            out.push_str("(not shown: it looks like an API key)");
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn check(key: &str) -> Result<(), KeyError> {
     if key.is_empty() {
         return Err(KeyError::Empty);
@@ -149,6 +183,18 @@ fn kind_of(key: &str) -> KeyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_hides_key_shaped_words_only() {
+        let key = format!("wandb_v1_{}", "Ab3".repeat(26)[..77].to_owned());
+        let text = format!("error: unrecognized subcommand '{key}'\n  tip: see 'api.example.com'");
+        let shown = redact_keys(&text);
+        assert!(!shown.contains(&key), "{shown}");
+        assert_eq!(
+            shown,
+            "error: unrecognized subcommand '(not shown: it looks like an API key)'\n  tip: see 'api.example.com'"
+        );
+    }
 
     fn parse(s: &str) -> Result<ApiKey, KeyError> {
         ApiKey::parse(Zeroizing::new(s.to_owned()))

@@ -350,7 +350,16 @@ impl Cli {
 /// on success, 1 on failure, 2 for usage errors (clap exits by itself for those and for
 /// --help/--version).
 pub fn main(args: Vec<OsString>) -> u8 {
-    let cli = Cli::parse_from(Cli::args_from(args));
+    let cli = match Cli::try_parse_from(Cli::args_from(args)) {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // Usage errors quote what was typed, which may be a key in the wrong place
+            // (`wandb-cred KEY`, `--backend KEY`): never show one.
+            eprint!("{}", crate::key::redact_keys(&e.to_string()));
+            return e.exit_code().try_into().unwrap_or(2);
+        }
+        Err(e) => e.exit(),
+    };
     // The daemon logs its life (start, backend, refusals); commands only problems.
     let default_level = if cli.is_daemon() { "info" } else { "warn" };
     let filter =

@@ -45,11 +45,7 @@ impl UrlText {
 
 impl fmt::Display for UrlText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if crate::key::looks_like_key(&self.0) {
-            f.write_str("(not shown: it looks like an API key)")
-        } else {
-            write!(f, "{:?}", self.0.as_str())
-        }
+        f.write_str(&crate::key::quoted_unless_key(&self.0))
     }
 }
 

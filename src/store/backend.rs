@@ -29,8 +29,9 @@ impl FromStr for BackendChoice {
             "" | "auto" => Ok(Self::Auto),
             "keychain" => Ok(Self::Keychain),
             "netrc" => Ok(Self::Netrc),
-            other => Err(format!(
-                "unknown backend {other:?} (expected auto, keychain or netrc)"
+            _ => Err(format!(
+                "unknown backend {} (expected auto, keychain or netrc)",
+                crate::key::quoted_unless_key(s.trim())
             )),
         }
     }

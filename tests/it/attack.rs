@@ -750,8 +750,22 @@ fn cleartext_to_the_cloud_is_refused_however_the_host_is_spelled() {
             .fails(1)
             .stderr_has("http is not secure");
     }
-    // A key pasted as --host is named by its rule only.
+    // A key pasted as --host, as a command, as an option's value or into a setting is
+    // named by the rule it breaks only (the harness fails on any output holding it).
     sb.cmd(&["login", "--host", &key])
+        .run()
+        .fails(1)
+        .stderr_has("looks like an API key");
+    sb.cmd(&[&key])
+        .run()
+        .fails(2)
+        .stderr_has("looks like an API key");
+    sb.cmd(&["--backend", &key, "status"])
+        .run()
+        .fails(2)
+        .stderr_has("looks like an API key");
+    sb.cmd(&["status"])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", &key)
         .run()
         .fails(1)
         .stderr_has("looks like an API key");
