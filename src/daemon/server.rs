@@ -347,7 +347,21 @@ fn hello(state: &State, protocol: u32, client: &str) -> (Response, Then) {
 async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
     tracing::debug!(request = handler::name(&request), "request");
     match request {
-        Request::Status => (Response::Status(state.status()), Then::Continue),
+        // The status names the backend, which may have to be chosen first (a keychain
+        // probe): never on the event loop.
+        Request::Status => {
+            let for_status = state.clone();
+            let status = tokio::task::spawn_blocking(move || for_status.status())
+                .await
+                .map_or_else(
+                    |e| Response::Error {
+                        kind: ErrorKind::Internal,
+                        message: format!("the request failed: {e}"),
+                    },
+                    Response::Status,
+                );
+            (status, Then::Continue)
+        }
         Request::Shutdown => (Response::Done, Then::Shutdown),
         Request::Hello { .. } | Request::HelloGet { .. } => (
             Response::Error {

@@ -51,6 +51,8 @@ pub struct LocalService {
     choice: BackendChoice,
     timeout: Duration,
     selection: Mutex<Option<Arc<Selection>>>,
+    /// Held while a backend is being chosen, with the last failed choice and when it failed.
+    selecting: Mutex<Option<(Instant, ServiceError)>>,
     /// This service has used a keychain: from then on a missing one is an error (it
     /// went away), never a reason to switch to plaintext netrc.
     had_keychain: std::sync::atomic::AtomicBool,
@@ -95,6 +97,7 @@ impl LocalService {
             choice,
             timeout,
             selection: Mutex::new(None),
+            selecting: Mutex::new(None),
             had_keychain: std::sync::atomic::AtomicBool::new(false),
             keychain_cache: Mutex::new(HashMap::new()),
             writes: Mutex::new(()),
@@ -131,10 +134,35 @@ impl LocalService {
     }
 
     fn selection(&self) -> ServiceResult<Arc<Selection>> {
-        let mut slot = lock(&self.selection);
-        if let Some(selection) = slot.as_ref() {
-            return Ok(selection.clone());
+        if let Some(selection) = lock(&self.selection).clone() {
+            return Ok(selection);
         }
+        // One choice at a time (a frozen keychain is probed once, not by every caller),
+        // and never under the lock `get_without_keychain_call` takes on the daemon's
+        // event loop: the probe may wait as long as the keychain timeout.
+        let asked = Instant::now();
+        let mut last_failure = lock(&self.selecting);
+        if let Some(selection) = lock(&self.selection).clone() {
+            return Ok(selection);
+        }
+        // A choice that failed while this caller waited is its answer too.
+        if let Some((at, error)) = last_failure.as_ref()
+            && *at >= asked
+        {
+            return Err(error.clone());
+        }
+        let selection = match self.select() {
+            Ok(selection) => selection,
+            Err(error) => {
+                *last_failure = Some((Instant::now(), error.clone()));
+                return Err(error);
+            }
+        };
+        *lock(&self.selection) = Some(selection.clone());
+        Ok(selection)
+    }
+
+    fn select(&self) -> ServiceResult<Arc<Selection>> {
         let selection = Arc::new(Selection::select(self.choice, self.timeout)?);
         use std::sync::atomic::Ordering::SeqCst;
         match &*selection {
@@ -149,7 +177,6 @@ impl LocalService {
             }
             Selection::Netrc { .. } => {}
         }
-        *slot = Some(selection.clone());
         Ok(selection)
     }
 

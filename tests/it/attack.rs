@@ -39,6 +39,7 @@ pub fn tests() -> Vec<Trial> {
         the_daemon_locks_cached_keys_in_memory,
         cleartext_to_the_cloud_is_refused_however_the_host_is_spelled,
     ]);
+    all.extend(trials![[Need::Keyring]; a_frozen_keychain_probe_leaves_the_event_loop_serving]);
     all
 }
 
@@ -769,4 +770,88 @@ fn cleartext_to_the_cloud_is_refused_however_the_host_is_spelled() {
         .run()
         .fails(1)
         .stderr_has("looks like an API key");
+}
+
+/// Sockets the process has open (its descriptors that are sockets).
+fn sockets_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .filter(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// While one request waits for a frozen keychain to be probed (the backend is chosen
+/// again after `reload`), a second lookup must not stop the daemon's event loop: a new
+/// client's Hello is still answered before the probe ends.
+fn a_frozen_keychain_probe_leaves_the_event_loop_serving() {
+    let mut sb = Sandbox::new();
+    let kr = crate::keyring::Keyring::start(&mut sb, crate::keyring::Provider::Unlocked);
+    sb.set_env("WANDB_CRED_KEYCHAIN_TIMEOUT", "30s");
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    sb.cmd(&["reload"]).run().ok();
+    let socket = Path::new(sb.var("XDG_RUNTIME_DIR").unwrap()).join("wandb-cred/daemon.sock");
+    let pid = crate::harness::pid_in(socket.parent().unwrap()).expect("a daemon runs");
+    let open = || {
+        let stream = UnixStream::connect(&socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+    };
+    let hello_get = |host: &str| Request::HelloGet {
+        protocol: PROTOCOL,
+        client: "test".into(),
+        backend_choice: "auto".into(),
+        url: format!("https://{host}"),
+        netrc: None,
+    };
+    kr.freeze();
+    let before = sockets_of(pid);
+    // A: its Get makes the daemon choose the backend again, which waits on the keychain.
+    let mut first = open();
+    proto::write_frame(&mut first, &hello_get("first.example")).unwrap();
+    let started = Instant::now();
+    while sockets_of(pid) < before + 2 {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the daemon never asked the keychain"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // B: a lookup the event loop looks at first.
+    let mut second = open();
+    proto::write_frame(&mut second, &hello_get("second.example")).unwrap();
+    // C, then D: new clients are greeted one after the other while A still waits (two
+    // round trips, so that an answer to A made ready at the same moment as C's would
+    // be written before D's).
+    for _ in 0..2 {
+        let mut newcomer = open();
+        proto::write_frame(
+            &mut newcomer,
+            &Request::Hello {
+                protocol: PROTOCOL,
+                client: "test".into(),
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            proto::read_frame::<Response>(&mut newcomer),
+            Ok(Response::Hello { .. })
+        ));
+    }
+    first.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    use std::io::Read;
+    assert!(
+        matches!(first.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the keychain probe ended before a new client was greeted: the event loop waited for it"
+    );
+    kr.thaw();
 }
