@@ -772,18 +772,31 @@ fn cleartext_to_the_cloud_is_refused_however_the_host_is_spelled() {
         .stderr_has("looks like an API key");
 }
 
-/// Sockets the process has open (its descriptors that are sockets).
-fn sockets_of(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|fds| {
-            fds.flatten()
-                .filter(|fd| {
-                    std::fs::read_link(fd.path())
-                        .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
-                })
-                .count()
-        })
-        .unwrap_or(0)
+/// The unique names of the connections to the sandbox's session bus.
+fn bus_connections(sb: &Sandbox) -> std::collections::BTreeSet<String> {
+    let out = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.ListNames",
+        ])
+        .env_clear()
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            sb.var("DBUS_SESSION_BUS_ADDRESS").unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dbus-send failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("string \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|name| name.starts_with(':'))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// While one request waits for a frozen keychain to be probed (the backend is chosen
@@ -797,7 +810,6 @@ fn a_frozen_keychain_probe_leaves_the_event_loop_serving() {
     sb.cmd(&["login", &key]).run().ok();
     sb.cmd(&["reload"]).run().ok();
     let socket = Path::new(sb.var("XDG_RUNTIME_DIR").unwrap()).join("wandb-cred/daemon.sock");
-    let pid = crate::harness::pid_in(socket.parent().unwrap()).expect("a daemon runs");
     let open = || {
         let stream = UnixStream::connect(&socket).unwrap();
         stream
@@ -813,12 +825,13 @@ fn a_frozen_keychain_probe_leaves_the_event_loop_serving() {
         netrc: None,
     };
     kr.freeze();
-    let before = sockets_of(pid);
-    // A: its Get makes the daemon choose the backend again, which waits on the keychain.
+    let before = bus_connections(&sb);
+    // A: its Get makes the daemon choose the backend again: it connects to the bus and
+    // asks the (frozen) keychain, which does not answer.
     let mut first = open();
     proto::write_frame(&mut first, &hello_get("first.example")).unwrap();
     let started = Instant::now();
-    while sockets_of(pid) < before + 2 {
+    while bus_connections(&sb).is_subset(&before) {
         assert!(
             started.elapsed() < DEADLINE,
             "the daemon never asked the keychain"
