@@ -99,8 +99,18 @@ pub fn connect(path: &Path, timeout: Duration) -> Result<ClientStream, super::Co
         }
         Err(e) => return Err(ConnectFailure::Untrusted(e.to_string())),
     }
-    let stream = match ClientStream::connect(path) {
+    let stream = match connect_bounded(path, timeout.min(CONNECT_TIMEOUT)) {
         Ok(stream) => stream,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            return Err(ConnectFailure::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the daemon at {} did not take the connection within {} s (is it stopped?)",
+                    path.display(),
+                    timeout.min(CONNECT_TIMEOUT).as_secs()
+                ),
+            )));
+        }
         Err(e) if is_not_running(&e) => return Err(ConnectFailure::NotRunning),
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             return Err(ConnectFailure::Untrusted(format!(
@@ -133,6 +143,32 @@ pub fn connect(path: &Path, timeout: Duration) -> Result<ClientStream, super::Co
     })();
     bounded.map_err(ConnectFailure::Io)?;
     Ok(stream)
+}
+
+/// How long a connect may wait for the daemon to take it. A daemon that is running takes
+/// connections at once; one that is stopped (or frozen) must not hang its clients.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connected stream. On Linux a connect waits while the listener's backlog is full
+/// (a stopped daemon with clients queued), bounded here by the socket's send timeout;
+/// elsewhere such a connect is refused at once.
+#[cfg(target_os = "linux")]
+fn connect_bounded(path: &Path, timeout: Duration) -> io::Result<ClientStream> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType, sockopt};
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )?;
+    sockopt::set_socket_timeout(&fd, sockopt::Timeout::Send, Some(timeout))?;
+    rustix::net::connect(&fd, &SocketAddrUnix::new(path)?)?;
+    Ok(ClientStream::from(fd))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn connect_bounded(path: &Path, _timeout: Duration) -> io::Result<ClientStream> {
+    ClientStream::connect(path)
 }
 
 /// The uid of the process that listens on the other end of a connected socket.

@@ -32,6 +32,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![
         a_held_edit_lock_fails_a_login_in_bounded_time_and_never_later,
         a_pile_of_stuck_changes_leaves_lookups_served,
+        a_stopped_daemon_with_a_full_backlog_hangs_no_client,
         a_fifo_a_device_or_a_huge_netrc_is_refused_at_once,
         the_git_helper_never_gives_the_environment_key_to_another_host,
         clients_cannot_flood_or_forge_the_daemon_log,
@@ -518,6 +519,44 @@ fn a_pile_of_stuck_changes_leaves_lookups_served() {
         };
         assert!(status.success(), "a login failed once the lock was free");
     }
+}
+
+/// A daemon that is stopped (`kill -STOP`, Ctrl-Z on a foreground `wandb-cred daemon`)
+/// while clients keep connecting: once its backlog is full, a connect would wait for as
+/// long as it stays stopped. `get` gives up on it and answers in-process.
+fn a_stopped_daemon_with_a_full_backlog_hangs_no_client() {
+    let (sb, key) = logged_in();
+    let pid = sb.daemon_pid().expect("a daemon is running");
+    let socket = sb.daemon_dir().join("daemon.sock");
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let wanted = somaxconn as u64 + 64;
+    // Room for that many descriptors in this process (root may raise the hard limit).
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    if limit.current.is_some_and(|c| c < wanted) {
+        let raised = rustix::process::Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum.map(|m| m.max(wanted)),
+        };
+        rustix::process::setrlimit(rustix::process::Resource::Nofile, raised).unwrap();
+    }
+    let stopped = rustix::process::Pid::from_raw(pid as i32).unwrap();
+    rustix::process::kill_process(stopped, rustix::process::Signal::STOP).unwrap();
+    // The backlog holds `somaxconn` + 1 connections that nobody accepts.
+    let queued: Vec<UnixStream> = (0..=somaxconn)
+        .map(|_| UnixStream::connect(&socket).unwrap())
+        .collect();
+    let answered = sb.cmd(&["get"]).key_on_stdout().run();
+    rustix::process::kill_process(stopped, rustix::process::Signal::CONT).unwrap();
+    drop(queued);
+    answered
+        .ok()
+        .stdout_is(&format!("{key}\n"))
+        .stderr_has("did not take the connection")
+        .stderr_has("working without a daemon");
 }
 
 fn a_fifo_a_device_or_a_huge_netrc_is_refused_at_once() {
