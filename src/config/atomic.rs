@@ -233,12 +233,19 @@ where
     }
     check_folders(&target, &dir)?;
     let _lock = EditLock::take()?;
-    let mode = check_target(&target)?;
+    let existing = check_target(&target)?;
     let current = read_text(&target)?;
     let Some((contents, value)) = edit(current.as_deref().map_or("", String::as_str))? else {
         return Ok(None);
     };
-    let tightened_from = mode.filter(|m| m & 0o077 != 0);
+    let tightened_from = existing
+        .as_ref()
+        .and_then(sys::mode)
+        .filter(|m| m & 0o077 != 0);
+    // The new file keeps the old one's mode, unless that let others read it.
+    let keep = existing
+        .filter(|_| tightened_from.is_none())
+        .map(|meta| meta.permissions());
     if out_of_time() {
         return Err(FileError::timed_out(
             "write",
@@ -247,7 +254,7 @@ where
         )
         .into());
     }
-    write_replacing(&target, &dir, contents.as_bytes(), tightened_from.is_some())
+    write_replacing(&target, &dir, contents.as_bytes(), keep)
         .map_err(|e| FileError::new("write", &target, e))?;
     Ok(Some((value, Written { tightened_from })))
 }
@@ -273,9 +280,9 @@ fn check_folders(target: &Path, dir: &Path) -> Result<(), FileError> {
     Ok(())
 }
 
-/// The existing target's mode (`None` when there is none, or on Windows), after making
-/// sure it is a regular file of this user's.
-fn check_target(target: &Path) -> Result<Option<u32>, FileError> {
+/// The existing target (`None` when there is none), after making sure it is a regular
+/// file of this user's.
+fn check_target(target: &Path) -> Result<Option<fs::Metadata>, FileError> {
     let meta = match fs::symlink_metadata(target) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -293,7 +300,7 @@ fn check_target(target: &Path) -> Result<Option<u32>, FileError> {
             ),
         ));
     }
-    Ok(sys::mode(&meta))
+    Ok(Some(meta))
 }
 
 /// The lock every edit of this user's holds: a 0600 file in wandb-cred's private state
@@ -359,7 +366,14 @@ impl EditLock {
 /// The random part tempfile puts between our prefix and suffix.
 const TEMP_RANDOM_LEN: usize = 6;
 
-fn write_replacing(target: &Path, dir: &Path, contents: &[u8], private: bool) -> io::Result<()> {
+/// Writes `contents` to a new file in `dir` (with the permissions `keep`, else private)
+/// and renames it over `target`.
+fn write_replacing(
+    target: &Path,
+    dir: &Path,
+    contents: &[u8],
+    keep: Option<fs::Permissions>,
+) -> io::Result<()> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -371,9 +385,9 @@ fn write_replacing(target: &Path, dir: &Path, contents: &[u8], private: bool) ->
         .suffix(suffix)
         .rand_bytes(TEMP_RANDOM_LEN)
         .tempfile_in(dir)?;
-    match fs::metadata(target) {
-        Ok(meta) if !private => temp.as_file().set_permissions(meta.permissions())?,
-        _ => sys::make_private(temp.as_file())?,
+    match keep {
+        Some(permissions) => temp.as_file().set_permissions(permissions)?,
+        None => sys::make_private(temp.as_file())?,
     }
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;

@@ -350,16 +350,8 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
         // The status names the backend, which may have to be chosen first (a keychain
         // probe): never on the event loop.
         Request::Status => {
-            let for_status = state.clone();
-            let status = tokio::task::spawn_blocking(move || for_status.status())
-                .await
-                .map_or_else(
-                    |e| Response::Error {
-                        kind: ErrorKind::Internal,
-                        message: format!("the request failed: {e}"),
-                    },
-                    Response::Status,
-                );
+            let state = state.clone();
+            let status = on_blocking_thread(move || Response::Status(state.status())).await;
             (status, Then::Continue)
         }
         Request::Shutdown => (Response::Done, Then::Shutdown),
@@ -401,17 +393,24 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
                 None
             };
             let (service, complaints) = (state.service.clone(), state.complaints.clone());
-            let response = tokio::task::spawn_blocking(move || {
+            let response = on_blocking_thread(move || {
                 let response = handler::handle(&service, request, received, &complaints);
                 drop(turn);
                 response
             })
-            .await
-            .unwrap_or_else(|e| Response::Error {
-                kind: ErrorKind::Internal,
-                message: format!("the request failed: {e}"),
-            });
+            .await;
             (response, Then::Continue)
         }
     }
+}
+
+/// The response `work` makes on a blocking thread (it may wait on the keychain or on
+/// files), so that the event loop goes on serving everyone else.
+async fn on_blocking_thread(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Response::Error {
+            kind: ErrorKind::Internal,
+            message: format!("the request failed: {e}"),
+        })
 }

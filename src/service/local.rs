@@ -70,11 +70,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// How long a change waits for the change before it (which may be waiting on a keychain
-/// or a file lock, both bounded) to finish.
-const WRITE_WAIT: Duration = Duration::from_secs(15);
-
-/// The error of a change that did not start in time: nothing was changed.
+/// The error of a change that ran out of time before it started: nothing was changed.
 fn out_of_time(what: &str) -> ServiceError {
     ServiceError::new(
         ErrorKind::Timeout,
@@ -112,27 +108,6 @@ impl LocalService {
 
     /// The backend, chosen on first use; an error is not remembered, so a keychain
     /// unlocked later is picked up by the next call.
-    /// The right to change stored keys, waited for at most [`WRITE_WAIT`] (and never past
-    /// the request's deadline).
-    fn begin_write(&self) -> ServiceResult<MutexGuard<'_, ()>> {
-        let give_up = Instant::now() + WRITE_WAIT;
-        let give_up = atomic::deadline().map_or(give_up, |d| d.min(give_up));
-        loop {
-            match self.writes.try_lock() {
-                Ok(guard) => return Ok(guard),
-                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < give_up => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    return Err(out_of_time(
-                        "another change to stored keys is still running",
-                    ));
-                }
-            }
-        }
-    }
-
     fn selection(&self) -> ServiceResult<Arc<Selection>> {
         if let Some(selection) = lock(&self.selection).clone() {
             return Ok(selection);
@@ -388,7 +363,7 @@ impl KeyService for LocalService {
     }
 
     fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
-        let _writing = self.begin_write()?;
+        let _writing = lock(&self.writes);
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
         match &*selection {
@@ -424,7 +399,7 @@ impl KeyService for LocalService {
     }
 
     fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
-        let _writing = self.begin_write()?;
+        let _writing = lock(&self.writes);
         // A keychain that cannot be reached is an error before anything is removed.
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
@@ -479,7 +454,7 @@ impl KeyService for LocalService {
         netrc: &Path,
         keep_netrc: bool,
     ) -> ServiceResult<Vec<Migrated>> {
-        let _writing = self.begin_write()?;
+        let _writing = lock(&self.writes);
         let selection = self.selection()?;
         if let Selection::Netrc { why } = &*selection {
             return Err(ServiceError::new(
