@@ -372,7 +372,7 @@ fn check_plaintext_copy(ctx: &Context, url: &BaseUrl, backend: Option<&str>, rep
     if backend != Some("keychain") {
         return;
     }
-    if let Ok(Some(copy)) = ctx.netrc().machine_key(url.netloc()) {
+    if let Ok(Some(copy)) = ctx.netrc().named_key(url) {
         report.fix(
             "plaintext",
             Status::Warning,

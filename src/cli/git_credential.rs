@@ -202,7 +202,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
             .netrc()
             .wandb_machines()?
             .iter()
-            .any(|machine| machine == host_only.netloc());
+            .any(|machine| host_only.netrc_names().contains(machine));
     if in_netrc {
         return Ok(Some(Known {
             url: host_only,

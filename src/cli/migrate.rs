@@ -47,7 +47,8 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
 }
 
 /// Every netrc machine holding a W&B key, as server URLs. A machine's scheme is only
-/// known when some configured URL (environment, settings, the cloud) names it.
+/// known when some configured URL (environment, settings, the cloud by either of its
+/// names) names it.
 fn every_netrc_server(ctx: &Context) -> anyhow::Result<(Vec<BaseUrl>, Vec<String>)> {
     let configured = [
         ctx.env.var("WANDB_BASE_URL"),
@@ -64,7 +65,9 @@ fn every_netrc_server(ctx: &Context) -> anyhow::Result<(Vec<BaseUrl>, Vec<String
     let mut urls = Vec::new();
     let mut unknown = Vec::new();
     for machine in ctx.netrc().wandb_machines()? {
-        match known.iter().find(|u| u.netloc() == machine) {
+        match known.iter().find(|u| u.netrc_names().contains(&machine)) {
+            // A cloud's two names are one server, moved once.
+            Some(url) if urls.contains(url) => {}
             Some(url) => urls.push(url.clone()),
             None => unknown.push(machine),
         }

@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     let stale_netrc = match backend.name.as_deref() {
         Some("keychain") => ctx
             .netrc()
-            .machine_key(url.netloc())
+            .named_key(&url)
             .ok()
             .flatten()
             .map(|f| f.location),

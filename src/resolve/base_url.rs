@@ -8,11 +8,34 @@ use zeroize::Zeroizing;
 /// The public cloud, and the default when nothing else names a server.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 
-/// CoreWeave Forge hosts and the W&B API host behind each (SDK 0.31 `urls.FORGE_HOSTS`).
-const FORGE_HOSTS: &[(&str, &str)] = &[
-    ("forge.coreweave.com", "api.wandb.ai"),
-    ("qa.forge.coreweave.com", "api.qa.wandb.ai"),
+/// A W&B cloud and its two names: its W&B API host and the CoreWeave Forge host in
+/// front of it (SDK 0.31 `urls.FORGE_HOSTS`). The API is served at the root of
+/// `api` and of `api.<forge>`, and proxied at `https://<forge>/api/wandb`.
+struct Cloud {
+    api: &'static str,
+    forge: &'static str,
+}
+
+impl Cloud {
+    fn forge_api(&self) -> String {
+        format!("api.{}", self.forge)
+    }
+}
+
+/// The public cloud first, then CoreWeave's QA deployment.
+const CLOUDS: &[Cloud] = &[
+    Cloud {
+        api: "api.wandb.ai",
+        forge: "forge.coreweave.com",
+    },
+    Cloud {
+        api: "api.qa.wandb.ai",
+        forge: "qa.forge.coreweave.com",
+    },
 ];
+
+/// Where a Forge host proxies the W&B API (SDK `urls.FORGE_API_PATH`).
+const FORGE_API_PATH: &str = "/api/wandb";
 
 /// Why a URL was refused. Each message names the URL and the rule, except that text
 /// which passes the API key rules (a key pasted as `--host`) is named by the rule only.
@@ -28,8 +51,10 @@ pub enum UrlError {
     Characters(UrlText),
     #[error("{0} is not a valid server address, did you mean {DEFAULT_BASE_URL}?")]
     NotApiHost(UrlText),
-    #[error("http is not secure, please use {DEFAULT_BASE_URL}")]
-    Insecure(UrlText),
+    #[error("http is not secure, please use {1}")]
+    Insecure(UrlText, String),
+    #[error("invalid Forge server address {0}; use {1}")]
+    Forge(UrlText, String),
 }
 
 /// The text of a refused URL, for messages: quoted, or, when it looks like an API key,
@@ -116,15 +141,52 @@ impl BaseUrl {
         let url = text.trim_end_matches('/').to_owned();
         let parsed = Self { url, netloc, host };
         let lower = canonical_host(parsed.host());
+        if let Some(cloud) = CLOUDS.iter().find(|c| lower == c.forge) {
+            return Self::forge_proxy(
+                text,
+                cloud,
+                https && port.is_none_or(str::is_empty),
+                &rest[authority_len..],
+            );
+        }
         if lower == "wandb.ai" || lower.ends_with(".wandb.ai") {
             if !lower.starts_with("api.") {
                 return Err(UrlError::NotApiHost(UrlText::new(text)));
             }
             if !https {
-                return Err(UrlError::Insecure(UrlText::new(text)));
+                return Err(UrlError::Insecure(
+                    UrlText::new(text),
+                    DEFAULT_BASE_URL.to_owned(),
+                ));
             }
         }
+        if let Some(cloud) = CLOUDS.iter().find(|c| lower == c.forge_api())
+            && !https
+        {
+            return Err(UrlError::Insecure(
+                UrlText::new(text),
+                format!("https://{}", cloud.forge_api()),
+            ));
+        }
         Ok(parsed)
+    }
+
+    /// A URL on a bare Forge host: only its W&B API proxy, `https://<forge>/api/wandb`,
+    /// is a server address, and it means `https://api.<forge>` (SDK
+    /// `normalize_forge_base_url`).
+    fn forge_proxy(
+        text: &str,
+        cloud: &Cloud,
+        https_on_443: bool,
+        path: &str,
+    ) -> Result<Self, UrlError> {
+        if https_on_443 && path.trim_end_matches('/') == FORGE_API_PATH {
+            return Self::parse(&format!("https://{}", cloud.forge_api()));
+        }
+        Err(UrlError::Forge(
+            UrlText::new(text),
+            format!("https://{}", cloud.forge_api()),
+        ))
     }
 
     /// The public cloud URL.
@@ -145,14 +207,66 @@ impl BaseUrl {
         &self.url[self.host.0..self.host.1]
     }
 
+    /// The public cloud, by either of its names.
     pub fn is_default(&self) -> bool {
         *self == Self::default_cloud()
     }
 
+    /// The W&B cloud this URL names, by either name: `https`, the API host or the Forge
+    /// API host, the default port, no user, no path.
+    fn cloud(&self) -> Option<&'static Cloud> {
+        let scheme_end = self.url.find("://")?;
+        if !self.url[..scheme_end].eq_ignore_ascii_case("https") || self.netloc.0 != self.host.0 {
+            return None;
+        }
+        if !matches!(&self.url[self.host.1..], "" | ":443") {
+            return None;
+        }
+        let host = canonical_host(self.host());
+        CLOUDS
+            .iter()
+            .find(|c| host == c.api || host == c.forge_api())
+    }
+
+    /// The account keys for this server are filed under in the keychain: the URL's
+    /// [`identity`](Self::identity), which for a cloud named by its Forge host is its
+    /// API URL (`https://api.wandb.ai`).
+    pub fn account(&self) -> String {
+        self.identity()
+    }
+
+    /// The netrc machines that hold this server's key, in the order they are read: the
+    /// netloc as written (the SDK's own lookup), then, for a cloud, its other names.
+    pub fn netrc_names(&self) -> Vec<String> {
+        let mut names = vec![self.netloc().to_owned()];
+        if let Some(cloud) = self.cloud() {
+            for name in [cloud.api.to_owned(), cloud.forge_api()] {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// The netrc machine a key for this server is written under: the netloc as written,
+    /// but for a cloud its API host, which every SDK reads (0.31 falls back to it from
+    /// the Forge name; older ones know no other).
+    pub fn netrc_machine(&self) -> &str {
+        match self.cloud() {
+            Some(cloud) => cloud.api,
+            None => self.netloc(),
+        }
+    }
+
     /// The URL as it is compared: scheme and host name in canonical form (see
     /// [`canonical_host`]), the scheme's default port dropped, the rest as written.
-    /// Two URLs with one identity name one server.
+    /// Two URLs with one identity name one server; a cloud's is its API URL whichever
+    /// name it was given by.
     pub fn identity(&self) -> String {
+        if let Some(cloud) = self.cloud() {
+            return format!("https://{}", cloud.api);
+        }
         let scheme_end = self.url.find("://").expect("parsed URLs have a scheme");
         let scheme = self.url[..scheme_end].to_ascii_lowercase();
         let userinfo = &self.url[self.netloc.0..self.host.0];
@@ -176,17 +290,14 @@ impl BaseUrl {
         )
     }
 
-    /// For a CoreWeave Forge URL, the netloc of the W&B API behind it, whose netrc entry
-    /// the SDK falls back to when the Forge host has none.
-    pub fn forge_upstream_netloc(&self) -> Option<&'static str> {
-        let host = canonical_host(self.host());
-        FORGE_HOSTS.iter().find_map(|(forge, api)| {
-            (host == *forge || host == format!("api.{forge}")).then_some(*api)
-        })
-    }
-
-    /// The web UI's URL, where keys are created (SDK `util.api_to_app_url`).
+    /// The web UI's URL, where keys are created (SDK `util.api_to_app_url`; but the
+    /// cloud named `api.wandb.ai` keeps `https://wandb.ai`, as the login docs say).
     pub fn app_url(&self) -> String {
+        if let Some(cloud) = self.cloud()
+            && canonical_host(self.host()) == cloud.forge_api()
+        {
+            return format!("https://{}/wandb", cloud.forge);
+        }
         let url = &self.url;
         if let Some(i) = url.find("://api.wandb.")
             && !url[i..].starts_with("://api.wandb.test")
@@ -351,7 +462,7 @@ mod tests {
             "http://api.wandb.ai.:80",
         ] {
             assert!(
-                matches!(BaseUrl::parse(bad), Err(UrlError::Insecure(_))),
+                matches!(BaseUrl::parse(bad), Err(UrlError::Insecure(..))),
                 "{bad} was not refused as insecure: {:?}",
                 BaseUrl::parse(bad)
             );
@@ -379,7 +490,7 @@ mod tests {
         assert_ne!(BaseUrl::parse("https://api.wandb.ai:8443").unwrap(), cloud);
         assert_ne!(BaseUrl::parse("https://api.wandb.ai/sub").unwrap(), cloud);
         let forge = BaseUrl::parse("https://API.forge.coreweave.com.").unwrap();
-        assert_eq!(forge.forge_upstream_netloc(), Some("api.wandb.ai"));
+        assert_eq!(forge, cloud);
     }
 
     #[test]
@@ -406,10 +517,88 @@ mod tests {
     }
 
     #[test]
-    fn forge_falls_back_to_the_api_host() {
-        let u = BaseUrl::parse("https://api.forge.coreweave.com").unwrap();
-        assert_eq!(u.forge_upstream_netloc(), Some("api.wandb.ai"));
-        assert_eq!(BaseUrl::default_cloud().forge_upstream_netloc(), None);
+    fn the_cloud_is_one_account_under_both_names() {
+        let cloud = BaseUrl::default_cloud();
+        for same in [
+            "https://api.forge.coreweave.com",
+            "https://API.Forge.CoreWeave.com./",
+            "https://api.forge.coreweave.com:443",
+            "https://forge.coreweave.com/api/wandb",
+            "https://forge.coreweave.com/api/wandb/",
+            "HTTPS://Forge.CoreWeave.com/api/wandb",
+        ] {
+            let url = BaseUrl::parse(same).unwrap();
+            assert_eq!(url, cloud, "{same}");
+            assert!(url.is_default(), "{same}");
+            assert_eq!(url.account(), "https://api.wandb.ai", "{same}");
+            assert_eq!(url.netrc_machine(), "api.wandb.ai", "{same}");
+        }
+        // The SDK's normalisation of the Forge proxy URL.
+        let proxy = BaseUrl::parse("https://forge.coreweave.com/api/wandb").unwrap();
+        assert_eq!(proxy.as_str(), "https://api.forge.coreweave.com");
+        // The name as written is read first (as the SDK does), then the other.
+        assert_eq!(
+            proxy.netrc_names(),
+            ["api.forge.coreweave.com", "api.wandb.ai"]
+        );
+        assert_eq!(
+            cloud.netrc_names(),
+            ["api.wandb.ai", "api.forge.coreweave.com"]
+        );
+        let qa = BaseUrl::parse("https://qa.forge.coreweave.com/api/wandb").unwrap();
+        assert_eq!(qa.account(), "https://api.qa.wandb.ai");
+        assert_eq!(qa, BaseUrl::parse("https://api.qa.wandb.ai").unwrap());
+        assert_ne!(qa, cloud);
+        assert_eq!(
+            qa.netrc_names(),
+            ["api.qa.forge.coreweave.com", "api.qa.wandb.ai"]
+        );
+        // Not the cloud: another port, a path, a user, plain http, any other host.
+        for other in [
+            "https://api.forge.coreweave.com:8443",
+            "https://api.forge.coreweave.com/sub",
+            "https://me@api.wandb.ai",
+            "https://api.example.com",
+        ] {
+            let url = BaseUrl::parse(other).unwrap();
+            assert_ne!(url, cloud, "{other}");
+            assert_eq!(url.netrc_names(), [url.netloc()], "{other}");
+            assert_eq!(url.netrc_machine(), url.netloc(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_forge_host_is_a_server_only_at_its_api_proxy() {
+        for bad in [
+            "https://forge.coreweave.com",
+            "https://forge.coreweave.com/wandb",
+            "https://forge.coreweave.com:8443/api/wandb",
+            "https://forge.coreweave.com/api/wandb?x=1",
+            "http://forge.coreweave.com/api/wandb",
+        ] {
+            let err = BaseUrl::parse(bad).unwrap_err();
+            assert!(matches!(err, UrlError::Forge(..)), "{bad}: {err:?}");
+            assert!(
+                err.to_string()
+                    .contains("use https://api.forge.coreweave.com"),
+                "{err}"
+            );
+        }
+        let err = BaseUrl::parse("https://qa.forge.coreweave.com").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("https://api.qa.forge.coreweave.com"),
+            "{err}"
+        );
+        let err = BaseUrl::parse("http://api.forge.coreweave.com").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "http is not secure, please use https://api.forge.coreweave.com"
+        );
+        let app = BaseUrl::parse("https://api.forge.coreweave.com")
+            .unwrap()
+            .app_url();
+        assert_eq!(app, "https://forge.coreweave.com/wandb");
     }
 
     #[test]

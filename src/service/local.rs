@@ -197,7 +197,7 @@ impl LocalService {
     fn cached_keychain_answer(&self, url: &BaseUrl) -> Option<Option<Found>> {
         let cache = lock(&self.keychain_cache);
         let cached = cache
-            .get(url.as_str())
+            .get(&url.account())
             .filter(|c| c.at.elapsed() < KEYCHAIN_TTL)?;
         Some(cached.found.as_ref().map(|(key, location)| Found {
             key: unlocked_key(key),
@@ -246,7 +246,7 @@ impl LocalService {
     fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {
         let found = found.map(|(key, location)| (LockedText::new(key.expose()), location));
         lock(&self.keychain_cache).insert(
-            url.as_str().to_owned(),
+            url.account(),
             CachedKey {
                 found,
                 at: Instant::now(),
@@ -306,12 +306,25 @@ impl LocalService {
             )
         })?;
         let netloc = url.netloc();
-        let Some(found) = netrc.machine_key(netloc)? else {
+        let mut named = netrc.named_keys(url)?;
+        if named.is_empty() {
             return Ok(format!(
                 "{netloc}: no key in {}; nothing to move.",
                 netrc.path().display()
             ));
-        };
+        }
+        if let Some((other, _)) = named.iter().find(|(_, k)| k.key != named[0].1.key) {
+            return Err(ServiceError::new(
+                ErrorKind::Internal,
+                format!(
+                    "{netloc}: {} holds different keys for {} and {other}, two names of one server; left both as they are (`wandb-cred login --host {url}` stores one key for both)",
+                    netrc.path().display(),
+                    named[0].0
+                ),
+            ));
+        }
+        let locations: Vec<String> = named.iter().map(|(_, k)| k.location.clone()).collect();
+        let (_, found) = named.swap_remove(0);
         let mut said = match self.through_keychain(keychain.get(url))? {
             Some(existing) if existing.key != found.key => {
                 return Err(ServiceError::new(
@@ -324,14 +337,18 @@ impl LocalService {
             Some(_) => format!("{netloc}: the keychain already holds this key."),
             None => {
                 self.through_keychain(keychain.set_verified(url, &found.key))?;
-                format!("{netloc}: stored in the keychain as {url} and read back.")
+                format!(
+                    "{netloc}: stored in the keychain as {} and read back.",
+                    url.account()
+                )
             }
         };
         self.remember(url, Some((found.key.clone(), keychain_location(url))));
+        let locations = locations.join(" and ");
         if keep {
-            said.push_str(&format!(" Kept in {} (--keep-netrc).", found.location));
+            said.push_str(&format!(" Kept in {locations} (--keep-netrc)."));
         } else if netrc.delete(url)? {
-            said.push_str(&format!(" Removed from {}.", found.location));
+            said.push_str(&format!(" Removed from {locations}."));
         }
         Ok(said)
     }

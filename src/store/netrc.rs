@@ -78,7 +78,19 @@ impl NetrcStore {
             return Ok(None);
         }
         match self.checked(entry, url.netloc()) {
-            Ok(found) => Ok(Some(found)),
+            // Found under the account's other name: say which.
+            Ok(mut found) => {
+                if let Some(machine) = &entry.machine
+                    && machine != url.netloc()
+                {
+                    found.location = format!(
+                        "{} (line {}, machine {machine})",
+                        self.path.display(),
+                        entry.line
+                    );
+                }
+                Ok(Some(found))
+            }
             // A catch-all `default` entry usually belongs to some other service.
             Err(_) if entry.machine.is_none() => Ok(None),
             Err(e) => Err(e),
@@ -94,6 +106,29 @@ impl NetrcStore {
             Some(entry) if !entry.password.is_empty() => self.checked(entry, machine).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// The server's own entries (its netrc names, [`BaseUrl::netrc_names`]; no
+    /// `default`): each machine with a key, in reading order.
+    pub fn named_keys(&self, url: &BaseUrl) -> Result<Vec<(String, StoredKey)>, StoreError> {
+        let Some(netrc) = self.load()? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for name in url.netrc_names() {
+            if let Some(entry) = netrc.entry_for(&name)
+                && !entry.password.is_empty()
+            {
+                let key = self.checked(entry, &name)?;
+                found.push((name, key));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The first of the server's own entries with a key (see [`Self::named_keys`]).
+    pub fn named_key(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        Ok(self.named_keys(url)?.into_iter().next().map(|(_, key)| key))
     }
 
     /// The machines whose entries look like the SDK's: `login user` and a valid key.
@@ -115,13 +150,15 @@ impl NetrcStore {
     }
 }
 
-/// The entry the SDK would use for `url`: its machine, else `default`, else for a
-/// CoreWeave Forge host the entry of the W&B API behind it.
+/// The entry used for `url`: the first of its netrc names that has an entry (the name
+/// as written, then a cloud's other name: the SDK's Forge fallback and its reverse),
+/// else the `default` entry.
 fn lookup<'n>(netrc: &'n Netrc, url: &BaseUrl) -> Option<&'n Entry> {
-    netrc.authenticators(url.netloc()).or_else(|| {
-        url.forge_upstream_netloc()
-            .and_then(|upstream| netrc.authenticators(upstream))
-    })
+    let names = url.netrc_names();
+    names
+        .iter()
+        .find_map(|name| netrc.entry_for(name))
+        .or_else(|| netrc.authenticators(&names[0]))
 }
 
 impl Store for NetrcStore {
@@ -137,8 +174,17 @@ impl Store for NetrcStore {
     }
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
         let written = atomic::update(&self.path, |text| {
-            let out = netrc_edit::set_password(text, url.netloc(), key.expose())
+            let machine = url.netrc_machine();
+            let mut out = netrc_edit::set_password(text, machine, key.expose())
                 .map_err(|e| self.edit_error(e))?;
+            // One key per server: a copy under its other name goes.
+            for other in url.netrc_names().iter().filter(|n| *n != machine) {
+                if let Some(edited) =
+                    netrc_edit::remove_machine(&out, other).map_err(|e| self.edit_error(e))?
+                {
+                    out = edited;
+                }
+            }
             Ok::<_, StoreError>(Some((out, ())))
         })?;
         let location = self.path.display().to_string();
@@ -153,9 +199,16 @@ impl Store for NetrcStore {
             return Ok(false);
         }
         let removed = atomic::update(&self.path, |text| {
-            let out =
-                netrc_edit::remove_machine(text, url.netloc()).map_err(|e| self.edit_error(e))?;
-            Ok::<_, StoreError>(out.map(|text: Zeroizing<String>| (text, ())))
+            let mut out: Option<Zeroizing<String>> = None;
+            for name in url.netrc_names() {
+                let current = out.as_deref().map_or(text, String::as_str);
+                if let Some(edited) =
+                    netrc_edit::remove_machine(current, &name).map_err(|e| self.edit_error(e))?
+                {
+                    out = Some(edited);
+                }
+            }
+            Ok::<_, StoreError>(out.map(|text| (text, ())))
         })?;
         if let Some(note) = removed.as_ref().and_then(|((), w)| w.note(&self.path)) {
             tracing::warn!("{note}");

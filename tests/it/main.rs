@@ -18,6 +18,8 @@ mod attack;
 #[cfg(unix)]
 mod audit;
 #[cfg(unix)]
+mod cloud;
+#[cfg(unix)]
 mod daemon;
 #[cfg(unix)]
 mod docs;
@@ -63,6 +65,7 @@ fn main() -> std::process::ExitCode {
     for more in [
         prompt::tests(),
         sdk::tests(),
+        cloud::tests(),
         keychain::tests(),
         daemon::tests(),
         git::tests(),

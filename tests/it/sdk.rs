@@ -18,7 +18,7 @@ pub fn tests() -> Vec<Trial> {
 }
 
 /// The SDK's own resolution, without prompting: prints the base URL and the key.
-const SDK_RESOLVE: &str = "
+pub const SDK_RESOLVE: &str = "
 from wandb.sdk import wandb_setup
 from wandb.sdk.lib.wbauth import authenticate_session
 s = wandb_setup.singleton().settings
@@ -27,7 +27,7 @@ print(s.base_url)
 print(auth.api_key if auth else 'NONE')
 ";
 
-fn sdk(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+pub fn sdk(sb: &Sandbox, args: &[&str]) -> std::process::Output {
     let python = sdk_python().expect("checked by Need::Sdk");
     let mut cmd = Command::new("timeout");
     cmd.arg("120")

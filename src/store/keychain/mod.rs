@@ -1,7 +1,10 @@
 //! Keys in the platform keychain through the keyring-core family of crates.
 //!
-//! Item identity (documented in the README): service `wandb`, account = the normalised
-//! base URL, so keys for different servers live side by side. Every call runs on a
+//! Item identity (documented in the README): service `wandb`, account = the server's
+//! account URL ([`BaseUrl::account`]: for the cloud `https://api.wandb.ai`, whichever
+//! name it is given by), so keys for different servers live side by side. An item
+//! filed under another name of the same server (by an earlier version, which used the
+//! URL as written) is still found, and is replaced or removed with it. Every call runs on a
 //! worker thread and is bounded by a timeout, so a keychain waiting for a prompt that
 //! nobody can answer never hangs the caller.
 
@@ -108,28 +111,78 @@ impl KeychainStore {
 
     /// Stores the key and reads it back; only a key that comes back identical counts
     /// as stored. Returns where it went.
+    /// Items under the server's other names are removed only after that.
     pub fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
-        let place = self.set(url, key)?;
-        match self.get(url)? {
-            Some(found) if found.key == *key => Ok(place),
-            _ => Err(StoreError::Keychain {
-                message: format!("the key stored for {url} did not read back the same"),
-            }),
+        self.write(url, key)?;
+        match self.get_account(&url.account())? {
+            Some(text) if text.as_str() == key.expose() => {}
+            _ => {
+                return Err(StoreError::Keychain {
+                    message: format!("the key stored for {url} did not read back the same"),
+                });
+            }
         }
+        self.drop_aliases(url)?;
+        Ok(location(url))
     }
 
-    /// Runs `op` on the entry for `url` on a worker thread, within the timeout.
+    fn write(&self, url: &BaseUrl, key: &ApiKey) -> Result<(), StoreError> {
+        let secret = Zeroizing::new(key.expose().to_owned());
+        self.with_entry(&url.account(), move |entry| entry.set_password(&secret))?
+            .map_err(keychain_error)
+    }
+
+    /// Removes the items under the server's other names; whether there were any.
+    fn drop_aliases(&self, url: &BaseUrl) -> Result<bool, StoreError> {
+        let mut removed = false;
+        for alias in self.aliases(url)? {
+            removed |= self.delete_account(&alias)?;
+        }
+        Ok(removed)
+    }
+
+    /// Runs `op` on the item with this account on a worker thread, within the timeout.
     fn with_entry<T: Send + 'static>(
         &self,
-        url: &BaseUrl,
+        account: &str,
         op: impl FnOnce(keyring_core::Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<keyring_core::Result<T>, StoreError> {
         let inner = self.inner.clone();
-        let account = url.as_str().to_owned();
+        let account = account.to_owned();
         bounded(self.timeout, move || {
             let entry = platform::build_entry(&inner, &account)?;
             op(entry)
         })
+    }
+
+    /// The key of the item with exactly this account.
+    fn get_account(&self, account: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+        match self.with_entry(account, |entry| entry.get_password().map(Zeroizing::new))? {
+            Ok(text) => Ok(Some(text)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    fn delete_account(&self, account: &str) -> Result<bool, StoreError> {
+        match self.with_entry(account, |entry| entry.delete_credential())? {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    /// The accounts of other items for the same server: its other names, and the URL as
+    /// an earlier version wrote it. One search of the keychain.
+    fn aliases(&self, url: &BaseUrl) -> Result<Vec<String>, StoreError> {
+        let inner = self.inner.clone();
+        let accounts =
+            bounded(self.timeout, move || platform::accounts(&inner))?.map_err(keychain_error)?;
+        let account = url.account();
+        Ok(accounts
+            .into_iter()
+            .filter(|a| *a != account && BaseUrl::parse(a).is_ok_and(|u| u == *url))
+            .collect())
     }
 }
 
@@ -138,14 +191,22 @@ impl Store for KeychainStore {
         format!("the {} (service {SERVICE})", platform::NAME)
     }
 
+    /// The item under the server's account, else one under another of its names.
     fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
-        let found = self.with_entry(url, |entry| entry.get_password().map(Zeroizing::new))?;
-        let text = match found {
-            Ok(text) => text,
-            Err(keyring_core::Error::NoEntry) => return Ok(None),
-            Err(e) => return Err(keychain_error(e)),
+        let account = url.account();
+        let mut found = self.get_account(&account)?.map(|text| (account, text));
+        if found.is_none() {
+            for alias in self.aliases(url)? {
+                if let Some(text) = self.get_account(&alias)? {
+                    found = Some((alias, text));
+                    break;
+                }
+            }
+        }
+        let Some((account, text)) = found else {
+            return Ok(None);
         };
-        let location = location(url);
+        let location = location_of(&account);
         match ApiKey::parse(text) {
             Ok(key) => Ok(Some(StoredKey { key, location })),
             Err(source) => Err(StoreError::InvalidKey {
@@ -156,19 +217,17 @@ impl Store for KeychainStore {
         }
     }
 
+    /// Files the key under the server's account; items under its other names go.
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
-        let secret = Zeroizing::new(key.expose().to_owned());
-        self.with_entry(url, move |entry| entry.set_password(&secret))?
-            .map_err(keychain_error)?;
+        self.write(url, key)?;
+        self.drop_aliases(url)?;
         Ok(location(url))
     }
 
+    /// Removes the server's items under every name it has.
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
-        match self.with_entry(url, |entry| entry.delete_credential())? {
-            Ok(()) => Ok(true),
-            Err(keyring_core::Error::NoEntry) => Ok(false),
-            Err(e) => Err(keychain_error(e)),
-        }
+        let removed = self.delete_account(&url.account())?;
+        Ok(self.drop_aliases(url)? || removed)
     }
 }
 
@@ -262,7 +321,14 @@ pub fn accounts_by_service(store: &Arc<CredentialStore>) -> keyring_core::Result
 
 /// Where a server's key lives in the keychain, for messages.
 pub fn location(url: &BaseUrl) -> String {
-    format!("the {} (service {SERVICE}, account {url})", platform::NAME)
+    location_of(&url.account())
+}
+
+fn location_of(account: &str) -> String {
+    format!(
+        "the {} (service {SERVICE}, account {account})",
+        platform::NAME
+    )
 }
 
 #[cfg(test)]
