@@ -24,6 +24,9 @@ const NAMES: &[&str] = &[
     "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "WANDB_IDENTITY_TOKEN_FILE",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod key;
 pub mod locked;
 pub mod prompt;
+pub mod python_env;
 pub mod resolve;
 pub mod secret_input;
 pub mod service;

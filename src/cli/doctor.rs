@@ -6,6 +6,9 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -15,11 +18,15 @@ use crate::client::autostart::{self, StartError};
 use crate::client::{ConnectError, DaemonService};
 use crate::ipc;
 use crate::key::ApiKey;
+use crate::python_env::{self, Interpreter};
 use crate::resolve::base_url::{BaseUrl, UrlSource};
-use crate::resolve::credential::{KeySource, Resolved};
+use crate::resolve::credential::Resolved;
+use crate::resolve::sdk::SdkVersion;
 use crate::service::KeyService;
-use crate::store::Store;
 use crate::store::backend::BackendChoice;
+
+/// The SDK version assumed when the installed one's cannot be read.
+const CURRENT_SDK: SdkVersion = SdkVersion::CURRENT;
 
 /// The server the keychain round trip writes to: a name that can never be a real one.
 const PROBE_URL: &str = "https://wandb-cred-doctor.invalid";
@@ -97,7 +104,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
                 Status::Ok,
                 format!("{url} ({})", source_text(&source)),
             );
-            Some(url)
+            Some((url, source))
         }
         Err(e) => {
             report.fix("server", Status::Failed, format!("{e:#}"), "set a valid http(s) URL with --host, WANDB_BASE_URL or base_url in the settings file");
@@ -125,10 +132,16 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             "unlock or start the keychain (the message says how), or choose --backend netrc",
         ),
     }
-    if let Some(url) = &url {
+    if let Some((url, url_source)) = &url {
         let key = check_key(&ctx, url, &mut report);
         check_plaintext_copy(&ctx, url, backend.name.as_deref(), &mut report);
-        check_sdk(&ctx, url, key.as_ref(), &mut report);
+        check_sdk(
+            &ctx,
+            (url, url_source),
+            key.as_ref(),
+            args.python.as_deref(),
+            &mut report,
+        );
         if args.verify
             && let Some(key) = &key
         {
@@ -396,28 +409,174 @@ fn check_plaintext_copy(ctx: &Context, url: &BaseUrl, backend: Option<&str>, rep
     }
 }
 
-/// What the W&B SDK finds by itself: it reads WANDB_API_KEY, the settings files and
-/// netrc, never the keychain.
-fn check_sdk(ctx: &Context, url: &BaseUrl, key: Option<&Resolved>, report: &mut Report) {
-    let netrc = ctx.netrc().get(url).ok().flatten();
-    let sdk_source = match key.map(|k| &k.source) {
-        Some(source @ (KeySource::Env | KeySource::Settings { .. })) => Some(source.to_string()),
-        _ => netrc.map(|found| format!("netrc file {} (plaintext)", found.location)),
+/// What the W&B SDK installed for the Python in question would find by itself: that
+/// version's default server, order of sources and netrc lookup, and its key rule; with
+/// wandb-cred's hook installed there, the key `get` gives. Never the keychain directly.
+fn check_sdk(
+    ctx: &Context,
+    (url, source): (&BaseUrl, &UrlSource),
+    key: Option<&Resolved>,
+    python: Option<&Path>,
+    report: &mut Report,
+) {
+    let interpreter = Interpreter::choose(&ctx.env, python);
+    let again = match python {
+        Some(p) => format!(" --python {}", p.display()),
+        None => String::new(),
     };
-    match (sdk_source, key) {
-        (Some(source), _) => report.add("sdk", Status::Ok, format!("the W&B SDK finds a key in {source}")),
-        (None, Some(_)) => report.fix(
+    let facts = match python_env::probe(&interpreter) {
+        Ok(facts) => facts,
+        Err(e) => {
+            return report.fix(
+                "sdk",
+                Status::Warning,
+                format!(
+                    "cannot tell what the W&B SDK finds ({}): {e}",
+                    interpreter.chosen_because
+                ),
+                "name the Python your programs run with: `wandb-cred doctor --python PATH`",
+            );
+        }
+    };
+    let Some(version_text) = facts.wandb.clone() else {
+        return report.fix(
             "sdk",
             Status::Warning,
-            "the W&B SDK does not read the keychain: a bare `python train.py` finds no key (on a terminal it prompts and writes the key to netrc in plaintext)",
-            "start programs with `wandb-cred exec -- python train.py`",
-        ),
-        (None, None) => report.fix(
+            format!(
+                "{}, {}, has no W&B SDK (package wandb)",
+                facts.describe(),
+                interpreter.chosen_because
+            ),
+            "check the Python that has it: `wandb-cred doctor --python PATH`",
+        );
+    };
+    let version = SdkVersion::parse(&version_text).unwrap_or(CURRENT_SDK);
+    let sdk = format!("wandb {version_text} in {}", facts.describe());
+    let hook = facts.hook.as_ref().filter(|h| h.active);
+    let hook_note = match hook {
+        Some(h) => format!("; the wandb-cred hook is installed ({})", h.path.display()),
+        None => "; no wandb-cred hook".to_owned(),
+    };
+    if let Some(h) = hook
+        && let Some(program) = &h.wandb_cred
+        && !Path::new(program).is_file()
+    {
+        return report.fix(
+            "sdk",
+            Status::Warning,
+            format!("{sdk}: the wandb-cred hook runs {program}, which is not there any more"),
+            format!("`wandb-cred setup-python{again}` records this wandb-cred"),
+        );
+    }
+    // The server it uses: the one named (flag, environment, settings), else its default.
+    let sdk_url = match source {
+        UrlSource::Default => version.default_url(),
+        _ => url.clone(),
+    };
+    let found = sdk_finds(
+        ctx,
+        version,
+        &sdk_url,
+        hook.is_some().then_some(key).flatten(),
+    );
+    let (from, sdk_key) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return match key {
+                Some(_) => report.fix(
+                    "sdk",
+                    Status::Warning,
+                    format!("{sdk} finds no key for {sdk_url} by itself (it does not read the keychain): a bare `python train.py` prompts for one and writes it to netrc in plaintext{hook_note}"),
+                    format!("`wandb-cred setup-python{again}` (then `python train.py` finds the key), or start programs with `wandb-cred exec -- python train.py`"),
+                ),
+                None => report.fix(
+                    "sdk",
+                    Status::Failed,
+                    format!("neither {sdk} nor wandb-cred finds a key for {}", url.netloc()),
+                    format!("wandb-cred login, then `wandb-cred setup-python{again}`"),
+                ),
+            };
+        }
+        Err(e) => {
+            return report.fix(
+                "sdk",
+                Status::Failed,
+                format!("{sdk}: {e:#}"),
+                "fix the source named above",
+            );
+        }
+    };
+    if let Some(why) = version.refuses(sdk_key.expose()) {
+        return report.fix(
             "sdk",
             Status::Failed,
-            format!("neither the W&B SDK nor wandb-cred finds a key for {}", url.netloc()),
-            "wandb-cred login, then `wandb-cred exec -- python train.py`",
+            format!("{sdk} refuses the key from {from}: \"{why}\" (wandb_v1_ keys need wandb 0.22.3 or later)"),
+            format!("{} -m pip install -U wandb", facts.executable.display()),
+        );
+    }
+    match key {
+        Some(ours) if ours.key != sdk_key => report.fix(
+            "sdk",
+            Status::Warning,
+            format!(
+                "{sdk} uses a different key ({}, from {from}) for {sdk_url} than wandb-cred ({}, from {}){hook_note}",
+                sdk_key.masked(),
+                ours.key.masked(),
+                ours.source
+            ),
+            "keep one key: `wandb-cred login --relogin` stores the one you give and removes the plaintext copy",
         ),
+        _ => report.add(
+            "sdk",
+            Status::Ok,
+            format!("{sdk} finds the key for {sdk_url} in {from}{hook_note}"),
+        ),
+    }
+}
+
+/// What a W&B SDK of this version would use when it starts with this environment: the
+/// key and where it is from. `hook_key`: the key wandb-cred's hook would hand it.
+fn sdk_finds(
+    ctx: &Context,
+    version: SdkVersion,
+    url: &BaseUrl,
+    hook_key: Option<&Resolved>,
+) -> anyhow::Result<Option<(String, ApiKey)>> {
+    if let Some(key) = ctx.env.api_key() {
+        return Ok(Some((
+            "WANDB_API_KEY".to_owned(),
+            ApiKey::parse(key.clone())?,
+        )));
+    }
+    if ctx.env.var("WANDB_IDENTITY_TOKEN_FILE").is_none()
+        && let Some(found) = hook_key
+    {
+        let from = format!("the wandb-cred hook ({})", found.source);
+        return Ok(Some((from, found.key.clone())));
+    }
+    let from_settings = || -> anyhow::Result<Option<(String, ApiKey)>> {
+        let Some(setting) = ctx.settings.value("api_key") else {
+            return Ok(None);
+        };
+        let from = format!(
+            "api_key in {} (line {})",
+            setting.path.display(),
+            setting.line
+        );
+        let key = ApiKey::parse(Zeroizing::new(setting.value.to_owned()))
+            .with_context(|| from.clone())?;
+        Ok(Some((from, key)))
+    };
+    let from_netrc = || -> anyhow::Result<Option<(String, ApiKey)>> {
+        let found = ctx
+            .netrc()
+            .key_by(|netrc| version.netrc_entry(netrc, url))?;
+        Ok(found.map(|f| (format!("netrc file {} (plaintext)", f.location), f.key)))
+    };
+    if version.reads_netrc_before_settings() {
+        Ok(from_netrc()?.or(from_settings()?))
+    } else {
+        Ok(from_settings()?.or(from_netrc()?))
     }
 }
 

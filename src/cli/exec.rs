@@ -7,6 +7,8 @@ use std::process::Command;
 
 use super::output::say;
 use super::{Context, ExecArgs, Exit};
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
 use crate::resolve::credential::KeySource;
 use crate::sys;
 
@@ -28,8 +30,7 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let mut command = Command::new(&args.command[0]);
     command
         .args(&args.command[1..])
-        .env("WANDB_API_KEY", resolved.key.expose())
-        .env("WANDB_BASE_URL", url.as_str());
+        .envs(variables(&url, &resolved.key));
     let error = sys::run_in_place(&mut command);
     // Only reached when the program could not be started (the shell's statuses).
     let (code, why) = match error.kind() {
@@ -42,4 +43,12 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
         message: format!("{program}: {why}"),
     }
     .into())
+}
+
+/// The variables a program gets: the key, and the server it is for.
+pub fn variables<'a>(url: &'a BaseUrl, key: &'a ApiKey) -> [(&'static str, &'a str); 2] {
+    [
+        ("WANDB_API_KEY", key.expose()),
+        ("WANDB_BASE_URL", url.as_str()),
+    ]
 }

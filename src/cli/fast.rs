@@ -33,7 +33,7 @@ pub enum Outcome {
 
 /// The commands the fast path knows.
 enum Command<'a> {
-    Get { host: Option<&'a str> },
+    Get { host: Option<&'a str>, env: bool },
     GitCredentialGet,
 }
 
@@ -60,11 +60,21 @@ pub fn serve(args: &[OsString]) -> Outcome {
         Err(std::env::VarError::NotUnicode(_)) => return handover,
     };
     match command {
-        Command::Get { host } => match lookup(backend, |ctx| get::key(ctx, host)) {
+        Command::Get { host, env: false } => match lookup(backend, |ctx| get::key(ctx, host)) {
             Lookup::Found(key) => Outcome::Done(report(get::print(&key))),
             Lookup::Final(error) => Outcome::Done(report(Err(error))),
             Lookup::Handover => handover,
         },
+        // No key is left to the full program, which prints nothing.
+        Command::Get { host, env: true } => {
+            let found =
+                |ctx: &Context| get::lookup(ctx, host)?.ok_or_else(|| anyhow::anyhow!("no key"));
+            match lookup(backend, found) {
+                Lookup::Found((url, key)) => Outcome::Done(report(get::print_env(&url, &key))),
+                Lookup::Final(error) => Outcome::Done(report(Err(error))),
+                Lookup::Handover => handover,
+            }
+        }
         Command::GitCredentialGet => {
             if !crate::sys::HANDS_OVER_STDIN {
                 return handover;
@@ -91,8 +101,9 @@ pub fn serve(args: &[OsString]) -> Outcome {
     }
 }
 
-/// `get`, `get --host URL`, `get --host=URL` (or `--base-url`), `git-credential get`,
-/// and `get` when called as `git-credential-wandb`; nothing else.
+/// `get` with any of `--env`, `--host URL`, `--host=URL` (or `--base-url`), each at
+/// most once; `git-credential get`; and `get` when called as `git-credential-wandb`;
+/// nothing else.
 fn command(args: &[OsString]) -> Option<Command<'_>> {
     let program = Path::new(args.first()?).file_stem()?;
     let rest: Vec<&str> = args[1..]
@@ -102,15 +113,30 @@ fn command(args: &[OsString]) -> Option<Command<'_>> {
     if program == GIT_HELPER_NAME {
         return (rest == ["get"]).then_some(Command::GitCredentialGet);
     }
-    let host_flag = |flag: &str| flag == "--host" || flag == "--base-url";
-    let (flag, host) = match rest.as_slice() {
-        ["get"] => return Some(Command::Get { host: None }),
+    match rest.as_slice() {
         ["git-credential", "get"] => return Some(Command::GitCredentialGet),
-        ["get", flag, value] => (*flag, *value),
-        ["get", flag_value] => flag_value.split_once('=')?,
+        ["get", ..] => {}
         _ => return None,
-    };
-    (host_flag(flag) && !host.starts_with('-')).then_some(Command::Get { host: Some(host) })
+    }
+    let host_flag = |flag: &str| flag == "--host" || flag == "--base-url";
+    let (mut host, mut env) = (None, false);
+    let mut words = rest[1..].iter();
+    while let Some(word) = words.next() {
+        let value = match word.split_once('=') {
+            _ if *word == "--env" && !env => {
+                env = true;
+                continue;
+            }
+            Some((flag, value)) if host_flag(flag) => value,
+            None if host_flag(word) => *words.next()?,
+            _ => return None,
+        };
+        if host.is_some() || value.starts_with('-') {
+            return None;
+        }
+        host = Some(value);
+    }
+    Some(Command::Get { host, env })
 }
 
 /// What a lookup on the fast path came to.

@@ -1,14 +1,28 @@
-//! `get`: the key for a server on stdout, by the documented precedence, never prompting.
+//! `get`: the key for a server on stdout, by the documented precedence, never prompting;
+//! with `--env`, the variables `exec` sets, for programs.
 
 use std::io::Write;
 
 use anyhow::bail;
 
-use super::{Context, HostArgs};
+use super::{Context, GetArgs, exec};
 use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
 
-pub fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<()> {
+pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
+    if args.env {
+        return match lookup(ctx, args.host.as_deref())? {
+            Some((url, key)) => print_env(&url, &key),
+            None => Ok(()),
+        };
+    }
     print(&key(ctx, args.host.as_deref())?)
+}
+
+/// The server for `host` (or the configured one) and its key, if one is stored.
+pub fn lookup(ctx: &Context, host: Option<&str>) -> anyhow::Result<Option<(BaseUrl, ApiKey)>> {
+    let (url, _) = ctx.base_url(host)?;
+    Ok(ctx.stored_key(&url)?.map(|found| (url, found.key)))
 }
 
 /// The key `get` prints for `host` (or the configured server).
@@ -26,6 +40,17 @@ pub fn key(ctx: &Context, host: Option<&str>) -> anyhow::Result<ApiKey> {
 pub fn print(key: &ApiKey) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", key.expose())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `NAME=VALUE` lines, one per variable `exec` sets. Neither a key nor a validated URL
+/// holds a line break, so each line is one variable.
+pub fn print_env(url: &BaseUrl, key: &ApiKey) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (name, value) in exec::variables(url, key) {
+        writeln!(out, "{name}={value}")?;
+    }
     out.flush()?;
     Ok(())
 }

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     remember_server(ctx, &url, &url_source, args.cloud)?;
     if in_keychain {
         say(
-            "The W&B SDK does not read the keychain: start programs with `wandb-cred exec -- python train.py` (or `WANDB_API_KEY=$(wandb-cred get) python train.py`).",
+            "The W&B SDK does not read the keychain: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
         );
     }
     Ok(())

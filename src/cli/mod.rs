@@ -14,6 +14,7 @@ mod logout;
 mod migrate;
 mod output;
 mod setup_git;
+mod setup_python;
 mod status;
 
 use std::ffi::OsString;
@@ -62,8 +63,9 @@ enum Command {
     /// Print the API key for the server on stdout (for scripts and other programs).
     #[command(after_help = "Examples:
   WANDB_API_KEY=$(wandb-cred get) python train.py
-  wandb-cred get --host https://wandb.example.com")]
-    Get(HostArgs),
+  wandb-cred get --host https://wandb.example.com
+  wandb-cred get --env                              # WANDB_API_KEY=... and WANDB_BASE_URL=...")]
+    Get(GetArgs),
     /// Run a program with WANDB_API_KEY and WANDB_BASE_URL set from the stored key.
     ///
     /// The key is passed in the environment, never on a command line. On Unix the
@@ -104,6 +106,23 @@ enum Command {
   wandb-cred setup-git --unset"
     )]
     SetupGit(SetupGitArgs),
+    /// Make `import wandb` in one Python environment find the stored key by itself.
+    ///
+    /// Installs a small hook into the environment's site-packages (default: the active
+    /// virtualenv or conda env, else the user site-packages of the python3 on PATH).
+    /// When a program there first imports wandb with no WANDB_API_KEY set, the hook runs
+    /// `wandb-cred get --env` once (this program, by the absolute path recorded now) and
+    /// sets WANDB_API_KEY and WANDB_BASE_URL, so `python train.py`, Jupyter and `wandb
+    /// agent` find the key with no plaintext file. Start-up cost: one small import.
+    /// WANDB_CRED_NO_HOOK=1 turns it off for a run; --unset removes it.
+    #[command(
+        name = "setup-python",
+        after_help = "Examples:
+  wandb-cred setup-python                           # the active venv (or the user site)
+  wandb-cred setup-python --python ~/envs/ml/bin/python
+  wandb-cred setup-python --unset"
+    )]
+    SetupPython(SetupPythonArgs),
     /// Remove the server's API key from the keychain and from netrc.
     #[command(after_help = "Examples:
   wandb-cred logout
@@ -196,6 +215,17 @@ struct HostArgs {
 }
 
 #[derive(Debug, Args)]
+struct GetArgs {
+    /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    host: Option<String>,
+    /// Print the variables `exec` sets, as NAME=VALUE lines, for programs (the Python
+    /// hook). No stored key is not an error here: nothing is printed, exit status 0.
+    #[arg(long)]
+    env: bool,
+}
+
+#[derive(Debug, Args)]
 struct ExecArgs {
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
@@ -228,6 +258,17 @@ struct SetupGitArgs {
 }
 
 #[derive(Debug, Args)]
+struct SetupPythonArgs {
+    /// The Python whose environment gets the hook (default: the active virtualenv or
+    /// conda env, else the python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+    /// Remove what setup-python added.
+    #[arg(long)]
+    unset: bool,
+}
+
+#[derive(Debug, Args)]
 struct DoctorArgs {
     /// The W&B server URL to check.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
@@ -235,6 +276,10 @@ struct DoctorArgs {
     /// Also ask the server whether the key is accepted (a network request).
     #[arg(long)]
     verify: bool,
+    /// The Python whose W&B SDK to check (default: the active virtualenv or conda env,
+    /// else the python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -311,6 +356,16 @@ struct StatusArgs {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// This program's absolute path, for other programs to run it by (git, the Python
+/// hook): the `wandb-cred` front beside the full program (where `get` is fast) when it
+/// is there.
+fn front_program() -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let front = exe.with_file_name(format!("wandb-cred{}", std::env::consts::EXE_SUFFIX));
+    Ok(if front.is_file() { front } else { exe })
 }
 
 /// The name under which git finds this program as `credential.helper = wandb`.
@@ -419,6 +474,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => get::run(&ctx, args),
         Command::Exec(args) => exec::run(&ctx, args),
         Command::SetupGit(args) => setup_git::run(&ctx, args),
+        Command::SetupPython(args) => setup_python::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),

@@ -72,9 +72,7 @@ fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result
 /// holds, quoted for the shell git runs it with. The program is the `wandb-cred` front
 /// beside this one (where `get` is fast) when it is there.
 fn helper_command() -> anyhow::Result<String> {
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
-    let front = exe.with_file_name(format!("wandb-cred{}", std::env::consts::EXE_SUFFIX));
-    let exe = if front.is_file() { front } else { exe };
+    let exe = super::front_program()?;
     let exe = exe.to_string_lossy();
     Ok(format!("!{} git-credential", shell_quote(&exe)))
 }

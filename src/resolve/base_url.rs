@@ -228,6 +228,12 @@ impl BaseUrl {
             .find(|c| host == c.api || host == c.forge_api())
     }
 
+    /// A cloud given by its Forge name (`https://api.forge.coreweave.com`).
+    pub fn is_forge_name(&self) -> bool {
+        self.cloud()
+            .is_some_and(|cloud| canonical_host(self.host()) == cloud.forge_api())
+    }
+
     /// The account keys for this server are filed under in the keychain: the URL's
     /// [`identity`](Self::identity), which for a cloud named by its Forge host is its
     /// API URL (`https://api.wandb.ai`).
@@ -293,9 +299,7 @@ impl BaseUrl {
     /// The web UI's URL, where keys are created (SDK `util.api_to_app_url`; but the
     /// cloud named `api.wandb.ai` keeps `https://wandb.ai`, as the login docs say).
     pub fn app_url(&self) -> String {
-        if let Some(cloud) = self.cloud()
-            && canonical_host(self.host()) == cloud.forge_api()
-        {
+        if let Some(cloud) = self.cloud().filter(|_| self.is_forge_name()) {
             return format!("https://{}/wandb", cloud.forge);
         }
         let url = &self.url;

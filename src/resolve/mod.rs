@@ -2,3 +2,4 @@
 
 pub mod base_url;
 pub mod credential;
+pub mod sdk;

@@ -108,6 +108,27 @@ impl NetrcStore {
         }
     }
 
+    /// The key of the entry `pick` chooses (for modelling another reader, such as a
+    /// given SDK version); an entry with no password is none.
+    pub fn key_by(
+        &self,
+        pick: impl for<'n> FnOnce(&'n Netrc) -> Option<&'n Entry>,
+    ) -> Result<Option<StoredKey>, StoreError> {
+        let Some(netrc) = self.load()? else {
+            return Ok(None);
+        };
+        match pick(&netrc) {
+            Some(entry) if !entry.password.is_empty() => {
+                let machine = entry
+                    .machine
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned());
+                self.checked(entry, &machine).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// The server's own entries (its netrc names, [`BaseUrl::netrc_names`]; no
     /// `default`): each machine with a key, in reading order.
     pub fn named_keys(&self, url: &BaseUrl) -> Result<Vec<(String, StoredKey)>, StoreError> {

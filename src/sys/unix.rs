@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 
 pub const NETRC_NAME: &str = ".netrc";
 
+/// The Python a bare command finds on PATH, and an environment's Python below its root.
+pub const PYTHON_ON_PATH: &str = "python3";
+pub const VENV_PYTHON: &str = "bin/python";
+pub const CONDA_PYTHON: &str = "bin/python";
+
+/// Lets every user read a file that holds no secret (mode 0644).
+pub fn make_readable(file: &File) -> io::Result<()> {
+    file.set_permissions(Permissions::from_mode(0o644))
+}
+
 /// The variables of the user's session a daemon started for it needs on this platform.
 pub const SYSTEM_ENV: &[&str] = &["HOME", "USER", "LOGNAME", "TMPDIR"];
 

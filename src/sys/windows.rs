@@ -6,6 +6,16 @@ use std::path::Path;
 
 pub const NETRC_NAME: &str = "_netrc";
 
+/// The Python a bare command finds on PATH, and an environment's Python below its root.
+pub const PYTHON_ON_PATH: &str = "python";
+pub const VENV_PYTHON: &str = "Scripts\\python.exe";
+pub const CONDA_PYTHON: &str = "python.exe";
+
+/// Files inherit their folder's access rules; nothing to widen.
+pub fn make_readable(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// The variables of the user's session a daemon started for it needs on this platform.
 pub const SYSTEM_ENV: &[&str] = &[
     "SystemRoot",

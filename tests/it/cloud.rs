@@ -69,13 +69,15 @@ fn what_the_current_sdk_login_wrote_is_found_by_every_reader() {
         .stdout_has("wandb_v1_****")
         .stdout_has(FORGE);
     sb.cmd(&["list"]).run().ok().stdout_has(FORGE);
-    sb.cmd(&["doctor"])
+    // doctor models the installed SDK: its default host, and the key it finds there.
+    let python = sdk_python().expect("checked by Need::Sdk");
+    sb.cmd(&["doctor", "--python", &python])
         .run()
         .ok()
         .stdout_has("[ok]      key")
-        .stdout_has("[ok]      sdk");
+        .stdout_has("[ok]      sdk        wandb 0.31.0 in")
+        .stdout_has(&format!("finds the key for https://{FORGE} in netrc file"));
     // The SDK under exec gets the same key, for the cloud.
-    let python = sdk_python().expect("checked by Need::Sdk");
     sb.cmd(&["exec", "--", &python, "-c", SDK_RESOLVE])
         .key_on_stdout()
         .run()

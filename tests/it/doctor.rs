@@ -11,18 +11,21 @@ use crate::server::{FakeServer, Reply};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    let mut all = trials![[Need::Keyring];
+    let mut all = trials![[Need::Keyring, Need::Sdk];
         healthy_keychain_round_trip_leaves_nothing_behind,
         locked_keychain_fails_with_the_unlock_hint,
         frozen_keychain_fails_within_the_timeout,
         bus_without_provider_means_netrc,
         plaintext_copy_and_open_netrc_are_warnings,
     ];
-    all.extend(trials![
+    all.extend(trials![[Need::Sdk];
         no_bus_and_no_key,
         broken_files_are_named_by_path_and_line_never_content,
         verify_asks_the_server_only_when_told,
         human_output_has_a_fix_per_problem,
+    ]);
+    all.extend(trials![[Need::Python];
+        the_sdk_check_follows_the_installed_version,
     ]);
     all
 }
@@ -32,7 +35,9 @@ type Check = (String, String, String, Option<String>);
 
 /// `doctor --json`: the exit code and each check.
 fn doctor(sb: &Sandbox, extra: &[&str]) -> (i32, Vec<Check>) {
-    let mut args = vec!["doctor", "--json"];
+    // The W&B SDK checked is the suite's (the python3 on PATH may have none).
+    let python = crate::harness::sdk_python().expect("checked by Need::Sdk");
+    let mut args = vec!["doctor", "--json", "--python", &python];
     args.extend_from_slice(extra);
     let out: Outcome = sb
         .cmd(&args)
@@ -111,12 +116,14 @@ fn healthy_keychain_round_trip_leaves_nothing_behind() {
         Some(key.as_str())
     );
     // With the key in the environment the SDK is fine.
+    let python = crate::harness::sdk_python().expect("checked by Need::Sdk");
     let out = sb
-        .cmd(&["doctor", "--json"])
+        .cmd(&["doctor", "--python", &python])
         .env("WANDB_API_KEY", &key)
         .run();
     out.ok()
-        .stdout_has("the W&B SDK finds a key in the WANDB_API_KEY environment variable");
+        .stdout_has("[ok]      sdk        wandb 0.31.0 in")
+        .stdout_has("finds the key for https://api.forge.coreweave.com in WANDB_API_KEY");
 }
 
 fn locked_keychain_fails_with_the_unlock_hint() {
@@ -284,4 +291,72 @@ fn human_output_has_a_fix_per_problem() {
         .stdout_has("[failed]  key        no API key for api.wandb.ai")
         .stdout_has("fix: wandb-cred login\n")
         .stdout_has("[ok]      server     https://api.wandb.ai (the default)");
+}
+
+/// A Python whose only "wandb" is its package metadata, as an SDK of that version
+/// would leave (doctor reads the version, never imports wandb).
+fn python_with_sdk_version(sb: &Sandbox, version: &str) -> String {
+    let dir = sb.root.join(format!("venv-{version}"));
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let python = dir.join("bin/python");
+    let site = crate::harness::python(
+        "import subprocess, sys; print(subprocess.check_output([sys.argv[1], '-c', 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])'], text=True).strip())",
+        &[python.to_str().unwrap()],
+    );
+    let info = std::path::Path::new(site.trim()).join(format!("wandb-{version}.dist-info"));
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(
+        info.join("METADATA"),
+        format!("Metadata-Version: 2.1\nName: wandb\nVersion: {version}\n"),
+    )
+    .unwrap();
+    python.to_str().unwrap().to_owned()
+}
+
+fn the_sdk_check_follows_the_installed_version() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--backend", "netrc", &key]).run().ok();
+    // Up to 0.22.2 the SDK refuses an 86-character wandb_v1_ key.
+    let old = python_with_sdk_version(&sb, "0.22.2");
+    let out = sb.cmd(&["doctor", "--python", &old]).run();
+    out.fails(1)
+        .stdout_has("[failed]  sdk        wandb 0.22.2 in")
+        .stdout_has("refuses the key from netrc file")
+        .stdout_has("\"API key must be 40 characters long, yours was 86\"")
+        .stdout_has("-m pip install -U wandb");
+    // Before 0.31 its default server is api.wandb.ai; from 0.31 the Forge name, whose
+    // netrc lookup falls back to the api.wandb.ai entry.
+    let before = python_with_sdk_version(&sb, "0.30.0");
+    sb.cmd(&["doctor", "--python", &before])
+        .run()
+        .ok()
+        .stdout_has("wandb 0.30.0 in")
+        .stdout_has("finds the key for https://api.wandb.ai in netrc file");
+    let now = python_with_sdk_version(&sb, "0.31.0");
+    sb.cmd(&["doctor", "--python", &now])
+        .run()
+        .ok()
+        .stdout_has("finds the key for https://api.forge.coreweave.com in netrc file");
+    // A Python without the SDK is named, with the way to check another.
+    let none = sb.root.join("venv-none");
+    std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&none)
+        .status()
+        .unwrap();
+    sb.cmd(&[
+        "doctor",
+        "--python",
+        none.join("bin/python").to_str().unwrap(),
+    ])
+    .run()
+    .ok()
+    .stdout_has("has no W&B SDK (package wandb)")
+    .stdout_has("fix: check the Python that has it: `wandb-cred doctor --python PATH`");
 }

@@ -52,7 +52,7 @@ fn login_stores_in_the_keychain_and_in_no_file() {
         .run()
         .ok()
         .stderr_has("Stored the API key for api.wandb.ai in the Secret Service (service wandb, account https://api.wandb.ai)")
-        .stderr_has("WANDB_API_KEY=$(wandb-cred get)");
+        .stderr_has("run `wandb-cred setup-python` once per Python environment");
     // login's last word names the way programs get the key.
     let out = sb
         .cmd(&["login", "--host", "https://wb.example.com", &key])

@@ -42,6 +42,8 @@ mod prompt;
 #[cfg(unix)]
 mod pty;
 #[cfg(unix)]
+mod python_hook;
+#[cfg(unix)]
 mod recipes;
 #[cfg(unix)]
 mod sdk;
@@ -66,6 +68,7 @@ fn main() -> std::process::ExitCode {
         prompt::tests(),
         sdk::tests(),
         cloud::tests(),
+        python_hook::tests(),
         keychain::tests(),
         daemon::tests(),
         git::tests(),

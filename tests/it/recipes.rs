@@ -22,7 +22,7 @@ pub fn tests() -> Vec<Trial> {
         recipe_jupyter,
         recipe_sbatch,
         recipe_docker,
-        readme_warns_about_a_bare_wandb_init,
+        readme_gives_the_hook_recipe_and_its_limits,
     ]
 }
 
@@ -156,11 +156,20 @@ os.execvpe(args[0], args, env)
     assert!(!recipe("docker").contains("WANDB_API_KEY="));
 }
 
-fn readme_warns_about_a_bare_wandb_init() {
+fn readme_gives_the_hook_recipe_and_its_limits() {
     let text = readme();
     let section =
         &text[text.find("## Using the key").unwrap()..text.find("## The daemon").unwrap()];
-    assert!(section.contains("**Warning:**"));
-    assert!(section.contains("writes it to `~/.netrc` in plaintext"));
-    assert!(section.contains("wandb-cred exec --"));
+    // The recipe (run for real by tests/it/python_hook.rs), and what it cannot do.
+    assert!(section.contains("wandb-cred setup-python "));
+    assert!(section.contains("python train.py "));
+    assert!(section.contains("**writes the key to `~/.netrc` in plaintext**"));
+    for limit in [
+        "`python -S`",
+        "`wandb.login(key=...)`",
+        "`WANDB_CRED_NO_HOOK=1`",
+        "wandb-cred exec --",
+    ] {
+        assert!(section.contains(limit), "{limit}");
+    }
 }

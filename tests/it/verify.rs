@@ -31,7 +31,7 @@ const VIEWER: Reply = Reply::Viewer {
 
 const BODY: &str = r#"{"query":"\nquery Viewer {\n\tviewer {\n\t\tid\n\t\tentity\n\t\tusername\n\t\temail\n\t\tflags\n\t\tteams {\n\t\t\tedges {\n\t\t\t\tnode {\n\t\t\t\t\tname\n\t\t\t\t}\n\t\t\t}\n\t\t}\n\t}\n}\n","operationName":"Viewer"}"#;
 
-fn basic(key: &str) -> String {
+pub fn basic(key: &str) -> String {
     let encoded = crate::harness::python(
         "import base64, sys; print(base64.b64encode(('api:' + sys.argv[1]).encode()).decode())",
         &[key],

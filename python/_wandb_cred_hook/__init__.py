@@ -1,0 +1,134 @@
+"""wandb-cred's hook: the first real ``import wandb`` gets the key wandb-cred keeps.
+
+Installed into one Python environment by ``wandb-cred setup-python`` (removed by
+``wandb-cred setup-python --unset``), and started by the ``wandb_cred_hook.pth`` file
+beside it (``wandb_cred_hook.start`` on Python 3.15+, PEP 829). At start-up it only puts
+a finder for the name ``wandb`` on ``sys.meta_path``; asking whether wandb exists
+(``importlib.util.find_spec("wandb")``) runs nothing. When wandb is imported and neither
+``WANDB_API_KEY`` nor ``WANDB_IDENTITY_TOKEN_FILE`` is set, it runs the wandb-cred
+recorded below once (``get --env``: standard input closed, bounded in time) and sets the
+variables ``wandb-cred exec`` sets. No key, or no wandb-cred: nothing happens. A failure:
+one line on standard error. It never raises and never prompts.
+``WANDB_CRED_NO_HOOK=1`` turns it off for one run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
+# Installed by wandb-cred setup-python
+WANDB_CRED: str = "@WANDB_CRED@"
+"""The absolute path of the wandb-cred that installed this hook: the only one it runs."""
+
+OPT_OUT = "WANDB_CRED_NO_HOOK"
+TIMEOUT_SECONDS = 30.0
+"""Longer than wandb-cred's own keychain bound (10 s), so that its message is the one seen."""
+
+VARIABLES = ("WANDB_API_KEY", "WANDB_BASE_URL")
+
+
+class _Finder:
+    """Finds ``wandb`` as the rest of ``sys.meta_path`` would, with a loader that
+    provides the key just before wandb's own code runs."""
+
+    wandb_cred_hook = True
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if fullname != "wandb":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if getattr(finder, "wandb_cred_hook", False) or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(spec.loader)
+                return spec
+        return None
+
+
+class _Loader:
+    """wandb's own loader, which first sets the key (once, on the real import)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        create = getattr(self._inner, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: ModuleType) -> None:
+        # From here on wandb sees only its own loader, and no finder of ours.
+        module.__loader__ = self._inner
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._inner
+        uninstall()
+        provide_key()
+        self._inner.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def install() -> None:
+    """Puts the finder first on ``sys.meta_path``, once (a venv may process ``.pth``
+    files twice: CPython issue 75723)."""
+    if not any(getattr(f, "wandb_cred_hook", False) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
+
+
+def uninstall() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "wandb_cred_hook", False)]
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(f"{message} (the W&B SDK goes on without wandb-cred; {OPT_OUT}=1 skips this)\n")
+    except Exception:
+        pass
+
+
+def provide_key() -> None:
+    """Sets the key from wandb-cred unless the environment already names one."""
+    env = os.environ
+    if env.get(OPT_OUT, "") not in ("", "0") or env.get("WANDB_API_KEY") or env.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return
+    try:
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                [WANDB_CRED, "get", "--env"],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+        except OSError:
+            return  # wandb-cred is gone: the SDK behaves as without the hook
+        except subprocess.TimeoutExpired:
+            _say(f"wandb-cred: {WANDB_CRED} did not answer within {TIMEOUT_SECONDS:g} s")
+            return
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            _say(lines[-1] if lines else f"wandb-cred: {WANDB_CRED} failed (exit status {done.returncode})")
+            return
+        for line in done.stdout.decode("utf-8").splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name in VARIABLES and value and not env.get(name):
+                env[name] = value
+    except Exception as error:  # never break the user's import
+        _say(f"wandb-cred: the hook failed: {type(error).__name__}")

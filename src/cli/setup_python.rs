@@ -1,0 +1,205 @@
+//! `setup-python [--python PATH] [--unset]`: installs the hook that gives a bare
+//! `import wandb` the stored key (`python/_wandb_cred_hook`) into one Python
+//! environment: the module, a `.pth` line that starts it, and the `.start` file that
+//! replaces that line on Python 3.15+ (PEP 829). The hook runs this program by its
+//! absolute path, recorded now. Idempotent; `--unset` removes exactly those files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use super::output::say;
+use super::{Context, SetupPythonArgs};
+use crate::python_env::{self, Facts, HOOK_MODULE, Interpreter};
+
+/// The hook's module, with the path of the wandb-cred it runs left open.
+const MODULE_TEMPLATE: &str = include_str!("../../python/_wandb_cred_hook/__init__.py");
+const PATH_PLACEHOLDER: &str = "\"@WANDB_CRED@\"";
+/// Every installed module carries this line; `--unset` removes only such a module.
+const MARKER: &str = "# Installed by wandb-cred setup-python";
+
+const PTH: &str = "wandb_cred_hook.pth";
+const PTH_LINE: &str = "import _wandb_cred_hook; _wandb_cred_hook.install()\n";
+const START: &str = "wandb_cred_hook.start";
+const START_LINE: &str = "_wandb_cred_hook:install\n";
+
+pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
+    let interpreter = Interpreter::choose(&ctx.env, args.python.as_deref());
+    let facts = python_env::probe(&interpreter).with_context(|| {
+        format!(
+            "cannot ask {}, {}, where it installs packages",
+            interpreter.program.display(),
+            interpreter.chosen_because
+        )
+    })?;
+    let Some(site) = facts.hook_site() else {
+        bail!(
+            "{} is not a virtualenv or conda env and reads no user site-packages (PYTHONNOUSERSITE is set, or it runs with -s); activate a virtualenv, or name one with --python PATH",
+            facts.describe()
+        );
+    };
+    let hook = Hook::at(site);
+    let which = format!("{}, {}", facts.describe(), interpreter.chosen_because);
+    if args.unset {
+        return unset(&hook, &which);
+    }
+    let wandb_cred = super::front_program()?;
+    let files = hook.files(&wandb_cred)?;
+    let current: Vec<Option<Vec<u8>>> = files.iter().map(|(p, _)| std::fs::read(p).ok()).collect();
+    if files
+        .iter()
+        .zip(&current)
+        .all(|((_, want), have)| have.as_deref() == Some(want.as_bytes()))
+    {
+        say(format_args!(
+            "The wandb-cred hook is already installed for {which} (in {}); nothing changed.",
+            site.display()
+        ));
+        return Ok(());
+    }
+    if let Err(error) = install(&hook, &files, &facts) {
+        let denied = error.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        });
+        let hint = if denied {
+            " (you cannot write there; a system Python's packages belong to root: activate a virtualenv, or name one with --python PATH)"
+        } else {
+            ""
+        };
+        return Err(error.context(format!(
+            "cannot install the wandb-cred hook for {which} into {}{hint}",
+            site.display()
+        )));
+    }
+    let replaced = current.iter().any(Option::is_some);
+    say(format_args!(
+        "{} the wandb-cred hook for {which}, in {}: `import wandb` there now gets the key from {} unless WANDB_API_KEY is set. `wandb-cred setup-python --unset{}` removes it.",
+        if replaced { "Updated" } else { "Installed" },
+        site.display(),
+        wandb_cred.display(),
+        python_flag(&args.python),
+    ));
+    Ok(())
+}
+
+fn python_flag(python: &Option<PathBuf>) -> String {
+    python
+        .as_ref()
+        .map(|p| format!(" --python {}", p.display()))
+        .unwrap_or_default()
+}
+
+/// The hook's files in one site-packages folder.
+struct Hook {
+    site: PathBuf,
+}
+
+impl Hook {
+    fn at(site: &Path) -> Self {
+        Self {
+            site: site.to_owned(),
+        }
+    }
+
+    fn module_dir(&self) -> PathBuf {
+        self.site.join(HOOK_MODULE)
+    }
+
+    fn module(&self) -> PathBuf {
+        self.module_dir().join("__init__.py")
+    }
+
+    /// Each file and its text, in the order they are written: the `.pth` line that
+    /// starts the hook comes last.
+    fn files(&self, wandb_cred: &Path) -> anyhow::Result<[(PathBuf, String); 3]> {
+        let Some(path) = wandb_cred.to_str() else {
+            bail!(
+                "this program's path {} is not UTF-8 text, which the hook cannot record",
+                wandb_cred.display()
+            );
+        };
+        let literal = serde_json::to_string(path).expect("a string serialises");
+        debug_assert!(MODULE_TEMPLATE.contains(MARKER));
+        let module = MODULE_TEMPLATE.replacen(PATH_PLACEHOLDER, &literal, 1);
+        Ok([
+            (self.module(), module),
+            (self.site.join(START), START_LINE.to_owned()),
+            (self.site.join(PTH), PTH_LINE.to_owned()),
+        ])
+    }
+}
+
+fn install(hook: &Hook, files: &[(PathBuf, String)], facts: &Facts) -> anyhow::Result<()> {
+    if !hook.site.is_dir() && facts.user_site.as_deref() == Some(hook.site.as_path()) {
+        // A user site-packages folder is often not there yet; Python reads it once it is.
+        std::fs::create_dir_all(&hook.site)
+            .with_context(|| format!("cannot create {}", hook.site.display()))?;
+    }
+    std::fs::create_dir_all(hook.module_dir())
+        .with_context(|| format!("cannot create {}", hook.module_dir().display()))?;
+    for (path, text) in files {
+        write_replacing(path, text)?;
+    }
+    Ok(())
+}
+
+/// Writes a file that holds no secret: a temporary file beside it, renamed over it.
+fn write_replacing(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().expect("hook files are in a folder");
+    let written = (|| -> std::io::Result<()> {
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        crate::sys::make_readable(file.as_file())?;
+        file.write_all(text.as_bytes())?;
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    })();
+    written.with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
+    let module = std::fs::read_to_string(hook.module()).ok();
+    let pth = std::fs::read_to_string(hook.site.join(PTH)).ok();
+    let start = std::fs::read_to_string(hook.site.join(START)).ok();
+    if module.is_none() && pth.is_none() && start.is_none() {
+        say(format_args!(
+            "The wandb-cred hook is not installed for {which} (looked in {}); nothing changed.",
+            hook.site.display()
+        ));
+        return Ok(());
+    }
+    if module.as_deref().is_some_and(|m| !m.contains(MARKER))
+        || pth.as_deref().is_some_and(|p| p != PTH_LINE)
+        || start.as_deref().is_some_and(|s| s != START_LINE)
+    {
+        bail!(
+            "{} holds {HOOK_MODULE}, {PTH} or {START} files that wandb-cred did not write; left them as they are",
+            hook.site.display()
+        );
+    }
+    // The line that starts the hook goes first, the module it imports last.
+    for file in [PTH, START] {
+        remove_if_there(&hook.site.join(file))?;
+    }
+    if module.is_some() {
+        std::fs::remove_dir_all(hook.module_dir())
+            .with_context(|| format!("cannot remove {}", hook.module_dir().display()))?;
+    }
+    say(format_args!(
+        "Removed the wandb-cred hook for {which} from {}.",
+        hook.site.display()
+    ));
+    Ok(())
+}
+
+fn remove_if_there(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
