@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
+# `typing` costs milliseconds to import, at every start-up: type checkers alone read this.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 

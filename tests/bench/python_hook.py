@@ -1,0 +1,81 @@
+"""What the `setup-python` hook costs: Python start-up (`python -c pass`, and the hook's
+own import as `-X importtime` reports it) and `import wandb` (which runs one
+`wandb-cred get --env`), each with and without the hook. Prints figures; asserts nothing.
+
+    python3 tests/bench/python_hook.py WANDB_CRED SDK_PYTHON [RUNS]
+
+WANDB_CRED: the `wandb-cred` front to install the hook for (a release build).
+SDK_PYTHON: a Python with the W&B SDK; a throwaway venv sees its packages through a
+`.pth` path line, so that environment is only read. Everything runs in a throwaway HOME
+with a key stored in netrc (`--backend netrc`) and a daemon running, as on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def timed(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def hook_import_us(python: str, env: dict[str, str], runs: int) -> list[float]:
+    """`-X importtime`'s cumulative microseconds for the hook's module."""
+    found = []
+    for _ in range(runs):
+        out = subprocess.run([python, "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True, check=True)
+        for line in out.stderr.splitlines():
+            if line.rstrip().endswith("_wandb_cred_hook"):
+                found.append(float(line.split("|")[1]))
+    return found
+
+
+def show(label: str, seconds: list[float]) -> float:
+    median = statistics.median(seconds)
+    print(f"{label:<52} median {median * 1000:8.2f} ms   (min {min(seconds) * 1000:.2f}, n={len(seconds)})")
+    return median
+
+
+def main() -> None:
+    wandb_cred, sdk_python = sys.argv[1], sys.argv[2]
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 40
+    with tempfile.TemporaryDirectory(prefix="wandb-cred-bench.") as root:
+        home = Path(root, "home")
+        home.mkdir()
+        env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_RUNTIME_DIR": root, "WANDB_SILENT": "true", "WANDB_CRED_BACKEND": "netrc"}
+        venv = Path(root, "venv")
+        subprocess.run([sdk_python, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python = str(venv / "bin" / "python")
+        purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        site = subprocess.check_output([python, "-c", purelib], text=True).strip()
+        shared = subprocess.check_output([sdk_python, "-c", purelib], text=True).strip()
+        Path(site, "zz_shared_sdk.pth").write_text(shared + "\n")
+        key = "0123456789abcdef" * 2 + "01234567"
+        subprocess.run([wandb_cred, "login", key], env=env, check=True, capture_output=True)
+        subprocess.run([wandb_cred, "get"], env=env, check=True, capture_output=True)  # the daemon is up
+        print(f"Python {sys.version.split()[0]} venv, {runs} runs each; wandb-cred {wandb_cred}")
+        base = show("python -c pass, no hook", timed([python, "-c", "pass"], env, runs))
+        imp_base = show("python -c 'import wandb', no hook", timed([python, "-c", "import wandb"], env, max(runs // 4, 5)))
+        subprocess.run([wandb_cred, "setup-python", "--python", python], env=env, check=True, capture_output=True)
+        hooked = show("python -c pass, hook installed", timed([python, "-c", "pass"], env, runs))
+        us = hook_import_us(python, env, runs)
+        print(f"{'the hook at start-up (-X importtime, cumulative)':<52} median {statistics.median(us) / 1000:8.3f} ms   (min {min(us) / 1000:.3f}, n={len(us)})")
+        imp = show("python -c 'import wandb', hook runs get --env", timed([python, "-c", "import wandb"], env, max(runs // 4, 5)))
+        get_env = show("wandb-cred get --env alone (daemon running)", timed([wandb_cred, "get", "--env"], env, runs))
+        print(f"start-up difference (medians): {(hooked - base) * 1000:+.2f} ms; import wandb difference: {(imp - imp_base) * 1000:+.2f} ms (get --env alone {get_env * 1000:.2f} ms)")
+        subprocess.run([wandb_cred, "stop"], env=env, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
