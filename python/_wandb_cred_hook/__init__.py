@@ -54,10 +54,12 @@ class _Finder:
             find = getattr(finder, "find_spec", None)
             if getattr(finder, "wandb_cred_hook", False) or find is None:
                 continue
-            spec = find(fullname, path, target)
+            spec: ModuleSpec | None = find(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(spec.loader)
+                    # A loader by duck typing: subclassing importlib.abc.Loader would
+                    # import importlib.abc at every start-up.
+                    spec.loader = _Loader(spec.loader)  # type: ignore[assignment]
                 return spec
         return None
 
