@@ -385,6 +385,38 @@ impl Sandbox {
     }
 }
 
+/// A throwaway venv (no pip) made by `base` in `dir`: its Python and its site-packages.
+#[cfg(unix)]
+pub fn make_venv(base: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+    let made = Command::new(base)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(made.success(), "{} -m venv failed", base.display());
+    let python = dir.join("bin/python");
+    let site = purelib(&python);
+    (python, site)
+}
+
+/// Where a Python installs packages (`sysconfig`'s purelib).
+#[cfg(unix)]
+pub fn purelib(python: &Path) -> PathBuf {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} cannot say its purelib",
+        python.display()
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 /// Runs python3 with a script and arguments; its stdout, or a panic with its stderr.
 pub fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")

@@ -4,11 +4,10 @@
 //! nothing else runs or changes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use libtest_mimic::Trial;
 
-use crate::harness::{Need, Sandbox, sdk_python, snapshot};
+use crate::harness::{Need, Sandbox, make_venv, purelib, sdk_python, snapshot};
 use crate::keyring::{Keyring, Provider};
 use crate::server::{FakeServer, Reply};
 use crate::trials;
@@ -36,30 +35,10 @@ struct Venv {
     site: PathBuf,
 }
 
-fn purelib(python: &Path) -> PathBuf {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 impl Venv {
     fn new(sb: &Sandbox) -> Self {
         let shared = PathBuf::from(sdk_python().expect("checked by Need::Sdk"));
-        let dir = sb.root.join("venv");
-        let made = Command::new(&shared)
-            .args(["-m", "venv", "--without-pip"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        let python = dir.join("bin/python");
-        let site = purelib(&python);
+        let (python, site) = make_venv(&shared, &sb.root.join("venv"));
         let shared_site = purelib(&shared);
         std::fs::write(
             site.join("zz_shared_sdk.pth"),
