@@ -69,6 +69,20 @@ fn what_the_current_sdk_login_wrote_is_found_by_every_reader() {
         .stdout_has("wandb_v1_****")
         .stdout_has(FORGE);
     sb.cmd(&["list"]).run().ok().stdout_has(FORGE);
+    sb.cmd(&["login"])
+        .run()
+        .ok()
+        .stderr_has("Already logged in to https://api.wandb.ai")
+        .stderr_has(&format!("machine {FORGE}"));
+    // git asking for the cloud under either name gets it.
+    for host in ["api.wandb.ai", FORGE] {
+        sb.cmd(&["git-credential", "get"])
+            .stdin(&format!("protocol=https\nhost={host}\n\n"))
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("username=api\npassword={key}\n"));
+    }
     // doctor models the installed SDK: its default host, and the key it finds there.
     let python = sdk_python().expect("checked by Need::Sdk");
     sb.cmd(&["doctor", "--python", &python])
