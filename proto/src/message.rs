@@ -78,6 +78,24 @@ pub enum Request {
 pub enum Layer {
     Keychain,
     Netrc,
+    /// The Linux kernel keyring (protocol 3).
+    KernelKeyring,
+}
+
+impl Layer {
+    /// A store that keeps keys off disk (the keychain, the kernel keyring).
+    pub fn off_disk(self) -> bool {
+        !matches!(self, Self::Netrc)
+    }
+
+    /// The name `--backend` and `list` give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Keychain => "keychain",
+            Self::Netrc => "netrc",
+            Self::KernelKeyring => "kernel-keyring",
+        }
+    }
 }
 
 /// What went wrong, as a kind a program can act on; the message is for people.

@@ -101,7 +101,11 @@ impl Context {
 
     fn open_service(ctx: &Context) -> Box<dyn KeyService> {
         let local = || -> Box<dyn KeyService> {
-            Box::new(LocalService::new(ctx.backend_choice, ctx.keychain_timeout))
+            Box::new(LocalService::new(
+                ctx.backend_choice,
+                ctx.keychain_timeout,
+                !ctx.flag(crate::store::kernel_keyring::OPT_OUT),
+            ))
         };
         if ctx.flag("WANDB_CRED_NO_DAEMON") {
             return local();

@@ -115,7 +115,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     let service = ctx.service();
     let backend = service.backend();
     match backend.name.as_deref() {
-        Some("keychain") => {
+        Some("keychain" | "kernel-keyring") => {
             report.add("backend", Status::Ok, backend.detail);
             check_round_trip(&ctx, service, &mut report);
         }
@@ -123,7 +123,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             "backend",
             Status::Warning,
             format!("{}; keys are kept in plaintext", backend.detail),
-            "to keep keys in a keychain, run a Secret Service (GNOME Keyring, KeePassXC) on a session bus, then `wandb-cred migrate --all`",
+            "to keep keys off disk, run a Secret Service (GNOME Keyring, KeePassXC) on a session bus, or on Linux use the kernel keyring (`--backend kernel-keyring`, until the machine restarts), then `wandb-cred migrate --all`",
         ),
         None => report.fix(
             "backend",
@@ -382,7 +382,7 @@ fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolv
 }
 
 fn check_plaintext_copy(ctx: &Context, url: &BaseUrl, backend: Option<&str>, report: &mut Report) {
-    if backend != Some("keychain") {
+    if !matches!(backend, Some("keychain" | "kernel-keyring")) {
         return;
     }
     if let Ok(Some(copy)) = ctx.netrc().named_key(url) {

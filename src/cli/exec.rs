@@ -16,10 +16,7 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;
     let program = args.command[0].to_string_lossy().into_owned();
     let Some(resolved) = ctx.stored_key(&url)? else {
-        anyhow::bail!(
-            "no API key for {} ({url}); run `wandb-cred login` first ({program} was not started)",
-            url.netloc()
-        );
+        anyhow::bail!("{} ({program} was not started)", super::get::no_key(&url));
     };
     if resolved.source == KeySource::Env {
         say(format_args!(

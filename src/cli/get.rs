@@ -29,12 +29,21 @@ pub fn lookup(ctx: &Context, host: Option<&str>) -> anyhow::Result<Option<(BaseU
 pub fn key(ctx: &Context, host: Option<&str>) -> anyhow::Result<ApiKey> {
     let (url, _) = ctx.base_url(host)?;
     let Some(found) = ctx.stored_key(&url)? else {
-        bail!(
-            "no API key for {} ({url}); run `wandb-cred login` first",
-            url.netloc()
-        );
+        bail!(no_key(&url));
     };
     Ok(found.key)
+}
+
+/// The "no key" error: why there is none when a kernel keyring had one (the machine
+/// restarted, or it is another machine's), else to log in.
+pub fn no_key(url: &BaseUrl) -> String {
+    match crate::store::record::why_missing(&url.account()) {
+        Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
+        None => format!(
+            "no API key for {} ({url}); run `wandb-cred login` first",
+            url.netloc()
+        ),
+    }
 }
 
 pub fn print(key: &ApiKey) -> anyhow::Result<()> {

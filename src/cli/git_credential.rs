@@ -50,6 +50,13 @@ pub fn run(backend: BackendChoice, operation: &str) -> anyhow::Result<()> {
 /// What `get` answers: `username=api` and the key, or nothing (not ours to answer).
 pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<String>>> {
     let Some(Known { url, via }) = known_server(ctx, request)? else {
+        // A key the kernel keyring lost (a restart) is an error, not "ask the next
+        // helper": git would go on to prompt for it.
+        for url in candidates(request) {
+            if let Some(why) = crate::store::record::why_missing(&url.account()) {
+                anyhow::bail!("no API key for {} ({url}): {why}", url.netloc());
+            }
+        }
         return Ok(None);
     };
     // WANDB_API_KEY and a settings `api_key` are keys for the configured W&B server
@@ -183,7 +190,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
     let service = ctx.service();
     for url in candidates {
         if let Some(found) = service.get(&url, None)?
-            && found.layer == Layer::Keychain
+            && found.layer.off_disk()
         {
             return Ok(Some(Known {
                 url,
@@ -216,7 +223,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
     let mut under_host = service
         .list(&ctx.netrc_path)?
         .into_iter()
-        .filter(|listed| listed.layer == Layer::Keychain && listed.server.starts_with(&below))
+        .filter(|listed| listed.layer.off_disk() && listed.server.starts_with(&below))
         .filter_map(|listed| BaseUrl::parse(&listed.server).ok());
     match (under_host.next(), under_host.next()) {
         (Some(url), None) => Ok(Some(Known {

@@ -11,10 +11,7 @@ use crate::service::Layer;
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let servers = ctx.service().list(&ctx.netrc_path)?;
     let mut out = std::io::stdout().lock();
-    let layer = |l: Layer| match l {
-        Layer::Keychain => "keychain",
-        Layer::Netrc => "netrc",
-    };
+    let layer = |l: Layer| l.name();
     if args.json {
         let items: Vec<_> = servers
             .iter()

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
 
     let mut in_keychain = false;
     if resolved.source.is_new() {
-        in_keychain = store_key(ctx, &url, &resolved.key)? == Layer::Keychain;
+        in_keychain = store_key(ctx, &url, &resolved.key)?.off_disk();
         warn_about_overrides(ctx);
     } else if !args.verify {
         say(format_args!(
@@ -97,6 +97,10 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer
     match (stored.layer, &stored.why) {
         (Layer::Netrc, Some(why)) => say(format_args!(
             "Stored the API key for {netloc} in {} (plaintext; {why}).",
+            stored.location
+        )),
+        (_, Some(lasts)) => say(format_args!(
+            "Stored the API key for {netloc} in {}; {lasts}.",
             stored.location
         )),
         _ => say(format_args!(

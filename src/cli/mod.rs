@@ -498,6 +498,9 @@ fn run_daemon(backend: BackendChoice, args: DaemonArgs) -> anyhow::Result<()> {
         idle_timeout: args.idle_timeout,
         autostarted: args.autostarted,
         backend,
+        kernel_keyring: env
+            .var(crate::store::kernel_keyring::OPT_OUT)
+            .is_none_or(|v| v == "0"),
         keychain_timeout,
         client_timeout: args.client_timeout,
         max_clients: usize::from(args.max_clients),

@@ -22,6 +22,7 @@ const DAEMON_ENV: &[&str] = &[
     "WANDB_CRED_BACKEND",
     "WANDB_CRED_KEYCHAIN_TIMEOUT",
     "WANDB_CRED_LOG",
+    "WANDB_CRED_NO_KERNEL_KEYRING",
 ];
 
 /// How long a started daemon may take to answer.

@@ -19,6 +19,8 @@ use crate::sys;
 /// Runs the daemon until SIGTERM/SIGINT, `Shutdown`, or the idle timeout.
 pub fn run(options: Options) -> anyhow::Result<()> {
     sys::harden_process();
+    // Possess the kernel keyring's keys whatever becomes of the session that started us.
+    crate::store::kernel_keyring::own_session();
     // Each connection is a descriptor; keep room for the files and the keychain too.
     let wanted = options.max_clients as u64 + 64;
     let open_files = sys::raise_open_files(wanted);
@@ -51,7 +53,11 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         }
     };
     let pid_written = write_pid(&files, options.autostarted);
-    let service = LocalService::new(options.backend, options.keychain_timeout);
+    let service = LocalService::new(
+        options.backend,
+        options.keychain_timeout,
+        options.kernel_keyring,
+    );
     let backend = service.backend();
     tracing::info!(
         pid = std::process::id(),

@@ -24,6 +24,8 @@ pub struct Options {
     /// Started by a client (recorded in the pid file, so a client may replace it).
     pub autostarted: bool,
     pub backend: BackendChoice,
+    /// `auto` may choose the kernel keyring.
+    pub kernel_keyring: bool,
     pub keychain_timeout: Duration,
     /// A connection that sends no complete request for this long is closed.
     pub client_timeout: Duration,

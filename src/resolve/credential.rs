@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::config::settings_files::SettingsFiles;
 use crate::key::{ApiKey, KeyError};
-use crate::service::{Found, Layer, ServiceError};
+use crate::service::{Found, ServiceError};
 
 /// Where a key came from; shown by `status`, `login --verify` and in errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub fn stored_key(
     let setting = settings.value("api_key");
     let found = stores(setting.is_none())?;
     if let Some(found) = &found
-        && found.layer == Layer::Keychain
+        && found.layer.off_disk()
     {
         return Ok(Some(Resolved {
             key: found.key.clone(),
@@ -119,6 +119,7 @@ fn checked(text: Zeroizing<String>, source: KeySource) -> Result<Resolved, Resol
 mod tests {
     use super::*;
     use crate::env::Environment;
+    use crate::service::Layer;
 
     fn key(c: char) -> ApiKey {
         ApiKey::parse(Zeroizing::new(c.to_string().repeat(40))).unwrap()

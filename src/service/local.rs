@@ -18,18 +18,19 @@ use crate::config::atomic;
 use crate::key::ApiKey;
 use crate::locked::LockedText;
 use crate::resolve::base_url::BaseUrl;
-use crate::store::Store;
-use crate::store::backend::{BackendChoice, Selection};
+use crate::store::backend::{BackendChoice, Primary, Selection};
 use crate::store::netrc::NetrcStore;
+use crate::store::{SecretStore, Store};
 use crate::sys;
 
 /// How long a keychain answer (a key, or "none") is trusted without asking again.
 /// Changes made through this service update the cache at once; `reload` drops it.
 pub const KEYCHAIN_TTL: Duration = Duration::from_secs(600);
 
-/// A cached keychain answer; the key in locked memory (it may stay for minutes).
+/// A cached answer of the off-disk stores; the key in locked memory (it may stay for
+/// minutes), with where it was found.
 struct CachedKey {
-    found: Option<(LockedText, String)>,
+    found: Option<(LockedText, String, Layer)>,
     at: Instant,
 }
 
@@ -50,6 +51,8 @@ struct NetrcSnapshot {
 pub struct LocalService {
     choice: BackendChoice,
     timeout: Duration,
+    /// `auto` may choose the kernel keyring (not turned off by `WANDB_CRED_NO_KERNEL_KEYRING`).
+    kernel_allowed: bool,
     selection: Mutex<Option<Arc<Selection>>>,
     /// Held while a backend is being chosen, with the last failed choice and when it failed.
     selecting: Mutex<Option<(Instant, ServiceError)>>,
@@ -88,10 +91,11 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
 }
 
 impl LocalService {
-    pub fn new(choice: BackendChoice, timeout: Duration) -> Self {
+    pub fn new(choice: BackendChoice, timeout: Duration, kernel_allowed: bool) -> Self {
         Self {
             choice,
             timeout,
+            kernel_allowed,
             selection: Mutex::new(None),
             selecting: Mutex::new(None),
             had_keychain: std::sync::atomic::AtomicBool::new(false),
@@ -138,11 +142,15 @@ impl LocalService {
     }
 
     fn select(&self) -> ServiceResult<Arc<Selection>> {
-        let selection = Arc::new(Selection::select(self.choice, self.timeout)?);
+        let selection = Arc::new(Selection::select(
+            self.choice,
+            self.timeout,
+            self.kernel_allowed,
+        )?);
         use std::sync::atomic::Ordering::SeqCst;
-        match &*selection {
-            Selection::Keychain(_) => self.had_keychain.store(true, SeqCst),
-            Selection::Netrc { why } if self.had_keychain.load(SeqCst) => {
+        match &selection.primary {
+            Primary::Secret(_) => self.had_keychain.store(true, SeqCst),
+            Primary::Netrc { why } if self.had_keychain.load(SeqCst) => {
                 return Err(ServiceError::new(
                     ErrorKind::NoBackend,
                     format!(
@@ -150,7 +158,7 @@ impl LocalService {
                     ),
                 ));
             }
-            Selection::Netrc { .. } => {}
+            Primary::Netrc { .. } => {}
         }
         Ok(selection)
     }
@@ -173,22 +181,27 @@ impl LocalService {
             .count()
     }
 
+    /// The key in the off-disk stores (the chosen one, then the other this machine
+    /// has), from the cache when it is fresh.
     fn keychain_get(&self, selection: &Selection, url: &BaseUrl) -> ServiceResult<Option<Found>> {
-        let Some(keychain) = selection.keychain() else {
+        if selection.store().is_none() {
             return Ok(None);
-        };
+        }
         if let Some(cached) = self.cached_keychain_answer(url) {
             return Ok(cached);
         }
-        let found = self
-            .through_keychain(keychain.get(url))?
-            .map(|f| (f.key, f.location));
-        let answer = found.as_ref().map(|(key, location)| Found {
-            key: key.clone(),
-            layer: Layer::Keychain,
-            location: location.clone(),
-        });
-        self.remember(url, found);
+        let mut answer = None;
+        for store in selection.readable() {
+            if let Some(found) = self.through_keychain(store.get(url))? {
+                answer = Some(Found {
+                    key: found.key,
+                    layer: layer_of(store),
+                    location: found.location,
+                });
+                break;
+            }
+        }
+        self.remember(url, answer.as_ref());
         Ok(answer)
     }
 
@@ -199,9 +212,9 @@ impl LocalService {
         let cached = cache
             .get(&url.account())
             .filter(|c| c.at.elapsed() < KEYCHAIN_TTL)?;
-        Some(cached.found.as_ref().map(|(key, location)| Found {
+        Some(cached.found.as_ref().map(|(key, location, layer)| Found {
             key: unlocked_key(key),
-            layer: Layer::Keychain,
+            layer: *layer,
             location: location.clone(),
         }))
     }
@@ -218,7 +231,7 @@ impl LocalService {
         netrc: Option<&Path>,
     ) -> Option<ServiceResult<Option<Found>>> {
         let selection = lock(&self.selection).clone()?;
-        if selection.keychain().is_some()
+        if selection.store().is_some()
             && let Some(found) = self.cached_keychain_answer(url)?
         {
             return Some(Ok(Some(found)));
@@ -243,8 +256,8 @@ impl LocalService {
         }
     }
 
-    fn remember(&self, url: &BaseUrl, found: Option<(ApiKey, String)>) {
-        let found = found.map(|(key, location)| (LockedText::new(key.expose()), location));
+    fn remember(&self, url: &BaseUrl, found: Option<&Found>) {
+        let found = found.map(|f| (LockedText::new(f.key.expose()), f.location.clone(), f.layer));
         lock(&self.keychain_cache).insert(
             url.account(),
             CachedKey {
@@ -299,12 +312,13 @@ impl LocalService {
         netrc: &NetrcStore,
         keep: bool,
     ) -> ServiceResult<String> {
-        let keychain = selection.keychain().ok_or_else(|| {
+        let keychain = selection.store().ok_or_else(|| {
             ServiceError::new(
                 ErrorKind::NoBackend,
                 "there is no keychain to move keys into",
             )
         })?;
+        let title = keychain.title();
         let netloc = url.netloc();
         let mut named = netrc.named_keys(url)?;
         if named.is_empty() {
@@ -330,20 +344,27 @@ impl LocalService {
                 return Err(ServiceError::new(
                     ErrorKind::Internal,
                     format!(
-                        "{netloc}: the keychain already holds a different key for {url}; left both as they are (use `wandb-cred logout` and `login` to choose)"
+                        "{netloc}: {title} already holds a different key for {url}; left both as they are (use `wandb-cred logout` and `login` to choose)"
                     ),
                 ));
             }
-            Some(_) => format!("{netloc}: the keychain already holds this key."),
+            Some(_) => format!("{netloc}: {title} already holds this key."),
             None => {
                 self.through_keychain(keychain.set_verified(url, &found.key))?;
                 format!(
-                    "{netloc}: stored in the keychain as {} and read back.",
+                    "{netloc}: stored in {title} as {} and read back.",
                     url.account()
                 )
             }
         };
-        self.remember(url, Some((found.key.clone(), keychain_location(url))));
+        self.remember(
+            url,
+            Some(&Found {
+                key: found.key.clone(),
+                layer: layer_of(keychain),
+                location: keychain.location(url),
+            }),
+        );
         let locations = locations.join(" and ");
         if keep {
             said.push_str(&format!(" Kept in {locations} (--keep-netrc)."));
@@ -360,8 +381,12 @@ fn unlocked_key(key: &LockedText) -> ApiKey {
         .expect("only keys that passed the rules are cached")
 }
 
-fn keychain_location(url: &BaseUrl) -> String {
-    crate::store::keychain::location(url)
+/// How the protocol names an off-disk store.
+fn layer_of(store: &dyn SecretStore) -> Layer {
+    match store.name() {
+        "kernel-keyring" => Layer::KernelKeyring,
+        _ => Layer::Keychain,
+    }
 }
 
 impl KeyService for LocalService {
@@ -383,15 +408,29 @@ impl KeyService for LocalService {
         let _writing = lock(&self.writes);
         let selection = self.selection()?;
         let netrc = NetrcStore::new(netrc.to_owned());
-        match &*selection {
-            Selection::Keychain(keychain) => {
+        match &selection.primary {
+            Primary::Secret(keychain) => {
                 if atomic::out_of_time() {
                     return Err(out_of_time(
                         "the request ran out of time before the keychain was asked",
                     ));
                 }
                 let location = self.through_keychain(keychain.set_verified(url, key))?;
-                self.remember(url, Some((key.clone(), location.clone())));
+                let layer = layer_of(keychain.as_ref());
+                self.remember(
+                    url,
+                    Some(&Found {
+                        key: key.clone(),
+                        layer,
+                        location: location.clone(),
+                    }),
+                );
+                // One key per account: a copy in the other off-disk store goes too.
+                if let Some(other) = &selection.other
+                    && let Err(e) = other.delete(url)
+                {
+                    tracing::warn!(error = %e, "could not remove the copy in {}", other.title());
+                }
                 let removed_plaintext = match netrc.delete(url) {
                     Ok(removed) => removed,
                     Err(e) => {
@@ -400,13 +439,13 @@ impl KeyService for LocalService {
                     }
                 };
                 Ok(Stored {
-                    layer: Layer::Keychain,
+                    layer,
                     location,
-                    why: None,
+                    why: keychain.lasts().map(str::to_owned),
                     removed_plaintext,
                 })
             }
-            Selection::Netrc { why } => Ok(Stored {
+            Primary::Netrc { why } => Ok(Stored {
                 layer: Layer::Netrc,
                 location: netrc.set(url, key)?,
                 why: Some(why.clone()),
@@ -424,12 +463,14 @@ impl KeyService for LocalService {
             removed: Vec::new(),
             looked_in: Vec::new(),
         };
-        if let Some(keychain) = selection.keychain() {
-            if self.through_keychain(keychain.delete(url))? {
-                erased.removed.push(keychain.describe());
+        for store in selection.readable() {
+            if self.through_keychain(store.delete(url))? {
+                erased.removed.push(store.describe());
             }
+            erased.looked_in.push(store.describe());
+        }
+        if selection.store().is_some() {
             self.remember(url, None);
-            erased.looked_in.push(keychain.describe());
         }
         if netrc.delete(url)? {
             erased.removed.push(netrc.describe());
@@ -441,12 +482,12 @@ impl KeyService for LocalService {
     fn list(&self, netrc: &Path) -> ServiceResult<Vec<Listed>> {
         let selection = self.selection()?;
         let mut servers = Vec::new();
-        if let Some(keychain) = selection.keychain() {
-            for (account, key) in self.through_keychain(keychain.list())? {
+        for store in selection.readable() {
+            for (account, key) in self.through_keychain(store.list())? {
                 servers.push(Listed {
-                    location: keychain.describe(),
+                    location: store.describe(),
                     server: account,
-                    layer: Layer::Keychain,
+                    layer: layer_of(store),
                     masked: key.masked(),
                 });
             }
@@ -473,7 +514,7 @@ impl KeyService for LocalService {
     ) -> ServiceResult<Vec<Migrated>> {
         let _writing = lock(&self.writes);
         let selection = self.selection()?;
-        if let Selection::Netrc { why } = &*selection {
+        if let Primary::Netrc { why } = &selection.primary {
             return Err(ServiceError::new(
                 ErrorKind::NoBackend,
                 format!("there is no keychain to move keys into ({why})"),
@@ -502,12 +543,25 @@ impl KeyService for LocalService {
     fn backend(&self) -> BackendInfo {
         let choice = self.choice;
         match self.selection() {
-            Ok(selection) => match &*selection {
-                Selection::Keychain(k) => BackendInfo {
-                    name: Some("keychain".to_owned()),
-                    detail: format!("{} ({choice}: unlocked and ready)", k.describe()),
-                },
-                Selection::Netrc { why } => BackendInfo {
+            Ok(selection) => match &selection.primary {
+                Primary::Secret(k) => {
+                    let also = selection
+                        .other
+                        .as_ref()
+                        .map(|o| format!("; also read: {}", o.describe()))
+                        .unwrap_or_default();
+                    let ready = match k.name() {
+                        "keychain" => "unlocked and ready",
+                        _ => {
+                            "no keychain, so the kernel keyring; keys last until the machine restarts"
+                        }
+                    };
+                    BackendInfo {
+                        name: Some(k.name().to_owned()),
+                        detail: format!("{} ({choice}: {ready}{also})", k.describe()),
+                    }
+                }
+                Primary::Netrc { why } => BackendInfo {
                     name: Some("netrc".to_owned()),
                     detail: format!("netrc ({choice}: {why})"),
                 },
@@ -551,12 +605,26 @@ mod tests {
     #[test]
     fn cached_keychain_keys_are_wiped_when_erased_or_reloaded() {
         let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
-        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
         test_alloc::watch(MARKER);
-        service.remember(&url, Some((marked_key(), "the keychain".to_owned())));
+        service.remember(
+            &url,
+            Some(&Found {
+                key: marked_key(),
+                layer: Layer::Keychain,
+                location: "the keychain".to_owned(),
+            }),
+        );
         // erase forgets the key...
         service.remember(&url, None);
-        service.remember(&url, Some((marked_key(), "the keychain".to_owned())));
+        service.remember(
+            &url,
+            Some(&Found {
+                key: marked_key(),
+                layer: Layer::Keychain,
+                location: "the keychain".to_owned(),
+            }),
+        );
         // ...and so does reload.
         service.reload().unwrap();
         assert_eq!(service.cached_hosts(), 0);
@@ -575,7 +643,7 @@ mod tests {
             );
             std::fs::write(&path, &text).unwrap();
             let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
-            let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+            let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
             test_alloc::watch(MARKER);
             let found = service.get(&url, Some(&path)).unwrap().unwrap();
             drop(found);
@@ -601,7 +669,7 @@ mod tests {
             )
         };
         std::fs::write(&path, netrc('a')).unwrap();
-        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
         assert!(
             service
                 .get_without_keychain_call(&url, Some(&path))
@@ -644,7 +712,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1));
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
         service.get(&url, Some(&path)).unwrap().unwrap();
         #[cfg(target_os = "linux")]
         assert!(!sys::on_network_fs(&path), "a temporary folder is local");

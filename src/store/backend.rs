@@ -1,22 +1,25 @@
-//! Choosing where `login` keeps keys: `auto | keychain | netrc`. The choice is made once
-//! per process with a bounded probe and remembers why, for messages and `status`.
-//! A locked keychain is an error, never a silent downgrade to plaintext.
+//! Choosing where `login` keeps keys: `auto | keychain | kernel-keyring | netrc`. The
+//! choice is made once per process with a bounded probe and remembers why, for messages
+//! and `status`. A locked keychain is an error, never a silent downgrade.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::StoreError;
+use super::kernel_keyring::{self, KernelKeyring};
 use super::keychain::{self, KeychainStore, Probe};
+use super::{SecretStore, StoreError};
 
 /// What the user asked for (`--backend`, `WANDB_CRED_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
-    /// The keychain when one is usable, else netrc.
+    /// The keychain when one is usable, else the kernel keyring (Linux), else netrc.
     #[default]
     Auto,
     /// The keychain or an error.
     Keychain,
+    /// The Linux kernel keyring or an error.
+    KernelKeyring,
     /// netrc only; the keychain is never touched.
     Netrc,
 }
@@ -28,9 +31,10 @@ impl FromStr for BackendChoice {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "auto" => Ok(Self::Auto),
             "keychain" => Ok(Self::Keychain),
+            "kernel-keyring" => Ok(Self::KernelKeyring),
             "netrc" => Ok(Self::Netrc),
             _ => Err(format!(
-                "unknown backend {} (expected auto, keychain or netrc)",
+                "unknown backend {} (expected auto, keychain, kernel-keyring or netrc)",
                 crate::key::quoted_unless_key(s.trim())
             )),
         }
@@ -42,46 +46,108 @@ impl fmt::Display for BackendChoice {
         f.write_str(match self {
             Self::Auto => "auto",
             Self::Keychain => "keychain",
+            Self::KernelKeyring => "kernel-keyring",
             Self::Netrc => "netrc",
         })
     }
 }
 
-/// The store `login` writes to, and why it was chosen.
-pub enum Selection {
-    Keychain(KeychainStore),
+/// The store `login` writes to, and why it was chosen; and, for readers, the other
+/// off-disk store this machine has, so that a key kept there is still found.
+pub struct Selection {
+    pub primary: Primary,
+    pub other: Option<Box<dyn SecretStore>>,
+}
+
+pub enum Primary {
+    Secret(Box<dyn SecretStore>),
     Netrc { why: String },
 }
 
 impl Selection {
-    pub fn select(choice: BackendChoice, timeout: Duration) -> Result<Self, StoreError> {
+    /// `kernel_allowed`: false when `WANDB_CRED_NO_KERNEL_KEYRING` turns it off for `auto`.
+    pub fn select(
+        choice: BackendChoice,
+        timeout: Duration,
+        kernel_allowed: bool,
+    ) -> Result<Self, StoreError> {
+        let kernel = || -> Result<Result<KernelKeyring, String>, StoreError> {
+            Ok(kernel_keyring::probe(timeout)?.map(|()| KernelKeyring::open(timeout)))
+        };
+        let secret = |store: Box<dyn SecretStore>, other| Self {
+            primary: Primary::Secret(store),
+            other,
+        };
         match choice {
-            BackendChoice::Netrc => Ok(Self::Netrc {
-                why: "the netrc backend was chosen".to_owned(),
+            BackendChoice::Netrc => Ok(Self {
+                primary: Primary::Netrc {
+                    why: "the netrc backend was chosen".to_owned(),
+                },
+                other: None,
             }),
             BackendChoice::Auto => match keychain::probe(timeout, false)? {
-                Probe::Ready => Ok(Self::Keychain(KeychainStore::open(timeout)?)),
-                Probe::Missing(reason) => {
-                    tracing::info!(%reason, "no keychain; using netrc");
-                    Ok(Self::Netrc {
-                        why: format!("no keychain: {reason}"),
-                    })
+                Probe::Ready => {
+                    let other = match kernel_allowed.then(kernel).transpose()? {
+                        Some(Ok(k)) => Some(Box::new(k) as Box<dyn SecretStore>),
+                        _ => None,
+                    };
+                    Ok(secret(Box::new(KeychainStore::open(timeout)?), other))
                 }
+                Probe::Missing(reason) => match kernel_allowed.then(kernel).transpose()? {
+                    Some(Ok(k)) => {
+                        tracing::info!(%reason, "no keychain; using the kernel keyring");
+                        Ok(secret(Box::new(k), None))
+                    }
+                    Some(Err(why_not)) => Ok(Self::netrc(format!(
+                        "no keychain: {reason}; no kernel keyring: {why_not}"
+                    ))),
+                    None => Ok(Self::netrc(format!(
+                        "no keychain: {reason}; the kernel keyring is turned off ({})",
+                        kernel_keyring::OPT_OUT
+                    ))),
+                },
                 Probe::Locked(hint) => Err(StoreError::KeychainLocked { hint }),
             },
             BackendChoice::Keychain => match keychain::probe(timeout, true)? {
-                Probe::Ready => Ok(Self::Keychain(KeychainStore::open(timeout)?)),
+                Probe::Ready => Ok(secret(Box::new(KeychainStore::open(timeout)?), None)),
                 Probe::Missing(reason) => Err(StoreError::NoKeychain { reason }),
                 Probe::Locked(hint) => Err(StoreError::KeychainLocked { hint }),
+            },
+            BackendChoice::KernelKeyring => match kernel()? {
+                Ok(k) => {
+                    // A keychain that is ready without asking is read too.
+                    let other = match keychain::probe(timeout, false) {
+                        Ok(Probe::Ready) => KeychainStore::open(timeout)
+                            .ok()
+                            .map(|k| Box::new(k) as Box<dyn SecretStore>),
+                        _ => None,
+                    };
+                    Ok(secret(Box::new(k), other))
+                }
+                Err(reason) => Err(StoreError::NoKeychain { reason }),
             },
         }
     }
 
-    pub fn keychain(&self) -> Option<&KeychainStore> {
-        match self {
-            Self::Keychain(store) => Some(store),
-            Self::Netrc { .. } => None,
+    fn netrc(why: String) -> Self {
+        tracing::info!(%why, "using netrc");
+        Self {
+            primary: Primary::Netrc { why },
+            other: None,
         }
+    }
+
+    /// The off-disk store keys are written to, if any.
+    pub fn store(&self) -> Option<&dyn SecretStore> {
+        match &self.primary {
+            Primary::Secret(store) => Some(store.as_ref()),
+            Primary::Netrc { .. } => None,
+        }
+    }
+
+    /// Every off-disk store readers look in: the primary, then the other.
+    pub fn readable(&self) -> impl Iterator<Item = &dyn SecretStore> {
+        self.store().into_iter().chain(self.other.as_deref())
     }
 }
 
@@ -94,18 +160,19 @@ mod tests {
         assert_eq!("AUTO".parse(), Ok(BackendChoice::Auto));
         assert_eq!("keychain".parse(), Ok(BackendChoice::Keychain));
         assert_eq!(" netrc ".parse(), Ok(BackendChoice::Netrc));
+        assert_eq!("Kernel-Keyring".parse(), Ok(BackendChoice::KernelKeyring));
         assert!(
             "vault"
                 .parse::<BackendChoice>()
                 .unwrap_err()
-                .contains("auto, keychain or netrc")
+                .contains("auto, keychain, kernel-keyring or netrc")
         );
     }
 
     #[test]
     fn netrc_never_touches_the_keychain() {
-        let s = Selection::select(BackendChoice::Netrc, Duration::from_millis(1)).unwrap();
-        assert!(s.keychain().is_none());
-        assert!(matches!(s, Selection::Netrc { ref why } if why.contains("chosen")));
+        let s = Selection::select(BackendChoice::Netrc, Duration::from_millis(1), true).unwrap();
+        assert!(s.store().is_none() && s.other.is_none());
+        assert!(matches!(s.primary, Primary::Netrc { ref why } if why.contains("chosen")));
     }
 }

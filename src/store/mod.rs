@@ -2,8 +2,10 @@
 //! daemon) use; the netrc file is one implementation, the platform keychain another.
 
 pub mod backend;
+pub mod kernel_keyring;
 pub mod keychain;
 pub mod netrc;
+pub mod record;
 
 use std::path::PathBuf;
 
@@ -39,6 +41,10 @@ pub enum StoreError {
     KeychainLocked { hint: String },
     #[error("the keychain did not answer within {} s (set WANDB_CRED_KEYCHAIN_TIMEOUT to wait longer)", timeout.as_secs_f64())]
     KeychainTimeout { timeout: std::time::Duration },
+    #[error(
+        "the kernel's key quota is full: {limits}; nothing was changed (remove keys you no longer need with `keyctl`, or ask an administrator to raise the limits)"
+    )]
+    Quota { limits: String },
     #[error("keychain error: {message}")]
     Keychain { message: String },
     #[error("no keychain is available: {reason}")]
@@ -62,4 +68,65 @@ pub trait Store {
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError>;
     /// Removes the server's key; `false` when there was none.
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError>;
+}
+
+/// A store that keeps keys off disk: the platform keychain or the kernel keyring.
+pub trait SecretStore: Store + Send + Sync {
+    /// The backend's name, as `--backend` spells it.
+    fn name(&self) -> &'static str;
+    /// How messages name it: `the keychain`, `the kernel keyring`.
+    fn title(&self) -> &'static str;
+    /// Stores the key and reads it back; only an identical key counts as stored.
+    fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError>;
+    /// Every W&B key in the store: its account (the server URL) and key.
+    fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError>;
+    /// Where this store puts the key for `url`, for messages.
+    fn location(&self, url: &BaseUrl) -> String;
+    /// What `login` adds after storing here (how long the key lasts), if anything.
+    fn lasts(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl SecretStore for keychain::KeychainStore {
+    fn name(&self) -> &'static str {
+        "keychain"
+    }
+    fn title(&self) -> &'static str {
+        "the keychain"
+    }
+    fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        keychain::KeychainStore::set_verified(self, url, key)
+    }
+    fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        keychain::KeychainStore::list(self)
+    }
+    fn location(&self, url: &BaseUrl) -> String {
+        keychain::location(url)
+    }
+}
+
+impl SecretStore for kernel_keyring::KernelKeyring {
+    fn name(&self) -> &'static str {
+        "kernel-keyring"
+    }
+    fn title(&self) -> &'static str {
+        "the kernel keyring"
+    }
+    fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let place = kernel_keyring::KernelKeyring::set_verified(self, url, key)?;
+        record::stored_in_kernel(&url.account());
+        Ok(place)
+    }
+    fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        kernel_keyring::KernelKeyring::list(self)
+    }
+    fn location(&self, url: &BaseUrl) -> String {
+        kernel_keyring::location(url)
+    }
+    fn lasts(&self) -> Option<&'static str> {
+        Some(
+            "kernel keys last until this machine restarts; to keep the key on disk instead, log in with `--backend netrc` (plaintext)",
+        )
+    }
 }

@@ -35,7 +35,7 @@ fn with_lonely_front() -> (Sandbox, String, PathBuf) {
     let lonely = sb.root.join("lonely");
     std::fs::create_dir_all(&lonely).unwrap();
     let front = lonely.join("wandb-cred");
-    std::fs::copy(BIN, &front).unwrap();
+    crate::harness::copy_program(BIN.as_ref(), &front);
     (sb, key, front)
 }
 

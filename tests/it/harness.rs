@@ -38,6 +38,9 @@ pub enum Need {
     Groff,
     /// openssl, to make a private CA (Debian: openssl).
     OpenSsl,
+    /// A kernel that lets this process use keys, `keyctl` (Debian: keyutils), and
+    /// `unshare`/`nsenter` for a user keyring of the test's own.
+    KernelKeyring,
 }
 
 #[cfg(unix)]
@@ -76,6 +79,19 @@ impl Need {
             Need::Git => tools_missing(&["git"], "Debian: git"),
             Need::Groff => tools_missing(&["groff"], "Debian: groff-base"),
             Need::OpenSsl => tools_missing(&["openssl"], "Debian: openssl"),
+            Need::KernelKeyring => tools_missing(
+                &["keyctl", "unshare", "nsenter"],
+                "Debian: keyutils util-linux",
+            )
+            .or_else(|| {
+                let works = Command::new("unshare")
+                    .args(["--user", "--map-root-user", "keyctl", "show", "@u"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                (!works).then(|| "the kernel refuses keyctl in a user namespace".to_owned())
+            }),
             Need::Keyring => KEYRING.get_or_init(crate::keyring::tools_missing).clone(),
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))
@@ -191,10 +207,16 @@ fn random_alnum(n: usize) -> String {
 /// there), the temp folder (where the daemon's files go) and a pipe name of its own.
 #[cfg(unix)]
 fn platform_env(runtime: &Path) -> Vec<(String, String)> {
-    vec![(
-        "XDG_RUNTIME_DIR".to_owned(),
-        runtime.to_str().unwrap().to_owned(),
-    )]
+    vec![
+        (
+            "XDG_RUNTIME_DIR".to_owned(),
+            runtime.to_str().unwrap().to_owned(),
+        ),
+        // The kernel keyring is one per uid, shared by every test of a run: the shared
+        // tests expect what a machine without it gives (netrc), and the `kernel` tests
+        // turn it on inside a user namespace of their own.
+        ("WANDB_CRED_NO_KERNEL_KEYRING".to_owned(), "1".to_owned()),
+    ]
 }
 
 #[cfg(windows)]
@@ -228,6 +250,10 @@ pub struct Sandbox {
     pub work: PathBuf,
     env: Vec<(String, String)>,
     secrets: RefCell<Vec<String>>,
+    /// With [`Sandbox::own_kernel_keyring`]: the process holding the test's user
+    /// namespace, which every command enters.
+    #[cfg(unix)]
+    namespace: Option<Reaped>,
 }
 
 impl Sandbox {
@@ -251,7 +277,47 @@ impl Sandbox {
             work,
             env: platform_env(&runtime),
             secrets: RefCell::new(Vec::new()),
+            #[cfg(unix)]
+            namespace: None,
         }
+    }
+
+    /// Turns the kernel keyring on, with a user keyring of this sandbox's own: every
+    /// later command runs in a user namespace (root mapped to root) that a holder
+    /// process keeps alive, so its keys are seen by this sandbox's commands and daemon
+    /// and by no other test.
+    #[cfg(unix)]
+    pub fn own_kernel_keyring(&mut self) {
+        let holder = Command::new("unshare")
+            .args(["--user", "--map-root-user", "sleep", "3600"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let holder = Reaped(holder);
+        // Wait until the holder is inside its namespace.
+        let own = std::fs::read_link("/proc/self/ns/user").unwrap();
+        let started = Instant::now();
+        while std::fs::read_link(format!("/proc/{}/ns/user", holder.id()))
+            .ok()
+            .as_ref()
+            == Some(&own)
+            || std::fs::read_link(format!("/proc/{}/ns/user", holder.id())).is_err()
+        {
+            assert!(started.elapsed() < DEADLINE, "unshare did not start");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.namespace = Some(holder);
+        self.remove_env("WANDB_CRED_NO_KERNEL_KEYRING");
+    }
+
+    /// `keyctl` with these arguments in this sandbox's user namespace: its stdout, or
+    /// `None` when it failed.
+    #[cfg(unix)]
+    pub fn keyctl(&self, args: &[&str]) -> Option<String> {
+        let out = self.program("keyctl", args).command().output().unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// A new key that no output of this sandbox may show (except where allowed).
@@ -338,7 +404,7 @@ impl Sandbox {
     /// Any program, run in this sandbox's folder and environment (e.g. git, which then
     /// runs the binary as its credential helper).
     pub fn program(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run<'_> {
-        let mut command = Command::new(program);
+        let mut command = self.command_for(program.as_ref());
         command
             .args(args)
             .current_dir(&self.work)
@@ -354,6 +420,21 @@ impl Sandbox {
             stdin: None,
             key_on_stdout: false,
         }
+    }
+
+    /// A command for `program`, inside this sandbox's user namespace when it has one.
+    fn command_for(&self, program: &std::ffi::OsStr) -> Command {
+        #[cfg(unix)]
+        if let Some(holder) = &self.namespace {
+            let mut command = Command::new("nsenter");
+            command
+                .args(["--preserve-credentials", "--user", "--target"])
+                .arg(holder.id().to_string())
+                .arg("--")
+                .arg(program);
+            return command;
+        }
+        Command::new(program)
     }
 
     /// Python's `netrc.netrc(path).authenticators(host)`.
@@ -739,6 +820,33 @@ impl Drop for Sandbox {
             let _ = stop.stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
     }
+}
+
+/// Copies a program and waits until it can be run: while another thread of this test
+/// binary forks, its child holds the copy's write descriptor until it execs, and running
+/// the copy then fails with "Text file busy" (ETXTBSY).
+#[cfg(unix)]
+pub fn copy_program(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let started = Instant::now();
+    loop {
+        match Command::new(to)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Err(e) if e.raw_os_error() == Some(libc_etxtbsy()) && started.elapsed() < DEADLINE => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => return,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn libc_etxtbsy() -> i32 {
+    rustix::io::Errno::TXTBSY.raw_os_error()
 }
 
 /// Every file below `dir` with its bytes, to show that a failed command changed nothing.

@@ -326,7 +326,7 @@ fn bus_without_provider_falls_back_to_netrc() {
     sb.cmd(&["login", &key])
         .run()
         .ok()
-        .stderr_has("(plaintext; no keychain: no Secret Service provider on the session bus)");
+        .stderr_has("(plaintext; no keychain: no Secret Service provider on the session bus; the kernel keyring is turned off (WANDB_CRED_NO_KERNEL_KEYRING))");
     assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
 }
 
@@ -337,7 +337,7 @@ fn no_default_collection_falls_back_to_netrc() {
     sb.cmd(&["login", &key])
         .run()
         .ok()
-        .stderr_has("(plaintext; no keychain: the Secret Service has no default collection)");
+        .stderr_has("(plaintext; no keychain: the Secret Service has no default collection; the kernel keyring is turned off");
     assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
     sb.cmd(&["status", "--backend", "keychain"])
         .run()
@@ -480,7 +480,7 @@ fn bad_backend_value_is_a_usage_error() {
     sb.cmd(&["status", "--backend", "vault"])
         .run()
         .fails(2)
-        .stderr_has("auto, keychain or netrc");
+        .stderr_has("auto, keychain, kernel-keyring or netrc");
     sb.cmd(&["status"])
         .env("WANDB_CRED_BACKEND", "vault")
         .run()

@@ -32,6 +32,8 @@ mod front;
 #[cfg(unix)]
 mod git;
 #[cfg(unix)]
+mod kernel;
+#[cfg(unix)]
 mod keychain;
 #[cfg(unix)]
 mod keyring;
@@ -70,6 +72,7 @@ fn main() -> std::process::ExitCode {
         cloud::tests(),
         python_hook::tests(),
         keychain::tests(),
+        kernel::tests(),
         daemon::tests(),
         git::tests(),
         front::tests(),

@@ -12,6 +12,8 @@ pub const AVAILABLE: bool = true;
 pub const USER_KEYRING: i32 = -4;
 /// `KEY_SPEC_SESSION_KEYRING` (`@s`).
 const SESSION_KEYRING: i32 = -3;
+/// `KEY_SPEC_THREAD_KEYRING` (`@t`): private to the calling thread, created on demand.
+pub const THREAD_KEYRING: i32 = -1;
 
 const KEYCTL_GET_KEYRING_ID: c_long = 0;
 const KEYCTL_JOIN_SESSION_KEYRING: c_long = 1;
@@ -111,6 +113,12 @@ pub fn invalidate(id: i32) -> io::Result<()> {
     keyctl(KEYCTL_INVALIDATE, id as c_long, 0, 0, 0).map(drop)
 }
 
+/// Links a key into a keyring, displacing (atomically) one of the same type and
+/// description there.
+pub fn link(id: i32, ring: i32) -> io::Result<()> {
+    keyctl(KEYCTL_LINK, id as c_long, ring as c_long, 0, 0).map(drop)
+}
+
 pub fn unlink(id: i32, ring: i32) -> io::Result<()> {
     keyctl(KEYCTL_UNLINK, id as c_long, ring as c_long, 0, 0).map(drop)
 }
@@ -182,4 +190,27 @@ pub fn machine() -> (String, String) {
 /// The C form of a description (no NUL inside: accounts are validated URLs).
 pub fn c_description(text: &str) -> io::Result<CString> {
     CString::new(text).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+pub const EDQUOT: i32 = libc::EDQUOT;
+pub const ENOSYS: i32 = libc::ENOSYS;
+
+/// The kernel's key quota for this user, for the message when it is full.
+pub fn quota_limits() -> String {
+    let root = rustix::process::getuid().is_root();
+    let (keys, bytes) = if root {
+        ("root_maxkeys", "root_maxbytes")
+    } else {
+        ("maxkeys", "maxbytes")
+    };
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/keys/{name}"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "?".to_owned())
+    };
+    format!(
+        "the kernel allows each user {} keys and {} bytes (/proc/sys/kernel/keys/{keys} and {bytes}; what is used: /proc/key-users)",
+        read(keys),
+        read(bytes)
+    )
 }

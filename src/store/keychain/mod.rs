@@ -268,7 +268,7 @@ fn release_slot() {
 /// Runs `f` on a worker thread and waits at most `timeout` for it (including any wait
 /// for a free slot). A call that does not return in time is abandoned (its thread ends
 /// when the platform call does).
-fn bounded<T: Send + 'static>(
+pub(crate) fn bounded<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {

@@ -1,0 +1,101 @@
+//! What was stored where: a small record, with no key material, of the keys kept in the
+//! kernel keyring (account, machine name, boot id), in wandb-cred's private state folder
+//! (`stored.json`, 0600, written atomically). Kernel keys are gone after a restart, and
+//! a home folder shared between machines (NFS) sees another machine's record: with it,
+//! a missing key is explained ("cleared when this machine restarted", "stored on gpu1")
+//! instead of "no key". Keeping the record is best effort; it never decides anything.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::kernel_keyring;
+use crate::config::atomic;
+use crate::config::paths;
+
+const FILE: &str = "stored.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Record {
+    /// Account URL -> where its key was put.
+    kernel_keyring: BTreeMap<String, Placed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Placed {
+    machine: String,
+    boot: String,
+}
+
+fn path() -> Option<PathBuf> {
+    Some(paths::state_dir()?.join(FILE))
+}
+
+fn read() -> Record {
+    path()
+        .and_then(|p| atomic::read_own_text(&p).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Changes the record; a failure is logged, never an error of the command.
+fn change(edit: impl Fn(&mut Record) -> bool) {
+    let Some(path) = path() else {
+        return;
+    };
+    let written = atomic::update(&path, |text| {
+        let mut record: Record = serde_json::from_str(text).unwrap_or_default();
+        if !edit(&mut record) {
+            return Ok::<_, atomic::FileError>(None);
+        }
+        let json = serde_json::to_string_pretty(&record).expect("the record serialises");
+        Ok(Some((Zeroizing::new(json + "\n"), ())))
+    });
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot update the record of where keys are kept");
+    }
+}
+
+/// Notes that the key for `account` is now in this machine's kernel keyring.
+pub fn stored_in_kernel(account: &str) {
+    let (machine, boot) = kernel_keyring::machine();
+    let placed = Placed { machine, boot };
+    change(|record| {
+        record
+            .kernel_keyring
+            .insert(account.to_owned(), placed.clone())
+            != Some(placed.clone())
+    });
+}
+
+/// Notes that `account` has no key in the kernel keyring of this machine any more.
+pub fn removed_from_kernel(account: &str) {
+    let (machine, _) = kernel_keyring::machine();
+    change(|record| {
+        let ours = record
+            .kernel_keyring
+            .get(account)
+            .is_some_and(|p| p.machine == machine);
+        ours && record.kernel_keyring.remove(account).is_some()
+    });
+}
+
+/// Why there is no key for `account` although one was stored in a kernel keyring, for
+/// the "no key" message; `None` when the record knows of none.
+pub fn why_missing(account: &str) -> Option<String> {
+    let record = read();
+    let placed = record.kernel_keyring.get(account)?;
+    let (machine, boot) = kernel_keyring::machine();
+    Some(if placed.machine != machine {
+        format!(
+            "it was stored in the kernel keyring of machine {} (this home folder is shared), which this machine ({machine}) cannot read; log in here too (`wandb-cred login`)",
+            placed.machine
+        )
+    } else if placed.boot != boot {
+        "it was kept in the kernel keyring, which was cleared when this machine restarted; log in again (`wandb-cred login`), or keep keys on disk with `--backend netrc` (plaintext)".to_owned()
+    } else {
+        "it was kept in the kernel keyring, which no longer has it (removed with keyctl?); log in again (`wandb-cred login`)".to_owned()
+    })
+}
