@@ -16,6 +16,7 @@ pub mod python_env;
 pub mod resolve;
 pub mod secret_input;
 pub mod service;
+pub mod ssh;
 pub mod store;
 pub mod sys;
 pub mod trust;

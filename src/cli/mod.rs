@@ -13,6 +13,7 @@ mod login;
 mod logout;
 mod migrate;
 mod output;
+mod push;
 mod setup_git;
 mod setup_python;
 mod status;
@@ -106,6 +107,17 @@ enum Command {
   wandb-cred setup-git --unset"
     )]
     SetupGit(SetupGitArgs),
+    /// Copy the key for the server to another machine over ssh (stored in its best store).
+    ///
+    /// Runs `wandb-cred login -` on DESTINATION with the key on ssh's standard input,
+    /// never in a command line; the remote keeps it in its keychain, kernel keyring (a
+    /// headless server: until it restarts) or netrc, and says which. SSH OPTIONS go to
+    /// ssh as given (-p PORT, -i FILE, -o OPTION, -J HOST, ...).
+    #[command(after_help = "Examples:
+  wandb-cred push gpu1
+  wandb-cred push -p 2222 -i ~/.ssh/id_ed25519 me@gpu1.example.com
+  wandb-cred push --host https://wandb.example.com --remote-command ~/.local/bin/wandb-cred gpu1")]
+    Push(PushArgs),
     /// Make `import wandb` in one Python environment find the stored key by itself.
     ///
     /// Installs a small hook into the environment's site-packages (default: the active
@@ -255,6 +267,24 @@ struct SetupGitArgs {
     /// Remove what setup-git added.
     #[arg(long)]
     unset: bool,
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// The W&B server whose key to copy; the remote stores it under the same URL.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    host: Option<String>,
+    /// The wandb-cred program on the remote (default: `wandb-cred` on the PATH ssh gives).
+    #[arg(long, value_name = "PATH")]
+    remote_command: Option<String>,
+    /// ssh's options and the destination, as for ssh ([user@]host or ssh://...).
+    #[arg(
+        value_name = "SSH OPTIONS... DESTINATION",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    ssh: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -475,6 +505,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exec(args) => exec::run(&ctx, args),
         Command::SetupGit(args) => setup_git::run(&ctx, args),
         Command::SetupPython(args) => setup_python::run(&ctx, args),
+        Command::Push(args) => push::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),

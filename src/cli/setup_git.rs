@@ -74,7 +74,7 @@ fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result
 fn helper_command() -> anyhow::Result<String> {
     let exe = super::front_program()?;
     let exe = exe.to_string_lossy();
-    Ok(format!("!{} git-credential", shell_quote(&exe)))
+    Ok(format!("!{} git-credential", crate::ssh::shell_quote(&exe)))
 }
 
 /// A helper value this program added: the current one, or one naming an older copy.
@@ -83,18 +83,6 @@ fn is_ours(value: &str, current: &str) -> bool {
         || (value.starts_with('!')
             && value.ends_with(" git-credential")
             && value.contains("wandb-cred"))
-}
-
-fn shell_quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 /// Every value of `name` in the global config, in order (none when unset).
@@ -136,12 +124,6 @@ fn git(args: &[&str]) -> anyhow::Result<Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quotes_only_what_needs_it() {
-        assert_eq!(shell_quote("/usr/bin/wandb-cred"), "/usr/bin/wandb-cred");
-        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
-    }
 
     #[test]
     fn recognises_its_own_helpers() {

@@ -41,6 +41,8 @@ pub enum Need {
     /// A kernel that lets this process use keys, `keyctl` (Debian: keyutils), and
     /// `unshare`/`nsenter` for a user keyring of the test's own.
     KernelKeyring,
+    /// OpenSSH's server and client, to run sshd on 127.0.0.1 (Debian: openssh-server).
+    Sshd,
 }
 
 #[cfg(unix)]
@@ -79,6 +81,7 @@ impl Need {
             Need::Git => tools_missing(&["git"], "Debian: git"),
             Need::Groff => tools_missing(&["groff"], "Debian: groff-base"),
             Need::OpenSsl => tools_missing(&["openssl"], "Debian: openssl"),
+            Need::Sshd => crate::sshd::tools_missing_for_sshd(),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

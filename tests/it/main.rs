@@ -44,11 +44,15 @@ mod prompt;
 #[cfg(unix)]
 mod pty;
 #[cfg(unix)]
+mod push;
+#[cfg(unix)]
 mod python_hook;
 #[cfg(unix)]
 mod recipes;
 #[cfg(unix)]
 mod sdk;
+#[cfg(unix)]
+mod sshd;
 #[cfg(unix)]
 mod tls;
 #[cfg(windows)]
@@ -73,6 +77,7 @@ fn main() -> std::process::ExitCode {
         python_hook::tests(),
         keychain::tests(),
         kernel::tests(),
+        push::tests(),
         daemon::tests(),
         git::tests(),
         front::tests(),
