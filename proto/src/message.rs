@@ -117,6 +117,8 @@ pub enum ErrorKind {
     BadRequest,
     /// A file could not be read or written, or anything else failed.
     Internal,
+    /// Not answered on a forwarded socket, which serves only `Get` (protocol 3).
+    Forwarded,
 }
 
 /// One server with a key, for `List`.

@@ -16,6 +16,7 @@ mod output;
 mod push;
 mod setup_git;
 mod setup_python;
+mod ssh;
 mod status;
 
 use std::ffi::OsString;
@@ -118,6 +119,18 @@ enum Command {
   wandb-cred push -p 2222 -i ~/.ssh/id_ed25519 me@gpu1.example.com
   wandb-cred push --host https://wandb.example.com --remote-command ~/.local/bin/wandb-cred gpu1")]
     Push(PushArgs),
+    /// Open an SSH session whose wandb-cred is served by this machine's keys (get only).
+    ///
+    /// Forwards the daemon's get-only socket into a private folder on DESTINATION
+    /// (`ssh -R`) and sets WANDB_CRED_SOCKET there, so `wandb-cred get` and `exec --
+    /// python train.py` on the remote use this machine's key for as long as the session
+    /// lasts, and nothing is stored there. The remote cannot store, remove or list keys
+    /// through it; each key handed out is logged here. Root on the remote can use the
+    /// forwarded socket while the session lasts, as with ssh-agent forwarding.
+    #[command(after_help = "Examples:
+  wandb-cred ssh gpu1                               # a login shell on gpu1
+  wandb-cred ssh -p 2222 me@gpu1 wandb-cred exec -- python train.py")]
+    Ssh(SshArgs),
     /// Make `import wandb` in one Python environment find the stored key by itself.
     ///
     /// Installs a small hook into the environment's site-packages (default: the active
@@ -280,6 +293,18 @@ struct PushArgs {
     /// ssh's options and the destination, as for ssh ([user@]host or ssh://...).
     #[arg(
         value_name = "SSH OPTIONS... DESTINATION",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    ssh: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct SshArgs {
+    /// ssh's options, the destination and a remote command, as for ssh.
+    #[arg(
+        value_name = "SSH OPTIONS... DESTINATION [COMMAND...]",
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true
@@ -506,6 +531,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SetupGit(args) => setup_git::run(&ctx, args),
         Command::SetupPython(args) => setup_python::run(&ctx, args),
         Command::Push(args) => push::run(&ctx, args),
+        Command::Ssh(args) => ssh::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),

@@ -53,6 +53,14 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         }
     };
     let pid_written = write_pid(&files, options.autostarted);
+    // The get-only socket `wandb-cred ssh` forwards, beside the main one.
+    let forward = if ipc::FORWARDS {
+        Listener::bind(&files.forward)
+            .inspect_err(|e| tracing::warn!(error = %e, path = %files.forward.display(), "no forwarded socket"))
+            .ok()
+    } else {
+        None
+    };
     let service = LocalService::new(
         options.backend,
         options.keychain_timeout,
@@ -74,10 +82,21 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         Instant::now(),
         (!activated).then(|| files.log.clone()),
     );
-    let result = runtime
-        .block_on(Server::new(listener, state, options.idle_timeout, options.max_clients).serve());
-    if let Ok(listener) = &result {
+    let result = runtime.block_on(
+        Server::new(
+            listener,
+            forward,
+            state,
+            options.idle_timeout,
+            options.max_clients,
+        )
+        .serve(),
+    );
+    if let Ok((listener, forward)) = &result {
         listener.remove();
+        if let Some(forward) = forward {
+            forward.remove();
+        }
     }
     if pid_written {
         remove_pid(&files);

@@ -1,6 +1,9 @@
 //! Connections: the accept loop (peer check, a bound on connections, signals, idle exit,
 //! a bounded drain) and one task per connection (Hello, or HelloGet, first; a read deadline, one
 //! response per request). A bad or silent client only ever affects its own connection.
+//! Connections on the forwarded socket (`forward.sock`, which `wandb-cred ssh` makes
+//! reachable on a remote machine) are answered `Get` only, from the off-disk stores,
+//! and each key handed out there is logged (server and time, never the key).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +45,11 @@ pub struct State {
     complaints: Arc<LogBudget>,
     /// One change (store, erase, migrate) at a time.
     writes: Arc<Semaphore>,
+    /// Lines about forwarded gets, rate-limited like complaints.
+    forwarded: LogBudget,
+    /// This user's netrc file, which forwarded gets read (the path a remote client
+    /// names means nothing here).
+    own_netrc: PathBuf,
 }
 
 impl State {
@@ -62,6 +70,8 @@ impl State {
             last_activity: Mutex::new(started),
             complaints: Arc::new(LogBudget::default()),
             writes: Arc::new(Semaphore::new(1)),
+            forwarded: LogBudget::default(),
+            own_netrc: crate::config::paths::netrc(&crate::env::Environment::from_process()),
         })
     }
 
@@ -103,6 +113,8 @@ impl Drop for Active {
 
 pub struct Server {
     listener: Listener,
+    /// The get-only socket for `wandb-cred ssh`, when it could be made.
+    forward: Option<Listener>,
     state: Arc<State>,
     idle_timeout: Option<Duration>,
     slots: Arc<Semaphore>,
@@ -115,12 +127,14 @@ pub struct Server {
 impl Server {
     pub fn new(
         listener: Listener,
+        forward: Option<Listener>,
         state: Arc<State>,
         idle_timeout: Option<Duration>,
         max_clients: usize,
     ) -> Self {
         Self {
             listener,
+            forward,
             state,
             idle_timeout,
             slots: Arc::new(Semaphore::new(max_clients)),
@@ -129,8 +143,8 @@ impl Server {
         }
     }
 
-    /// Serves until asked to stop; gives the listener back so the caller can remove it.
-    pub async fn serve(self) -> anyhow::Result<Listener> {
+    /// Serves until asked to stop; gives the listeners back so the caller can remove them.
+    pub async fn serve(self) -> anyhow::Result<(Listener, Option<Listener>)> {
         ipc::notify_ready();
         let termination = sys::termination();
         tokio::pin!(termination);
@@ -144,10 +158,27 @@ impl Server {
                     None => std::future::pending().await,
                 }
             };
+            let forwarded = async {
+                match &self.forward {
+                    Some(forward) => forward.accept().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                accepted = forwarded => match accepted {
+                    Ok((stream, Ok(()))) => {
+                        self.start_connection(stream, Socket::Forwarded);
+                        tokio::task::yield_now().await;
+                    }
+                    Ok((stream, Err(who))) => refuse(stream, &who).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed on the forwarded socket");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                },
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, Ok(()))) => {
-                        self.start_connection(stream);
+                        self.start_connection(stream, Socket::Main);
                         // One connection per turn: the connections already accepted run
                         // before the next is taken, so a client that reconnects in a
                         // loop cannot fill every slot with connections not yet served.
@@ -182,10 +213,10 @@ impl Server {
         while self.state.active.load(Ordering::SeqCst) > 0 && Instant::now() < drained_by {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Ok(self.listener)
+        Ok((self.listener, self.forward))
     }
 
-    fn start_connection(&self, mut stream: ServerStream) {
+    fn start_connection(&self, mut stream: ServerStream, socket: Socket) {
         let Ok(permit) = self.slots.clone().try_acquire_owned() else {
             let Ok(replying) = self.busy_replies.clone().try_acquire_owned() else {
                 return; // Closed at once: the client sees the daemon hang up.
@@ -212,7 +243,7 @@ impl Server {
         let state = self.state.clone();
         tokio::spawn(async move {
             let _active = Active(state.clone());
-            connection(state, stream, permit).await;
+            connection(state, stream, permit, socket).await;
         });
     }
 }
@@ -230,6 +261,54 @@ async fn refuse(mut stream: ServerStream, who: &str) {
     .await;
 }
 
+/// Which socket a connection came in on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Socket {
+    Main,
+    /// The forwarded socket: `Get` only.
+    Forwarded,
+}
+
+/// A request as the forwarded socket takes it: `Hello`, or a `Get` (alone or in a
+/// `HelloGet`) with this user's own netrc path in place of the one the remote client
+/// named (a path on another machine); anything else is refused.
+fn forwardable(request: Request, own_netrc: &std::path::Path) -> Result<Request, String> {
+    let netrc = Some(own_netrc.display().to_string());
+    match request {
+        Request::Hello { .. } => Ok(request),
+        Request::Get { url, .. } => Ok(Request::Get { url, netrc }),
+        Request::HelloGet {
+            protocol,
+            client,
+            backend_choice,
+            url,
+            ..
+        } => Ok(Request::HelloGet {
+            protocol,
+            client,
+            backend_choice,
+            url,
+            netrc,
+        }),
+        other => Err(format!(
+            "{} is not served on a forwarded socket: it only hands out keys (get); change stored keys on the machine that holds them",
+            handler::name(&other)
+        )),
+    }
+}
+
+/// The server a `Get` asked for, for the log: its netloc, never the text as sent.
+fn asked_for(request: &Request) -> Option<String> {
+    let url = match request {
+        Request::Get { url, .. } | Request::HelloGet { url, .. } => url,
+        _ => return None,
+    };
+    Some(
+        crate::resolve::base_url::BaseUrl::parse(url)
+            .map_or_else(|_| "an invalid URL".to_owned(), |u| u.netloc().to_owned()),
+    )
+}
+
 /// What to do after answering.
 enum Then {
     Continue,
@@ -237,7 +316,12 @@ enum Then {
     Shutdown,
 }
 
-async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedSemaphorePermit) {
+async fn connection(
+    state: Arc<State>,
+    mut stream: ServerStream,
+    _permit: OwnedSemaphorePermit,
+    socket: Socket,
+) {
     let mut greeted = false;
     loop {
         let request = match tokio::time::timeout(
@@ -269,12 +353,41 @@ async fn connection(state: Arc<State>, mut stream: ServerStream, _permit: OwnedS
             Ok(Ok(request)) => request,
         };
         state.touch();
-        let (response, then) = if greeted {
-            answer(&state, request).await
-        } else {
-            greeted = true;
-            first(&state, request).await
+        let asked = (socket == Socket::Forwarded)
+            .then(|| asked_for(&request))
+            .flatten();
+        let request = match socket {
+            Socket::Main => Ok(request),
+            Socket::Forwarded => forwardable(request, &state.own_netrc),
         };
+        let (response, then) = match request {
+            Err(message) => (
+                Response::Error {
+                    kind: ErrorKind::Forwarded,
+                    message,
+                },
+                Then::Continue,
+            ),
+            Ok(request) if greeted => answer(&state, request).await,
+            Ok(request) => {
+                greeted = true;
+                first(&state, request).await
+            }
+        };
+        if let Some(server) = asked
+            && state.forwarded.allow()
+        {
+            let outcome = match &response {
+                Response::Key { .. } => "handed out its key",
+                Response::Error {
+                    kind: ErrorKind::NotFound,
+                    ..
+                } => "no key",
+                Response::Error { .. } => "failed",
+                _ => "answered",
+            };
+            tracing::info!(server = %server, "forwarded get: {outcome}");
+        }
         match tokio::time::timeout(
             WRITE_DEADLINE,
             proto::write_frame_async(&mut stream, &response),

@@ -61,6 +61,8 @@ pub struct RuntimeFiles {
     pub lock: PathBuf,
     pub pid: PathBuf,
     pub log: PathBuf,
+    /// The get-only socket `wandb-cred ssh` forwards to a remote machine.
+    pub forward: PathBuf,
 }
 
 impl RuntimeFiles {
@@ -70,6 +72,7 @@ impl RuntimeFiles {
             lock: dir.join("daemon.lock"),
             pid: dir.join("daemon.pid"),
             log: dir.join("daemon.log"),
+            forward: dir.join("forward.sock"),
             dir,
         }
     }

@@ -219,6 +219,9 @@ pub fn is_not_running(e: &io::Error) -> bool {
     )
 }
 
+/// The daemon serves a get-only socket that `wandb-cred ssh` forwards (`ssh -R`).
+pub const FORWARDS: bool = true;
+
 pub struct Listener {
     inner: tokio::net::UnixListener,
     /// The socket file we created and must remove on exit (`None` under systemd).

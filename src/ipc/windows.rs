@@ -120,6 +120,9 @@ pub fn is_not_running(e: &io::Error) -> bool {
     )
 }
 
+/// No forwarded socket: OpenSSH for Windows forwards no Unix sockets to named pipes.
+pub const FORWARDS: bool = false;
+
 pub struct Listener {
     inner: interprocess::local_socket::tokio::Listener,
 }

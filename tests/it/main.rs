@@ -28,6 +28,8 @@ mod doctor;
 #[cfg(unix)]
 mod exec;
 #[cfg(unix)]
+mod forward;
+#[cfg(unix)]
 mod front;
 #[cfg(unix)]
 mod git;
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
         keychain::tests(),
         kernel::tests(),
         push::tests(),
+        forward::tests(),
         daemon::tests(),
         git::tests(),
         front::tests(),

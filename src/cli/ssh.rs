@@ -1,0 +1,118 @@
+//! `ssh [SSH OPTIONS...] DESTINATION [COMMAND...]`: an SSH session in which the remote
+//! machine's `wandb-cred` is served by this machine's daemon, through its get-only
+//! forwarded socket (as ssh-agent forwarding and gpg-agent's extra socket do): the key is
+//! used there and stored nowhere there. A first connection makes a private folder on the
+//! remote (`~/.local/state/wandb-cred/forwarded`, 0700); the session then forwards a socket
+//! with a name of its own into it (`ssh -R`, `ExitOnForwardFailure`, so a refused
+//! forwarding fails instead of leaving a session without keys), sets `WANDB_CRED_SOCKET`
+//! (and `WANDB_CRED_NO_AUTOSTART`; `WANDB_CRED_NO_DAEMON` unset) for the remote command or
+//! login shell, and removes the
+//! socket file when it ends. A name per session means a socket a killed session left
+//! behind never blocks the next one.
+
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use super::{Context, Exit, SshArgs};
+use crate::client::autostart;
+use crate::ipc::{self, RuntimeFiles};
+use crate::ssh::{self as ssh_line, shell_quote};
+
+/// Run on the remote first: makes the private folder and prints its absolute path.
+/// Sockets older than 30 days there are ones killed sessions left behind.
+const PREPARE: &str = r#"umask 077; d="$HOME/.local/state/wandb-cred/forwarded"; mkdir -p "$d" && chmod 700 "$d" && find "$d" -name '*.sock' -mtime +30 -exec rm -f {} + 2>/dev/null; printf '%s\n' "$d""#;
+
+pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
+    let line = ssh_line::parse(&args.ssh, &[]).map_err(|why| Exit {
+        code: 2,
+        message: format!("{why}\nUsage: wandb-cred ssh [SSH OPTIONS...] DESTINATION [COMMAND...]"),
+    })?;
+    if !ipc::FORWARDS {
+        bail!("wandb-cred ssh needs Unix sockets, which this platform's ssh cannot forward");
+    }
+    if ctx.flag("WANDB_CRED_NO_DAEMON") {
+        bail!("wandb-cred ssh forwards the daemon's socket, and WANDB_CRED_NO_DAEMON is set");
+    }
+    // The daemon (started if needed) serves the forwarded socket beside its own.
+    let socket = ipc::socket_path(&ctx.env);
+    autostart::connect_or_start(&socket, !ctx.flag("WANDB_CRED_NO_AUTOSTART"))
+        .with_context(|| format!("no daemon to forward ({})", socket.display()))?;
+    let local = RuntimeFiles::for_socket(&socket).forward;
+    if !local.exists() {
+        bail!(
+            "the daemon at {} has no forwarded socket ({} is missing; `wandb-cred stop` and try again: a daemon of this version makes one)",
+            socket.display(),
+            local.display()
+        );
+    }
+    let destination = &line.destination;
+    let remote_dir = prepare(&line.options, destination)?;
+    let remote = format!("{remote_dir}/{}.sock", session_name());
+    let quoted = shell_quote(&remote);
+    let command = if line.command.is_empty() {
+        r#""${SHELL:-/bin/sh}" -l"#.to_owned()
+    } else {
+        // As ssh does: the words joined by spaces, for the remote shell to read.
+        line.command.join(" ")
+    };
+    let script = format!(
+        "WANDB_CRED_SOCKET={quoted}; WANDB_CRED_NO_AUTOSTART=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART; unset WANDB_CRED_NO_DAEMON; trap 'rm -f {quoted}' EXIT HUP TERM; {command}"
+    );
+    let mut ssh = Command::new("ssh");
+    ssh.arg("-R")
+        .arg(format!("{remote}:{}", local.display()))
+        .args(["-o", "ExitOnForwardFailure=yes"])
+        .args(["-o", "StreamLocalBindUnlink=yes"]);
+    // A login shell wants a terminal (ssh gives one by itself only without a command).
+    if line.command.is_empty() && !line.letters.contains(&'T') {
+        ssh.arg("-t");
+    }
+    ssh.args(&line.options)
+        .arg("--")
+        .arg(destination)
+        .arg(format!("sh -c {}", shell_quote(&script)));
+    let error = crate::sys::run_in_place(&mut ssh);
+    Err(Exit {
+        code: 127,
+        message: format!("cannot run ssh: {error}"),
+    }
+    .into())
+}
+
+/// Makes the remote's private folder for forwarded sockets; its absolute path.
+fn prepare(options: &[String], destination: &str) -> anyhow::Result<String> {
+    let out = Command::new("ssh")
+        .arg("-T")
+        .args(options)
+        .arg("--")
+        .arg(destination)
+        .arg(format!("sh -c {}", shell_quote(PREPARE)))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run ssh (is OpenSSH's client installed?)")?;
+    let dir = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if !out.status.success() || !dir.starts_with('/') {
+        bail!(
+            "cannot make a private folder for the forwarded socket on {destination} (ssh exit status {}; its message is above)",
+            out.status
+                .code()
+                .map_or("none".to_owned(), |c| c.to_string())
+        );
+    }
+    Ok(dir)
+}
+
+/// A name no other session uses: time and process id, hex.
+fn session_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
+}
