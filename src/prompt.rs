@@ -28,7 +28,11 @@ pub fn ask_key(app_url: &str) -> io::Result<Option<ApiKey>> {
     loop {
         let typed = match rpassword::prompt_password(format!("wandb-cred: {PROMPT}")) {
             Ok(text) => zeroize::Zeroizing::new(text),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                // The terminal echoed nothing for Ctrl-D: end the prompt's line.
+                eprintln!();
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         };
         match ApiKey::parse_typed(&typed) {

@@ -14,8 +14,9 @@ use crate::secret_input::{self, WipingReader};
 use crate::service::Layer;
 use crate::verify;
 
-/// The SDK's message when there is no key and nobody to ask.
-pub const NO_KEY: &str = "No API key configured. Use `wandb login` to log in.";
+/// The SDK's message when there is no key and nobody to ask, naming this tool (the SDK's
+/// `wandb login` would store the key in plaintext).
+pub const NO_KEY: &str = "No API key configured. Use `wandb-cred login` to log in (or `wandb-cred login -` to read the key from standard input).";
 
 pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     if args.cloud && args.host.is_some() {
@@ -30,6 +31,8 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let http = http_options(ctx)?;
 
     let explicit = match args.key.first().map(String::as_str) {
+        // `-` at a terminal: the hidden prompt (reading the line would echo the key).
+        Some("-") if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Some(ask(ctx, &url)?),
         Some("-") => Some(key_from_stdin()?),
         Some(text) => Some(Resolved {
             key: ApiKey::parse(Zeroizing::new(text.to_owned()))

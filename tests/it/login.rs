@@ -268,7 +268,7 @@ fn no_key_and_no_terminal_is_the_documented_error() {
     sb.cmd(&["login"])
         .run()
         .fails(1)
-        .stderr_has("No API key configured. Use `wandb login` to log in.");
+        .stderr_has("No API key configured. Use `wandb-cred login` to log in (or `wandb-cred login -` to read the key from standard input).");
     assert!(sb.snapshot().is_empty());
 }
 

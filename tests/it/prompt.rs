@@ -12,6 +12,7 @@ pub fn tests() -> Vec<Trial> {
         relogin_prompts_even_with_a_stored_key,
         dumb_terminal_gets_no_prompt,
         end_of_input_at_the_prompt_stores_nothing,
+        login_dash_at_a_terminal_prompts_hidden,
     ]
 }
 
@@ -100,7 +101,32 @@ fn end_of_input_at_the_prompt_stores_nothing() {
     let (status, transcript) = pty.finish();
     assert_eq!(status.code(), Some(1), "{transcript}");
     assert!(transcript.contains("no API key entered"), "{transcript}");
+    // The error starts a line of its own, not after the prompt.
+    assert!(
+        !transcript.contains("hit enter: wandb-cred"),
+        "{transcript}"
+    );
     assert!(sb.snapshot().is_empty());
+}
+
+fn login_dash_at_a_terminal_prompts_hidden() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    let mut pty = Pty::spawn(sb.cmd(&["login", "-"]).env("TERM", "xterm").command());
+    pty.expect_from(0, "Paste your API key and hit enter: ");
+    pty.wait_for_hidden_input();
+    pty.type_line(&key);
+    let (status, transcript) = pty.finish();
+    assert!(status.success(), "{transcript}");
+    assert!(
+        !transcript.contains(&key),
+        "the key was echoed:\n{transcript}"
+    );
+    sb.cmd(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
 }
 
 fn pty_master(pty: &Pty) -> std::fs::File {
