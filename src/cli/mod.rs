@@ -64,7 +64,7 @@ enum Command {
     Login(LoginArgs),
     /// Print the API key for the server on stdout (for scripts and other programs).
     #[command(after_help = "Examples:
-  WANDB_API_KEY=$(wandb-cred get) python train.py
+  key=$(wandb-cred get) && WANDB_API_KEY=$key python train.py
   wandb-cred get --host https://wandb.example.com
   wandb-cred get --env                              # WANDB_API_KEY=... and WANDB_BASE_URL=...")]
     Get(GetArgs),

@@ -95,6 +95,21 @@ fn recipe_get() {
         run_sh(&sb, &recipe("get")),
         format!("key {key}\nurl None\n")
     );
+    // When `get` fails the program is not started (with or without `set -e`).
+    sb.cmd(&["logout"]).run().ok();
+    for shell in [&["-c"][..], &["-euc"]] {
+        let mut args = shell.to_vec();
+        let script = recipe("get");
+        args.push(&script);
+        let out = sb.program("bash", &args).run();
+        assert_ne!(out.code, 0, "{}", out.report());
+        assert!(
+            !out.stdout.contains("key"),
+            "train.py ran: {}",
+            out.report()
+        );
+        assert!(out.stderr.contains("no API key"), "{}", out.report());
+    }
 }
 
 fn recipe_jupyter() {
