@@ -563,7 +563,10 @@ impl KeyService for LocalService {
                 }
                 Primary::Netrc { why } => BackendInfo {
                     name: Some("netrc".to_owned()),
-                    detail: format!("netrc ({choice}: {why})"),
+                    detail: match choice {
+                        BackendChoice::Netrc => format!("plaintext file ({why})"),
+                        _ => format!("plaintext file ({choice}: {why})"),
+                    },
                 },
             },
             Err(e) => BackendInfo {

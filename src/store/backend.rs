@@ -81,7 +81,7 @@ impl Selection {
         match choice {
             BackendChoice::Netrc => Ok(Self {
                 primary: Primary::Netrc {
-                    why: "the netrc backend was chosen".to_owned(),
+                    why: "chosen with --backend netrc".to_owned(),
                 },
                 other: None,
             }),

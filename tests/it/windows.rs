@@ -126,7 +126,7 @@ fn netrc_backend_writes_underscore_netrc_byte_for_byte() {
     sb.cmd(&["login", "--host", &url, &key])
         .run()
         .ok()
-        .stderr_has("_netrc (plaintext; the netrc backend was chosen)");
+        .stderr_has("_netrc (plaintext; chosen with --backend netrc)");
     assert_eq!(
         sb.read(&sb.home.join("_netrc")).unwrap(),
         format!("machine {}\n  login user\n  password {key}\n", netloc(&url))

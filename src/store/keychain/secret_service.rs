@@ -28,7 +28,13 @@ pub fn probe(may_start: bool) -> Probe {
 fn look(may_start: bool) -> zbus::Result<Probe> {
     let conn = match Connection::session() {
         Ok(conn) => conn,
-        Err(e) => return Ok(Probe::Missing(format!("no D-Bus session bus ({e})"))),
+        Err(e) => {
+            // The bus library's own words (a socket path, an errno) help no one here.
+            tracing::debug!(error = %e, "no D-Bus session bus");
+            return Ok(Probe::Missing(
+                "no desktop keyring session (no D-Bus session bus)".to_owned(),
+            ));
+        }
     };
     let bus = DBusProxy::new(&conn)?;
     let name = BusName::try_from(SECRETS)?;
