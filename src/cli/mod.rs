@@ -31,12 +31,7 @@ pub use context::Context;
 
 /// Keeps W&B API keys safe and hands them to whoever needs them.
 #[derive(Debug, Parser)]
-#[command(
-    name = "wandb-cred",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "wandb-cred", version, max_term_width = 100)]
 pub struct Cli {
     /// Where keys are stored: auto (the keychain if one is usable, else netrc),
     /// keychain, or netrc.
@@ -465,7 +460,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Err(e) if e.use_stderr() => {
             // Usage errors quote what was typed, which may be a key in the wrong place
             // (`wandb-cred KEY`, `--backend KEY`): never show one.
-            eprint!("{}", crate::key::redact_keys(&e.to_string()));
+            // Prefixed like every other message of ours (`wandb-cred: error: ...`).
+            eprint!("wandb-cred: {}", crate::key::redact_keys(&e.to_string()));
             return e.exit_code().try_into().unwrap_or(2);
         }
         Err(e) => e.exit(),

@@ -183,6 +183,16 @@ fn usage_errors_exit_2() {
     sb.cmd(&["login", "--no-such-flag"]).run().fails(2);
     sb.cmd(&["frobnicate"]).run().fails(2);
     sb.cmd(&[]).run().fails(2);
+    // Prefixed like every message of ours, and no suggestion of a flag that is not there.
+    let out = sb.cmd(&["status", "--verify"]).run();
+    out.fails(2);
+    assert!(
+        out.stderr.starts_with("wandb-cred: error:"),
+        "{}",
+        out.report()
+    );
+    assert!(!out.stderr.contains("--version"), "{}", out.report());
+    sb.cmd(&["--version"]).run().ok().stdout_has("wandb-cred ");
     sb.cmd(&["--help"]).run().ok().stdout_has("login");
     sb.cmd(&["login", "--help"])
         .run()
