@@ -8,17 +8,23 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-/// Why a string is not an acceptable API key. The messages are the SDK's, word for word.
+/// Why a string is not an acceptable API key. The messages are the SDK's, except where
+/// the SDK's would be untrue: `-` is allowed, and a `name-` prefix does not count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("API key is empty.")]
     Empty,
     #[error("API key cannot start or end with whitespace")]
     Whitespace,
-    #[error("API key may only contain the letters A-Z, digits and underscores.")]
+    #[error("API key may only contain letters, digits, underscores and hyphens.")]
     Characters,
-    #[error("API key must have 40+ characters, has {0}.")]
-    TooShort(usize),
+    #[error("API key must have 40+ characters{}, has {len}.", after_prefix(prefix))]
+    TooShort {
+        len: usize,
+        /// The `name-` before the counted part, when there is one (shown only when short,
+        /// so that no key pasted before a `-` is ever printed).
+        prefix: Option<String>,
+    },
 }
 
 /// The shape of a valid key, for messages and compatibility warnings.
@@ -155,15 +161,32 @@ fn check(key: &str) -> Result<(), KeyError> {
     if is_jwt_shaped(key) {
         return Ok(());
     }
-    let secret = key.split_once('-').map_or(key, |(_, s)| s);
+    let (prefix, secret) = match key.split_once('-') {
+        Some((prefix, secret)) => (Some(prefix), secret),
+        None => (None, key),
+    };
     if !is_word_or_dash(secret) {
         return Err(KeyError::Characters);
     }
     let len = secret.chars().count();
     if len < 40 {
-        return Err(KeyError::TooShort(len));
+        return Err(KeyError::TooShort {
+            len,
+            prefix: prefix.map(|p| format!("{p}-")),
+        });
     }
     Ok(())
+}
+
+/// ` after its `local-` prefix` (or ` after its prefix` for a long one).
+fn after_prefix(prefix: &Option<String>) -> String {
+    match prefix {
+        Some(p) if p.chars().count() <= 16 && !p.trim_end_matches('-').is_empty() => {
+            format!(" after its `{p}` prefix")
+        }
+        Some(_) => " after its prefix (up to the first `-`)".to_owned(),
+        None => String::new(),
+    }
 }
 
 fn kind_of(key: &str) -> KeyKind {
@@ -220,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_with_the_sdk_messages() {
+    fn rejects_with_the_sdk_messages_made_true() {
         assert_eq!(parse("").unwrap_err().to_string(), "API key is empty.");
         assert_eq!(
             parse("abc").unwrap_err().to_string(),
@@ -230,7 +253,14 @@ mod tests {
             parse(&format!("{}!", "a".repeat(40)))
                 .unwrap_err()
                 .to_string(),
-            "API key may only contain the letters A-Z, digits and underscores."
+            "API key may only contain letters, digits, underscores and hyphens."
+        );
+        // A long part before the first `-` (a key pasted in front of one) is not shown.
+        let long = format!("{}-x", "a".repeat(40));
+        let said = parse(&long).unwrap_err().to_string();
+        assert_eq!(
+            said,
+            "API key must have 40+ characters after its prefix (up to the first `-`), has 1."
         );
         assert_eq!(
             parse(&format!(" {}", "a".repeat(40)))
@@ -241,7 +271,10 @@ mod tests {
         // The length counted is the part after the first dash, in code points.
         assert_eq!(
             parse(&format!("local-{}", "é".repeat(39))).unwrap_err(),
-            KeyError::TooShort(39)
+            KeyError::TooShort {
+                len: 39,
+                prefix: Some("local-".to_owned())
+            }
         );
         assert!(parse(&format!("local-{}", "é".repeat(40))).is_ok());
     }

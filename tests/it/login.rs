@@ -155,10 +155,18 @@ fn key_rules_and_messages() {
     let cases = [
         ("", "API key is empty."),
         ("abc", "API key must have 40+ characters, has 3."),
-        ("local-abc", "API key must have 40+ characters, has 3."),
+        (
+            "local-abc",
+            "API key must have 40+ characters after its `local-` prefix, has 3.",
+        ),
+        // `-` is allowed; what is counted comes after the prefix.
+        (
+            "abc-def",
+            "API key must have 40+ characters after its `abc-` prefix, has 3.",
+        ),
         (
             &*format!("{}!", "a".repeat(40)),
-            "API key may only contain the letters A-Z, digits and underscores.",
+            "API key may only contain letters, digits, underscores and hyphens.",
         ),
         (
             &*format!(" {}", "a".repeat(40)),
