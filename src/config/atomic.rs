@@ -232,7 +232,11 @@ where
             .map_err(|e| FileError::new("create the folder", &dir, e))?;
     }
     check_folders(&target, &dir)?;
-    let _lock = EditLock::take()?;
+    // Named as the edit of `target` that it is (the lock is ours, the file is the user's).
+    let _lock = EditLock::take().map_err(|e| {
+        let why = format!("cannot {} {} ({})", e.action, e.path.display(), e.source);
+        FileError::new("write", &target, io::Error::new(e.source.kind(), why))
+    })?;
     let existing = check_target(&target)?;
     let current = read_text(&target)?;
     let Some((contents, value)) = edit(current.as_deref().map_or("", String::as_str))? else {
@@ -380,11 +384,23 @@ fn write_replacing(
         .unwrap_or_default();
     let (prefix, suffix) = (format!(".{name}."), ".tmp");
     remove_orphans(dir, &prefix, suffix);
+    // tempfile's error names the temporary file, which means nothing to the user: say
+    // what could not be done, in which folder.
     let mut temp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(suffix)
         .rand_bytes(TEMP_RANDOM_LEN)
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(|e| {
+            let why = e.raw_os_error().map_or_else(
+                || e.kind().to_string(),
+                |code| io::Error::from_raw_os_error(code).to_string(),
+            );
+            io::Error::new(
+                e.kind(),
+                format!("cannot create a new file in {} ({why})", dir.display()),
+            )
+        })?;
     match keep {
         Some(permissions) => temp.as_file().set_permissions(permissions)?,
         None => sys::make_private(temp.as_file())?,

@@ -50,6 +50,8 @@ mod push;
 #[cfg(unix)]
 mod python_hook;
 #[cfg(unix)]
+mod readonly;
+#[cfg(unix)]
 mod recipes;
 #[cfg(unix)]
 mod sdk;
@@ -86,6 +88,7 @@ fn main() -> std::process::ExitCode {
         front::tests(),
         exec::tests(),
         recipes::tests(),
+        readonly::tests(),
         doctor::tests(),
         docs::tests(),
         tls::tests(),
