@@ -195,7 +195,17 @@ fn check_netrc(ctx: &Context, report: &mut Report) {
         ),
         Ok(machines) => {
             let open_to_others = crate::sys::mode(&meta).is_some_and(|m| m & 0o077 != 0);
-            if open_to_others {
+            if let Ok(Some(line)) = ctx.netrc().unclosed_quote() {
+                report.fix(
+                    "netrc",
+                    Status::Warning,
+                    format!(
+                        "{path}, line {line}, opens a quote (\") that is never closed: Python's netrc, and so the W&B SDK, read everything after it as one word, so no entry after that line counts (W&B entries seen: {})",
+                        machines.len()
+                    ),
+                    format!("close or remove the quote on line {line} of {path}"),
+                );
+            } else if open_to_others {
                 report.fix(
                     "netrc",
                     Status::Warning,

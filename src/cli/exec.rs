@@ -16,7 +16,10 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;
     let program = args.command[0].to_string_lossy().into_owned();
     let Some(resolved) = ctx.stored_key(&url)? else {
-        anyhow::bail!("{} ({program} was not started)", super::get::no_key(&url));
+        anyhow::bail!(
+            "{} ({program} was not started)",
+            super::get::no_key(ctx, &url)
+        );
     };
     if resolved.source == KeySource::Env {
         say(format_args!(

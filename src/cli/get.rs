@@ -29,21 +29,29 @@ pub fn lookup(ctx: &Context, host: Option<&str>) -> anyhow::Result<Option<(BaseU
 pub fn key(ctx: &Context, host: Option<&str>) -> anyhow::Result<ApiKey> {
     let (url, _) = ctx.base_url(host)?;
     let Some(found) = ctx.stored_key(&url)? else {
-        bail!(no_key(&url));
+        bail!(no_key(ctx, &url));
     };
     Ok(found.key)
 }
 
 /// The "no key" error: why there is none when a kernel keyring had one (the machine
-/// restarted, or it is another machine's), else to log in.
-pub fn no_key(url: &BaseUrl) -> String {
-    match crate::store::record::why_missing(&url.account()) {
+/// restarted, or it is another machine's), else to log in; and a netrc quote that is
+/// never closed, which hides every entry after it.
+pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
+    let mut said = match crate::store::record::why_missing(&url.account()) {
         Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
         None => format!(
             "no API key for {} ({url}); run `wandb-cred login` first",
             url.netloc()
         ),
+    };
+    if let Ok(Some(line)) = ctx.netrc().unclosed_quote() {
+        said.push_str(&format!(
+            " (note: {}, line {line}, opens a quote (\") that is never closed: Python's netrc, and so the W&B SDK, read everything after it as one word, so no entry after that line counts; close or remove that quote)",
+            ctx.netrc_path.display()
+        ));
     }
+    said
 }
 
 pub fn print(key: &ApiKey) -> anyhow::Result<()> {

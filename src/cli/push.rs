@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
     }
     let (url, _) = ctx.base_url(host.as_deref())?;
     let Some(found) = ctx.stored_key(&url)? else {
-        bail!("{} (nothing was sent)", super::get::no_key(&url));
+        bail!("{} (nothing was sent)", super::get::no_key(ctx, &url));
     };
     let remote_program = remote_program.unwrap_or_else(|| "wandb-cred".to_owned());
     // `env` runs in every remote login shell (sh, bash, zsh, fish, tcsh); the URL is

@@ -37,6 +37,9 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Netrc {
     pub entries: Vec<Entry>,
+    /// Where a quote opens that is never closed (Python reads from there to the end of
+    /// the file as one word): its line and byte offset.
+    pub unclosed_quote: Option<(usize, usize)>,
 }
 
 impl Netrc {
@@ -83,6 +86,8 @@ struct Lexer<'a> {
     line: usize,
     py_line: usize,
     pushback: Option<Token>,
+    /// The first quote that reached the end of the text (line, offset).
+    unclosed: Option<(usize, usize)>,
 }
 
 const WHITESPACE: [char; 4] = ['\n', '\t', '\r', ' '];
@@ -110,6 +115,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             py_line: 1,
             pushback: None,
+            unclosed: None,
         }
     }
 
@@ -161,9 +167,13 @@ impl<'a> Lexer<'a> {
             let start = self.pos - c.len_utf8();
             let line = self.line;
             if c == '"' {
+                let mut closed = false;
                 while let Some(c) = self.read_char() {
                     match c {
-                        '"' => break,
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
                         '\\' => {
                             if let Some(c) = self.read_char() {
                                 push_wiped(&mut text, c);
@@ -171,6 +181,9 @@ impl<'a> Lexer<'a> {
                         }
                         c => push_wiped(&mut text, c),
                     }
+                }
+                if !closed && self.unclosed.is_none() {
+                    self.unclosed = Some((line, start));
                 }
                 return Token {
                     text,
@@ -255,6 +268,7 @@ impl Parser<'_> {
             };
             netrc.entries.push(self.entry(machine, span, top.line)?);
         }
+        netrc.unclosed_quote = self.lex.unclosed;
         Ok(netrc)
     }
 

@@ -46,7 +46,7 @@ pub enum EditError {
     #[error("the edited file would not read back as intended ({0}); it was left unchanged")]
     Verify(&'static str),
     #[error(
-        "a quoted value that starts on line {line} is never closed, so it would swallow the new entry; close that quote and try again (the file was left unchanged)"
+        "a quote (\") that starts on line {line} is never closed: Python's netrc, and so the W&B SDK, reads everything after it as one word, so it would swallow the new entry; close or remove that quote and try again (the file was left unchanged)"
     )]
     Swallowed { line: usize },
 }
@@ -97,7 +97,7 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
         .entry_for(machine)
         .is_none_or(|e| e.password.as_str() != key)
     {
-        return Err(swallowed_by(&netrc, text, new_at)
+        return Err(swallowed_by(&netrc, new_at)
             .unwrap_or(EditError::Verify("the new key would not be found")));
     }
     if check.entries.len() != netrc.entries.len() - matches.len() + 1 {
@@ -106,23 +106,13 @@ pub fn set_password(text: &str, machine: &str, key: &str) -> Result<Zeroizing<St
     Ok(out)
 }
 
-/// The entry of `netrc` (read from `text`) whose last value runs to the end of the file
-/// through an open quote, when the new text goes at or after its start: that value would
-/// take the new entry in.
-fn swallowed_by(netrc: &Netrc, text: &str, new_at: usize) -> Option<EditError> {
+/// A quote in `netrc` that is never closed, when it opens before the new text: Python
+/// reads from it to the end of the file as one word, so it would take the new entry in.
+fn swallowed_by(netrc: &Netrc, new_at: usize) -> Option<EditError> {
     netrc
-        .entries
-        .iter()
-        .filter(|e| e.span.0 < new_at)
-        .filter(|e| e.span.1 == text.len())
-        .filter_map(|e| {
-            let value_start = e.password_span.map_or(e.span.0, |(start, _)| start);
-            text[value_start..].starts_with('"').then_some(value_start)
-        })
-        .map(|start| EditError::Swallowed {
-            line: text[..start].matches('\n').count() + 1,
-        })
-        .next()
+        .unclosed_quote
+        .filter(|(_, at)| *at < new_at)
+        .map(|(line, _)| EditError::Swallowed { line })
 }
 
 /// `text` without any entry for `machine`, or `None` when it has none.

@@ -129,6 +129,14 @@ impl NetrcStore {
         }
     }
 
+    /// The line of a quote that is never closed (everything after it is one word to
+    /// Python, and so to the SDK), if the file has one.
+    pub fn unclosed_quote(&self) -> Result<Option<usize>, StoreError> {
+        Ok(self
+            .load()?
+            .and_then(|netrc| netrc.unclosed_quote.map(|(line, _)| line)))
+    }
+
     /// The server's own entries (its netrc names, [`BaseUrl::netrc_names`]; no
     /// `default`): each machine with a key, in reading order.
     pub fn named_keys(&self, url: &BaseUrl) -> Result<Vec<(String, StoredKey)>, StoreError> {

@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Trial> {
         status_masks_the_key_and_names_every_source,
         status_makes_no_network_request,
         usage_errors_exit_2,
+        an_unclosed_quote_in_netrc_is_named_everywhere,
     ];
     all.extend(trials![[Need::Python]; logout_keeps_other_bytes]);
     all
@@ -200,4 +201,38 @@ fn usage_errors_exit_2() {
         .stdout_has("--base-url")
         .stdout_has("--relogin")
         .stdout_has("--verify");
+}
+
+fn an_unclosed_quote_in_netrc_is_named_everywhere() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.write(
+        &sb.netrc(),
+        &format!("# mine\nmachine \"api.wandb.ai\n  login user\n  password {key}\n"),
+    );
+    let before = sb.snapshot();
+    let swallowed = "line 2, opens a quote (\") that is never closed";
+    let everything = "read everything after it as one word";
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&format!("{}, {swallowed}", sb.netrc().display()))
+        .stderr_has(everything);
+    let other = sb.key();
+    sb.cmd(&["login", "--backend", "netrc", &other])
+        .run()
+        .fails(1)
+        .stderr_has("a quote (\") that starts on line 2 is never closed")
+        .stderr_has("reads everything after it as one word");
+    assert_eq!(sb.snapshot(), before, "a failed login changed a file");
+    sb.cmd(&["doctor"])
+        .run()
+        .stdout_has(&format!(
+            "[warning] netrc      {}, {swallowed}",
+            sb.netrc().display()
+        ))
+        .stdout_has(&format!(
+            "fix: close or remove the quote on line 2 of {}",
+            sb.netrc().display()
+        ));
 }
