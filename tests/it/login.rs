@@ -372,7 +372,7 @@ fn open_quote_at_the_end_is_named_by_file_and_line() {
     let out = sb.cmd(&["login", &key]).run();
     out.fails(1)
         .stderr_has(&format!("cannot update {}", sb.netrc().display()))
-        .stderr_has("a quoted value that starts on line 3 is never closed");
+        .stderr_has("a quote (\") that starts on line 3 is never closed");
     assert!(!out.stderr.contains("half-quoted"), "{}", out.report());
     assert_eq!(sb.snapshot(), before);
 }
