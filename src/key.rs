@@ -71,20 +71,23 @@ impl ApiKey {
         kind_of(&self.0)
     }
 
-    /// The key with everything but its public prefix hidden: `wandb_v1_****`,
-    /// `local-****`, or `****`. The length of the key is not revealed.
+    /// The key hidden but for its public prefix and its last four characters, the
+    /// fingerprint W&B's own UI shows, so that two keys can be told apart:
+    /// `wandb_v1_****k3Qz`, `local-****9f0e`, `****1a2b`. The length is not revealed.
     pub fn masked(&self) -> String {
         let prefix = match self.kind() {
             KeyKind::V1 => V1_PREFIX,
             KeyKind::OnPrem => self.0.split_once('-').map_or("", |(p, _)| p),
             _ => "",
         };
+        let chars: Vec<char> = self.0.chars().collect();
+        let last: String = chars[chars.len().saturating_sub(4)..].iter().collect();
         if prefix.is_empty() {
-            MASK.to_owned()
+            format!("{MASK}{last}")
         } else if prefix == V1_PREFIX {
-            format!("{V1_PREFIX}{MASK}")
+            format!("{V1_PREFIX}{MASK}{last}")
         } else {
-            format!("{prefix}-{MASK}")
+            format!("{prefix}-{MASK}{last}")
         }
     }
 }
@@ -280,17 +283,24 @@ mod tests {
     }
 
     #[test]
-    fn masks_never_reveal_the_secret() {
-        assert_eq!(parse(&v1()).unwrap().masked(), "wandb_v1_****");
-        assert_eq!(parse(&"a".repeat(40)).unwrap().masked(), "****");
+    fn masks_show_the_prefix_and_a_four_character_fingerprint_only() {
+        assert_eq!(parse(&v1()).unwrap().masked(), "wandb_v1_****bbbb");
+        let legacy = format!("{}1a2b", "a".repeat(36));
+        assert_eq!(parse(&legacy).unwrap().masked(), "****1a2b");
         assert_eq!(
-            parse(&format!("local-{}", "f".repeat(40)))
+            parse(&format!("local-{}9f0e", "f".repeat(40)))
                 .unwrap()
                 .masked(),
-            "local-****"
+            "local-****9f0e"
+        );
+        // Two keys that differ are told apart by their fingerprints.
+        let other = format!("{}3c4d", "a".repeat(36));
+        assert_ne!(
+            parse(&legacy).unwrap().masked(),
+            parse(&other).unwrap().masked()
         );
         let dbg = format!("{:?}", parse(&v1()).unwrap());
-        assert!(!dbg.contains(&"b".repeat(49)), "{dbg}");
+        assert!(!dbg.contains(&"b".repeat(5)), "{dbg}");
     }
 
     #[test]

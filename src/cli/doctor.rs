@@ -134,7 +134,13 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     }
     if let Some((url, url_source)) = &url {
         let key = check_key(&ctx, url, &mut report);
-        check_plaintext_copy(&ctx, url, backend.name.as_deref(), &mut report);
+        check_plaintext_copy(
+            &ctx,
+            (url, url_source),
+            key.as_ref(),
+            backend.name.as_deref(),
+            &mut report,
+        );
         check_sdk(
             &ctx,
             (url, url_source),
@@ -391,20 +397,24 @@ fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolv
     }
 }
 
-fn check_plaintext_copy(ctx: &Context, url: &BaseUrl, backend: Option<&str>, report: &mut Report) {
+fn check_plaintext_copy(
+    ctx: &Context,
+    (url, source): (&BaseUrl, &UrlSource),
+    key: Option<&Resolved>,
+    backend: Option<&str>,
+    report: &mut Report,
+) {
     if !matches!(backend, Some("keychain" | "kernel-keyring")) {
         return;
     }
     if let Ok(Some(copy)) = ctx.netrc().named_key(url) {
+        let flag = (*source == UrlSource::Flag).then_some(url);
+        let (what, fix) = super::status::plaintext_advice(flag, &copy.key, key.map(|k| &k.key));
         report.fix(
             "plaintext",
             Status::Warning,
-            format!(
-                "a plaintext key for {} is still in {}",
-                url.netloc(),
-                copy.location
-            ),
-            format!("wandb-cred migrate --host {url} (moves it into the keychain)"),
+            format!("{what} for {} is still in {}", url.netloc(), copy.location),
+            fix,
         );
     } else {
         report.add(
@@ -534,7 +544,10 @@ fn check_sdk(
                 ours.key.masked(),
                 ours.source
             ),
-            "keep one key: `wandb-cred login --relogin` stores the one you give and removes the plaintext copy",
+            format!(
+                "keep wandb-cred's ({}): `wandb-cred get | wandb-cred login -` stores it again and removes the plaintext copy",
+                ours.key.masked()
+            ),
         ),
         _ => report.add(
             "sdk",

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::{Context, StatusArgs};
 use crate::config::settings_files::SettingsFile;
-use crate::key::KeyKind;
-use crate::resolve::base_url::UrlSource;
+use crate::key::{ApiKey, KeyKind};
+use crate::resolve::base_url::{BaseUrl, UrlSource};
 use crate::service::BackendInfo;
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
@@ -55,14 +55,16 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
         Ok(found) => (found.as_ref(), None),
         Err(e) => (None, Some(format!("{e:#}"))),
     };
-    // A plaintext copy left behind while the keychain is in use deserves a word.
+    // A plaintext copy left behind while the keychain is in use deserves a word, and
+    // the command that removes it in this very state.
+    let flag = (url_source == UrlSource::Flag).then_some(&url);
     let stale_netrc = match backend.name.as_deref() {
-        Some("keychain") => ctx
-            .netrc()
-            .named_key(&url)
-            .ok()
-            .flatten()
-            .map(|f| f.location),
+        Some("keychain" | "kernel-keyring") => {
+            ctx.netrc().named_key(&url).ok().flatten().map(|copy| {
+                let (what, fix) = plaintext_advice(flag, &copy.key, key_ok.map(|r| &r.key));
+                format!("{what} is still in {}; {fix}", copy.location)
+            })
+        }
         _ => None,
     };
     let files = [
@@ -135,12 +137,8 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
                 url.netloc()
             )?,
         }
-        if let Some(location) = &stale_netrc {
-            writeln!(
-                out,
-                "Warning:   a plaintext key for {} is still in {location}; run `wandb-cred migrate`",
-                url.netloc()
-            )?;
+        if let Some(advice) = &stale_netrc {
+            writeln!(out, "Warning:   {advice}")?;
         }
         if key_ok.is_some_and(|r| r.key.kind() == KeyKind::V1) {
             writeln!(out, "Note:      {V1_NOTE}")?;
@@ -155,4 +153,34 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
         bail!(e);
     }
     Ok(())
+}
+
+/// For a plaintext copy of a key left in netrc: what it is (told apart from the key in
+/// use by its fingerprint) and the command that removes it in this state. The same key:
+/// `migrate` (it finds the keychain already holds it). Another key: `migrate` would
+/// refuse; storing the key in use again removes the plaintext one. `flag`: the URL to
+/// name, when the server came from `--host`.
+pub(super) fn plaintext_advice(
+    flag: Option<&BaseUrl>,
+    copy: &ApiKey,
+    in_use: Option<&ApiKey>,
+) -> (String, String) {
+    let host = flag.map(|u| format!(" --host {u}")).unwrap_or_default();
+    match in_use {
+        Some(key) if key != copy => (
+            format!(
+                "a different plaintext key ({}) than the one in use ({})",
+                copy.masked(),
+                key.masked()
+            ),
+            format!(
+                "the W&B SDK would use it; to keep {} and remove the plaintext one: `wandb-cred get{host} | wandb-cred login{host} -`",
+                key.masked()
+            ),
+        ),
+        _ => (
+            format!("a plaintext copy ({}) of the key", copy.masked()),
+            format!("move it: `wandb-cred migrate{host}`"),
+        ),
+    }
 }

@@ -183,11 +183,14 @@ fn plaintext_copy_and_open_netrc_are_warnings() {
     assert_eq!(code, 0, "{checks:#?}");
     let copy = check(&checks, "plaintext", "warning");
     assert!(copy.2.contains(".netrc (line 1)"));
+    assert!(copy.2.contains("a different plaintext key"), "{}", copy.2);
     assert!(
         copy.3
             .as_deref()
             .unwrap()
-            .starts_with("wandb-cred migrate --host https://api.wandb.ai")
+            .ends_with("`wandb-cred get | wandb-cred login -`"),
+        "{:?}",
+        copy.3
     );
     let netrc = check(&checks, "netrc", "warning");
     assert!(netrc.2.contains("mode 0644"));

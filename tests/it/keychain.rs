@@ -23,6 +23,7 @@ pub fn tests() -> Vec<Trial> {
         unresponsive_keychain_is_bounded_by_the_timeout,
         netrc_backend_never_touches_the_keychain,
         status_names_the_backend_and_why,
+        a_plaintext_copy_gets_the_command_that_removes_it,
         faults_mid_run_fail_fast_and_never_fall_back_to_plaintext,
     ];
     all.extend(trials![
@@ -478,7 +479,8 @@ fn status_names_the_backend_and_why() {
         .stdout_has(
             "Backend:   keychain: the Secret Service (service wandb) (auto: unlocked and ready)",
         )
-        .stdout_has("API key:   wandb_v1_**** from the Secret Service")
+        .stdout_has("API key:   wandb_v1_****")
+        .stdout_has(" from the Secret Service")
         .stdout_has("still in");
     let json = sb.cmd(&["status", "--json"]).run();
     let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
@@ -560,4 +562,42 @@ fn faults_mid_run_fail_fast_and_never_fall_back_to_plaintext() {
     let said = attempt(&sb, 3);
     assert!(said.contains("locked"), "{said}");
     get(&sb);
+}
+
+fn a_plaintext_copy_gets_the_command_that_removes_it() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    sb.bin_dir(); // `wandb-cred` on PATH, as the advice assumes
+    let (chain, plain) = (sb.key(), sb.key());
+    sb.cmd(&["login", &chain]).run().ok();
+    let entry = |key: &str| format!("machine api.wandb.ai\n  login user\n  password {key}\n");
+    // Another key in netrc: told apart by fingerprints; migrate would refuse, so the
+    // advice is to store the key in use again, which removes the plaintext one.
+    sb.write(&sb.netrc(), &entry(&plain));
+    let fingerprint = |key: &str| format!("wandb_v1_****{}", &key[key.len() - 4..]);
+    let advice = "`wandb-cred get | wandb-cred login -`";
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has(&format!(
+            "a different plaintext key ({}) than the one in use ({})",
+            fingerprint(&plain),
+            fingerprint(&chain)
+        ))
+        .stdout_has(advice);
+    sb.program("sh", &["-c", "wandb-cred get | wandb-cred login -"])
+        .run()
+        .ok();
+    assert!(!sb.read(&sb.netrc()).unwrap().contains(&plain));
+    assert_eq!(kr.lookup(CLOUD).as_deref(), Some(chain.as_str()));
+    let out = sb.cmd(&["status"]).run();
+    assert!(!out.stdout.contains("Warning:"), "{}", out.report());
+    // The same key in netrc: migrate, which then works.
+    sb.write(&sb.netrc(), &entry(&chain));
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("move it: `wandb-cred migrate`");
+    sb.cmd(&["migrate"]).run().ok();
+    assert!(!sb.read(&sb.netrc()).unwrap().contains(&chain));
 }

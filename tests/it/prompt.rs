@@ -33,7 +33,7 @@ fn prompts_reprompts_on_an_invalid_key_and_stores_the_valid_one() {
     pty.type_line("too-short");
     let at = pty.expect_from(
         at,
-        "Invalid API key: API key must have 40+ characters, has 5.",
+        "Invalid API key: API key must have 40+ characters after its `too-` prefix, has 5.",
     );
     let _ = pty.expect_from(at, "Paste your API key and hit enter: ");
     pty.wait_for_hidden_input();
