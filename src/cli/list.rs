@@ -9,7 +9,16 @@ use super::{Context, ListArgs};
 use crate::service::Layer;
 
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let servers = ctx.service().list(&ctx.netrc_path)?;
+    let mut servers = ctx.service().list(&ctx.netrc_path)?;
+    // One order for every store: by server (a URL, or for netrc the machine name, which
+    // carries no scheme), then by store.
+    servers.sort_by(|a, b| {
+        let server = |s: &str| {
+            let bare = s.split_once("://").map_or(s, |(_, rest)| rest);
+            bare.to_ascii_lowercase()
+        };
+        (server(&a.server), a.layer.name()).cmp(&(server(&b.server), b.layer.name()))
+    });
     let mut out = std::io::stdout().lock();
     let layer = |l: Layer| l.name();
     if args.json {

@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
                 "version": d.version,
                 "uptime_secs": d.uptime_secs,
                 "socket": d.socket,
-                "cached_hosts": d.cached_hosts,
+                "cached_keys": d.cached_hosts,
                 "log_file": d.log_file,
             })),
             "api_key": key_ok.map(|r| json!({

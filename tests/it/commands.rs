@@ -17,6 +17,7 @@ pub fn tests() -> Vec<Trial> {
         status_makes_no_network_request,
         usage_errors_exit_2,
         an_unclosed_quote_in_netrc_is_named_everywhere,
+        list_is_sorted_and_status_speaks_of_keys,
     ];
     all.extend(trials![[Need::Python]; logout_keeps_other_bytes]);
     all
@@ -239,4 +240,31 @@ fn an_unclosed_quote_in_netrc_is_named_everywhere() {
             "fix: close or remove the quote on line 2 of {}",
             sb.netrc().display()
         ));
+}
+
+fn list_is_sorted_and_status_speaks_of_keys() {
+    let sb = Sandbox::new();
+    let mut text = String::new();
+    for machine in ["zeta.example.com", "alpha.example.com", "127.0.0.1:8765"] {
+        text.push_str(&format!(
+            "machine {machine}\n  login user\n  password {}\n",
+            sb.key()
+        ));
+    }
+    sb.write(&sb.netrc(), &text);
+    let out = sb.cmd(&["list"]).run();
+    let servers: Vec<&str> = out
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        servers,
+        ["127.0.0.1:8765", "alpha.example.com", "zeta.example.com"]
+    );
+    let json = sb.cmd(&["status", "--json"]).run();
+    let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert!(doc["daemon"]["cached_keys"].is_number(), "{doc}");
+    assert!(doc["daemon"].get("cached_hosts").is_none(), "{doc}");
 }
