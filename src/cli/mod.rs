@@ -36,7 +36,7 @@ pub struct Cli {
     /// Where keys are stored: auto (the keychain if one is usable, else netrc),
     /// keychain, or netrc.
     #[arg(long, global = true, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", default_value = "auto",
-          value_parser = clap::value_parser!(BackendChoice))]
+          value_parser = BackendParser)]
     backend: BackendChoice,
     #[command(subcommand)]
     command: Command,
@@ -416,6 +416,38 @@ fn front_program() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let front = exe.with_file_name(format!("wandb-cred{}", std::env::consts::EXE_SUFFIX));
     Ok(if front.is_file() { front } else { exe })
+}
+
+/// `--backend`: parsed by [`BackendChoice`]'s own rules (and its message), with the
+/// choices offered to shell completion and `--help`.
+#[derive(Clone)]
+struct BackendParser;
+
+impl clap::builder::TypedValueParser for BackendParser {
+    type Value = BackendChoice;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<BackendChoice, clap::Error> {
+        let text = value.to_str().unwrap_or("");
+        text.parse().map_err(|message: String| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n"))
+                .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["auto", "keychain", "kernel-keyring", "netrc"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 /// The name under which git finds this program as `credential.helper = wandb`.

@@ -199,6 +199,11 @@ fn usage_errors_exit_2() {
     );
     assert!(!out.stderr.contains("--version"), "{}", out.report());
     sb.cmd(&["--version"]).run().ok().stdout_has("wandb-cred ");
+    // Shell completion offers the backends.
+    sb.cmd(&["completions", "bash"])
+        .run()
+        .ok()
+        .stdout_has("auto keychain kernel-keyring netrc");
     sb.cmd(&["--help"]).run().ok().stdout_has("login");
     sb.cmd(&["login", "--help"])
         .run()
