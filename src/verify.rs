@@ -31,7 +31,9 @@ pub enum VerifyError {
     Timeout { url: String, timeout: Duration },
     #[error("cannot reach {url}: {message}")]
     Network { url: String, message: String },
-    #[error("unexpected answer from {url}: {message}")]
+    #[error(
+        "unexpected answer from {url}: {message}; is that a W&B server? (check the URL given by --host, WANDB_BASE_URL or base_url)"
+    )]
     Unexpected { url: String, message: String },
 }
 

@@ -51,7 +51,8 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     };
 
     if args.verify {
-        let viewer = verify::viewer(&url, &resolved.key, &http)?;
+        let viewer = verify::viewer(&url, &resolved.key, &http)
+            .map_err(|e| anyhow::anyhow!("{e}; the key was not stored, and nothing was changed"))?;
         let who = viewer
             .username
             .as_deref()

@@ -21,6 +21,8 @@ pub enum Reply {
     NullViewer,
     /// Reads the request and never answers.
     Silent,
+    /// Not a W&B server: this status and a plain-text body.
+    NotWandb(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +127,7 @@ fn serve(stream: TcpStream, reply: &Reply, requests: &Mutex<Vec<Request>>, stop:
                 r#"{"errors":[{"message":"user is not logged in"}]}"#.to_owned(),
             ),
             Reply::NullViewer => (200, r#"{"data":{"viewer":null}}"#.to_owned()),
+            Reply::NotWandb(status) => (*status, "Not Implemented".to_owned()),
             Reply::Silent => {
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(20));

@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Trial> {
         slow_server_is_bounded_by_the_timeout,
         without_verify_no_request_is_made,
         verify_checks_an_already_stored_key,
+        a_server_that_is_not_wandb_is_named_and_nothing_is_stored,
     ]);
     all
 }
@@ -186,4 +187,20 @@ fn verify_checks_an_already_stored_key() {
         .stderr_has("as ann")
         .stderr_has(&format!("{} (line 1)", sb.netrc().display()));
     assert_eq!(server.requests().len(), 1);
+}
+
+fn a_server_that_is_not_wandb_is_named_and_nothing_is_stored() {
+    let server = FakeServer::start(Reply::NotWandb(501));
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "--verify", "--host", &server.url(), &key])
+        .run()
+        .fails(1)
+        .stderr_has(&format!(
+            "unexpected answer from {}/graphql: HTTP 501",
+            server.url()
+        ))
+        .stderr_has("is that a W&B server?")
+        .stderr_has("the key was not stored, and nothing was changed");
+    assert!(sb.snapshot().is_empty());
 }
