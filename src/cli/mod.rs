@@ -549,6 +549,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Man(args) => return docs::man(args.out_dir.as_deref()),
         Command::GitCredential(args) => return git_credential::run(cli.backend, &args.operation),
         Command::Doctor(args) => return doctor::run(cli.backend, args),
+        Command::Status(args) => return status::run(cli.backend, args),
         _ => {}
     }
     let ctx = Context::load(cli.backend)?;
@@ -562,7 +563,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ssh(args) => ssh::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
-        Command::Status(args) => status::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Reload => daemon_control::reload(&ctx),
@@ -570,7 +570,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Completions(_)
         | Command::Man(_)
         | Command::GitCredential(_)
-        | Command::Doctor(_) => unreachable!("handled above"),
+        | Command::Doctor(_)
+        | Command::Status(_) => unreachable!("handled above"),
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::io::Write;
 
-use anyhow::bail;
 use serde_json::json;
 
-use super::{Context, StatusArgs};
+use super::{Context, Exit, StatusArgs};
 use crate::config::settings_files::SettingsFile;
 use crate::key::{ApiKey, KeyKind};
 use crate::resolve::base_url::{BaseUrl, UrlSource};
 use crate::service::BackendInfo;
+use crate::store::backend::BackendChoice;
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
 
@@ -33,7 +33,11 @@ fn source_name(source: &UrlSource) -> &'static str {
     }
 }
 
-pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
+/// A settings file that cannot be read does not hide the rest: it is shown (the files
+/// are then taken as absent) and makes the exit status 1, as any problem shown does.
+pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
+    let (ctx, broken_settings) = Context::load_lenient(backend)?;
+    let ctx = &ctx;
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
     let service = ctx.service();
     // One Status round trip answers both when a daemon serves us.
@@ -100,15 +104,24 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
                 "source": r.source.to_string(),
             })),
             "api_key_error": key_err,
+            "settings_error": broken_settings.as_ref().map(ToString::to_string),
             "plaintext_copy": stale_netrc,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         writeln!(out, "Server:    {url} (from {url_source})")?;
-        for (i, (scope, file)) in files.iter().enumerate() {
-            let label = if i == 0 { "Settings:" } else { "" };
-            let state = if file.exists() { "" } else { ", not present" };
-            writeln!(out, "{label:<10} {} ({scope}{state})", file.path.display())?;
+        match &broken_settings {
+            Some(error) => writeln!(
+                out,
+                "Settings:  error: {error} (read as if absent; fix or remove that line)"
+            )?,
+            None => {
+                for (i, (scope, file)) in files.iter().enumerate() {
+                    let label = if i == 0 { "Settings:" } else { "" };
+                    let state = if file.exists() { "" } else { ", not present" };
+                    writeln!(out, "{label:<10} {} ({scope}{state})", file.path.display())?;
+                }
+            }
         }
         match &backend.name {
             Some(name) => writeln!(out, "Backend:   {name}: {}", backend.detail)?,
@@ -146,11 +159,13 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     drop(out);
-    if !backend_ok {
-        bail!("{}", backend.detail);
-    }
-    if let Err(e) = key {
-        bail!(e);
+    // Each problem is in the output above already: the exit status says there was one.
+    if !backend_ok || key.is_err() || broken_settings.is_some() {
+        return Err(Exit {
+            code: 1,
+            message: String::new(),
+        }
+        .into());
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Trial> {
         usage_errors_exit_2,
         an_unclosed_quote_in_netrc_is_named_everywhere,
         list_is_sorted_and_status_speaks_of_keys,
+        status_says_each_problem_once_and_shows_the_rest,
     ];
     all.extend(trials![[Need::Python]; logout_keeps_other_bytes]);
     all
@@ -272,4 +273,34 @@ fn list_is_sorted_and_status_speaks_of_keys() {
     let doc: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     assert!(doc["daemon"]["cached_keys"].is_number(), "{doc}");
     assert!(doc["daemon"].get("cached_hosts").is_none(), "{doc}");
+}
+
+fn status_says_each_problem_once_and_shows_the_rest() {
+    let sb = Sandbox::new();
+    // A broken key: once, in its line.
+    let out = sb.cmd(&["status"]).env("WANDB_API_KEY", "garbage").run();
+    out.fails(1);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        said.matches("API key must have 40+ characters").count(),
+        1,
+        "{}",
+        out.report()
+    );
+    // A broken settings file: named with its line, and the rest is still shown.
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    sb.write(
+        &sb.system_settings(),
+        "[default]\nbase_url = http://a\nthis is not ini\n",
+    );
+    let out = sb.cmd(&["status"]).run();
+    out.fails(1)
+        .stdout_has(&format!(
+            "Settings:  error: cannot read settings file {}, line 3",
+            sb.system_settings().display()
+        ))
+        .stdout_has("Backend:   netrc")
+        .stdout_has("API key:   wandb_v1_****");
+    assert_eq!(out.stderr, "", "{}", out.report());
 }
