@@ -160,6 +160,10 @@ mod tests {
                 backend_choice: "auto".into(),
                 url: "https://api.wandb.ai".into(),
                 netrc: None,
+                keychain_timeout_ms: Some(3000),
+            },
+            Request::Limit {
+                keychain_timeout_ms: 500,
             },
         ];
         for request in requests {

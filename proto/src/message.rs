@@ -70,7 +70,13 @@ pub enum Request {
         backend_choice: String,
         url: String,
         netrc: Option<String>,
+        /// The client's bound on keychain calls for this connection, in milliseconds
+        /// (its `WANDB_CRED_KEYCHAIN_TIMEOUT`), as for [`Request::Limit`].
+        keychain_timeout_ms: Option<u32>,
     },
+    /// The client's bound on every keychain call made for it on this connection, in
+    /// milliseconds: the shorter of it and the daemon's own applies. Answered `Done`.
+    Limit { keychain_timeout_ms: u32 },
 }
 
 /// Where a key was found or put.

@@ -95,10 +95,20 @@ impl DaemonService {
                         hello,
                     });
                 }
-                Ok(Self {
+                let daemon = Self {
                     stream: RefCell::new(stream),
                     hello,
-                })
+                };
+                // Our own bound on keychain calls, when we have one: the daemon's may be
+                // longer.
+                if let Some(ms) = crate::store::keychain::requested_bound_ms() {
+                    daemon
+                        .call(&Request::Limit {
+                            keychain_timeout_ms: ms,
+                        })
+                        .map_err(|e| broken(e.message))?;
+                }
+                Ok(daemon)
             }
             Ok(Response::Error { message, .. }) => Err(broken(message)),
             Ok(other) => Err(broken(format!("unexpected answer to Hello: {other:?}"))),

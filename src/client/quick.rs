@@ -57,6 +57,7 @@ impl KeyService for QuickDaemon {
                 backend_choice: self.backend_choice.to_string(),
                 url,
                 netrc,
+                keychain_timeout_ms: crate::store::keychain::requested_bound_ms(),
             }
         };
         let mut stream = self.stream.borrow_mut();

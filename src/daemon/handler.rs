@@ -27,6 +27,7 @@ pub fn name(request: &Request) -> &'static str {
         Request::Status => "status",
         Request::Reload => "reload",
         Request::Shutdown => "shutdown",
+        Request::Limit { .. } => "limit",
     }
 }
 
@@ -163,7 +164,11 @@ fn respond(service: &LocalService, request: Request) -> Result<Response, Service
             tracing::info!("dropped cached keys");
             Response::Done
         }
-        Request::Hello { .. } | Request::HelloGet { .. } | Request::Status | Request::Shutdown => {
+        Request::Hello { .. }
+        | Request::HelloGet { .. }
+        | Request::Status
+        | Request::Shutdown
+        | Request::Limit { .. } => {
             return Err(ServiceError::new(ErrorKind::BadRequest, "not handled here"));
         }
     })

@@ -282,6 +282,7 @@ fn forwardable(request: Request, own_netrc: &std::path::Path) -> Result<Request,
             client,
             backend_choice,
             url,
+            keychain_timeout_ms,
             ..
         } => Ok(Request::HelloGet {
             protocol,
@@ -289,7 +290,9 @@ fn forwardable(request: Request, own_netrc: &std::path::Path) -> Result<Request,
             backend_choice,
             url,
             netrc,
+            keychain_timeout_ms,
         }),
+        Request::Limit { .. } => Ok(request),
         other => Err(format!(
             "{} is not served on a forwarded socket: it only hands out keys (get); change stored keys on the machine that holds them",
             handler::name(&other)
@@ -323,6 +326,8 @@ async fn connection(
     socket: Socket,
 ) {
     let mut greeted = false;
+    // The client's own bound on keychain calls (`Limit`, or in its `HelloGet`).
+    let mut bound: Option<Duration> = None;
     loop {
         let request = match tokio::time::timeout(
             state.read_deadline,
@@ -368,10 +373,10 @@ async fn connection(
                 },
                 Then::Continue,
             ),
-            Ok(request) if greeted => answer(&state, request).await,
+            Ok(request) if greeted => answer(&state, request, &mut bound).await,
             Ok(request) => {
                 greeted = true;
-                first(&state, request).await
+                first(&state, request, &mut bound).await
             }
         };
         if let Some(server) = asked
@@ -410,7 +415,11 @@ async fn connection(
 
 /// The first request: `Hello`, or `HelloGet`, whose `Get` is answered at once when the
 /// client speaks this protocol and wants this daemon's backend.
-async fn first(state: &Arc<State>, request: Request) -> (Response, Then) {
+async fn first(
+    state: &Arc<State>,
+    request: Request,
+    bound: &mut Option<Duration>,
+) -> (Response, Then) {
     match request {
         Request::Hello { protocol, client } => hello(state, protocol, &client),
         Request::HelloGet {
@@ -419,10 +428,12 @@ async fn first(state: &Arc<State>, request: Request) -> (Response, Then) {
             backend_choice,
             url,
             netrc,
+            keychain_timeout_ms,
         } => {
+            *bound = keychain_timeout_ms.map(|ms| Duration::from_millis(ms.into()));
             if protocol == PROTOCOL && backend_choice == state.service.choice().to_string() {
                 tracing::debug!(client = %ClientText(&client), protocol, "hello with a get");
-                answer(state, Request::Get { url, netrc }).await
+                answer(state, Request::Get { url, netrc }, bound).await
             } else {
                 tracing::debug!(client = %ClientText(&client), backend_choice = %ClientText(&backend_choice), "hello with a get for another backend");
                 hello(state, protocol, &client)
@@ -457,9 +468,19 @@ fn hello(state: &State, protocol: u32, client: &str) -> (Response, Then) {
     (response, then)
 }
 
-async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
+async fn answer(
+    state: &Arc<State>,
+    request: Request,
+    bound: &mut Option<Duration>,
+) -> (Response, Then) {
     tracing::debug!(request = handler::name(&request), "request");
     match request {
+        Request::Limit {
+            keychain_timeout_ms,
+        } => {
+            *bound = Some(Duration::from_millis(keychain_timeout_ms.into()));
+            (Response::Done, Then::Continue)
+        }
         // The status names the backend, which may have to be chosen first (a keychain
         // probe): never on the event loop.
         Request::Status => {
@@ -506,8 +527,11 @@ async fn answer(state: &Arc<State>, request: Request) -> (Response, Then) {
                 None
             };
             let (service, complaints) = (state.service.clone(), state.complaints.clone());
+            let bound = *bound;
             let response = on_blocking_thread(move || {
-                let response = handler::handle(&service, request, received, &complaints);
+                let response = crate::store::keychain::with_caller_bound(bound, || {
+                    handler::handle(&service, request, received, &complaints)
+                });
                 drop(turn);
                 response
             })

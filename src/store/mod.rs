@@ -39,7 +39,7 @@ pub enum StoreError {
     File(#[from] FileError),
     #[error("the keychain is locked: {hint}")]
     KeychainLocked { hint: String },
-    #[error("the keychain did not answer within {} s (set WANDB_CRED_KEYCHAIN_TIMEOUT to wait longer)", timeout.as_secs_f64())]
+    #[error("the keychain did not answer within {} s; it may be waiting for an unlock prompt nobody can see, or be stuck: unlock or restart it, then try again", timeout.as_secs_f64())]
     KeychainTimeout { timeout: std::time::Duration },
     #[error(
         "the kernel's key quota is full: {limits}; nothing was changed (remove keys you no longer need with `keyctl`, or ask an administrator to raise the limits)"

@@ -862,6 +862,7 @@ fn a_frozen_keychain_probe_leaves_the_event_loop_serving() {
         backend_choice: "auto".into(),
         url: format!("https://{host}"),
         netrc: None,
+        keychain_timeout_ms: None,
     };
     kr.freeze();
     let before = bus_connections(&sb);

@@ -891,6 +891,7 @@ fn hello_get_answers_in_one_round_trip() {
         backend_choice: backend.into(),
         url: "https://api.wandb.ai".into(),
         netrc: Some(netrc.clone()),
+        keychain_timeout_ms: None,
     };
     let get = Request::Get {
         url: "https://api.wandb.ai".into(),

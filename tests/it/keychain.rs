@@ -24,6 +24,7 @@ pub fn tests() -> Vec<Trial> {
         netrc_backend_never_touches_the_keychain,
         status_names_the_backend_and_why,
         a_plaintext_copy_gets_the_command_that_removes_it,
+        the_callers_keychain_bound_holds_in_the_daemon,
         faults_mid_run_fail_fast_and_never_fall_back_to_plaintext,
     ];
     all.extend(trials![
@@ -600,4 +601,34 @@ fn a_plaintext_copy_gets_the_command_that_removes_it() {
         .stdout_has("move it: `wandb-cred migrate`");
     sb.cmd(&["migrate"]).run().ok();
     assert!(!sb.read(&sb.netrc()).unwrap().contains(&chain));
+}
+
+fn the_callers_keychain_bound_holds_in_the_daemon() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    // The daemon starts with a long bound of its own.
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "30s")
+        .run()
+        .ok();
+    kr.freeze();
+    // A command asking for less is held to its own bound (full program: Limit).
+    let other = sb.key();
+    let out = sb
+        .cmd(&["login", &other])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "300ms")
+        .run();
+    out.fails(1)
+        .stderr_has("the keychain did not answer within 0.3 s")
+        .stderr_has("unlock or restart it");
+    assert!(!out.stderr.contains("wait longer"), "{}", out.report());
+    // And so is the front's one-frame get (HelloGet), once the cache is dropped.
+    sb.cmd(&["reload"]).run();
+    sb.cmd(&["get"])
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "300ms")
+        .run()
+        .fails(1)
+        .stderr_has("the keychain did not answer within 0.3 s");
+    kr.thaw();
 }

@@ -247,6 +247,33 @@ fn keychain_error(e: keyring_core::Error) -> StoreError {
     }
 }
 
+thread_local! {
+    /// The bound the client this thread works for asked for, if any.
+    static CALLER_BOUND: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `work` with every keychain call it makes bounded by `bound` too (the shorter of
+/// it and the store's own timeout applies): a daemon serving a client that asked for a
+/// shorter `WANDB_CRED_KEYCHAIN_TIMEOUT` than its own.
+pub fn with_caller_bound<R>(bound: Option<Duration>, work: impl FnOnce() -> R) -> R {
+    let before = CALLER_BOUND.with(|b| b.replace(bound));
+    let result = work();
+    CALLER_BOUND.with(|b| b.set(before));
+    result
+}
+
+/// This process's `WANDB_CRED_KEYCHAIN_TIMEOUT` in milliseconds, when it sets one: what a
+/// client asks the daemon to hold to for it.
+pub fn requested_bound_ms() -> Option<u32> {
+    let text = std::env::var("WANDB_CRED_KEYCHAIN_TIMEOUT").ok()?;
+    let bound = crate::duration::parse(&text).ok()?;
+    Some(u32::try_from(bound.as_millis()).unwrap_or(u32::MAX))
+}
+
+fn caller_bound() -> Option<Duration> {
+    CALLER_BOUND.with(std::cell::Cell::get)
+}
+
 /// Keychain calls still running on worker threads (including abandoned ones), and the
 /// signal that one finished.
 static IN_FLIGHT: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
@@ -272,6 +299,7 @@ pub(crate) fn bounded<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, StoreError> {
+    let timeout = caller_bound().map_or(timeout, |bound| bound.min(timeout));
     let deadline = Instant::now() + timeout;
     {
         let (mut count, waited) = IN_FLIGHT
