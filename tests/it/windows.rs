@@ -64,7 +64,8 @@ fn credential_manager_round_trip() {
         .ok()
         .stdout_has("Backend:   keychain: the Windows Credential Manager")
         .stdout_has("Daemon:    running")
-        .stdout_has("wandb_v1_**** from the Windows Credential Manager");
+        .stdout_has("API key:   wandb_v1_****")
+        .stdout_has(" from the Windows Credential Manager");
     sb.cmd(&["logout"])
         .run()
         .ok()
