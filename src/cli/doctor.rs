@@ -390,11 +390,58 @@ fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolv
                 "key",
                 Status::Failed,
                 format!("{e:#}"),
-                "fix the source named above (wandb-cred never uses a key that breaks the rules)",
+                key_fix(ctx, url, &e),
             );
             None
         }
     }
+}
+
+/// A fix for a key that cannot be used that works in that state: the variable that
+/// outranks everything goes, the settings line is named, a locked keychain is unlocked
+/// first, and a broken stored key is replaced.
+fn key_fix(ctx: &Context, url: &BaseUrl, error: &anyhow::Error) -> String {
+    use crate::resolve::credential::ResolveError;
+    use crate::service::{ErrorKind, ServiceError};
+    if ctx.env.api_key().is_some() {
+        return "unset WANDB_API_KEY (it outranks every stored key, so no login can help while it is set)".to_owned();
+    }
+    let service = error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<ServiceError>()
+            .or(match cause.downcast_ref::<ResolveError>() {
+                Some(ResolveError::Service(e)) => Some(e),
+                _ => None,
+            })
+    });
+    if let Some(e) = service {
+        return match e.kind {
+            ErrorKind::Locked => {
+                "unlock the keychain (the message above says how), then `wandb-cred reload`"
+                    .to_owned()
+            }
+            ErrorKind::Timeout => {
+                "the keychain does not answer: unlock or restart it, then `wandb-cred reload`"
+                    .to_owned()
+            }
+            _ => "read the message above; `wandb-cred reload` once it is dealt with".to_owned(),
+        };
+    }
+    if let Some(setting) = ctx.settings.value("api_key") {
+        return format!(
+            "fix or remove `api_key` in {} (line {})",
+            setting.path.display(),
+            setting.line
+        );
+    }
+    let host = if url.is_default() {
+        String::new()
+    } else {
+        format!(" --host {url}")
+    };
+    format!(
+        "replace the stored key: `wandb-cred login{host} --relogin` (or `wandb-cred login{host} -` to read it from standard input)"
+    )
 }
 
 fn check_plaintext_copy(

@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Trial> {
     ];
     all.extend(trials![[Need::Sdk];
         no_bus_and_no_key,
+        a_broken_key_gets_a_fix_that_works,
         broken_files_are_named_by_path_and_line_never_content,
         verify_asks_the_server_only_when_told,
         human_output_has_a_fix_per_problem,
@@ -362,4 +363,51 @@ fn the_sdk_check_follows_the_installed_version() {
     .ok()
     .stdout_has("has no W&B SDK (package wandb)")
     .stdout_has("fix: check the Python that has it: `wandb-cred doctor --python PATH`");
+}
+
+fn a_broken_key_gets_a_fix_that_works() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    // WANDB_API_KEY outranks everything: no login can help, unsetting it does.
+    let python = crate::harness::sdk_python().expect("checked by Need::Sdk");
+    let doctor = |env: Option<(&str, &str)>| {
+        let mut run = sb.cmd(&["doctor", "--json", "--python", &python]);
+        if let Some((name, value)) = env {
+            run = run.env(name, value);
+        }
+        let out = run.run();
+        let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "key")
+            .cloned()
+            .unwrap()
+    };
+    let broken = doctor(Some(("WANDB_API_KEY", "garbage")));
+    assert_eq!(broken["status"], "failed");
+    assert!(
+        broken["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("unset WANDB_API_KEY"),
+        "{broken}"
+    );
+    // The fix done (the variable unset): the check passes.
+    assert_eq!(doctor(None)["status"], "ok");
+    // A broken api_key in a settings file: the file and line, and removing it works.
+    sb.write(&sb.system_settings(), "[default]\napi_key = short\n");
+    let broken = doctor(None);
+    assert_eq!(broken["status"], "failed");
+    assert_eq!(
+        broken["fix"].as_str().unwrap(),
+        format!(
+            "fix or remove `api_key` in {} (line 2)",
+            sb.system_settings().display()
+        )
+    );
+    sb.write(&sb.system_settings(), "[default]\n");
+    assert_eq!(doctor(None)["status"], "ok");
 }
