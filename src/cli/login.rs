@@ -143,10 +143,16 @@ fn key_from(input: impl std::io::Read) -> anyhow::Result<Resolved> {
     })
 }
 
-/// The hidden prompt, or the SDK's error when no terminal can show it.
+/// The hidden prompt, or the SDK's error when no terminal can show it. A backend that
+/// cannot take the key (a locked keychain) is an error before anything is asked, so no
+/// paste is wasted.
 fn ask(ctx: &Context, url: &BaseUrl) -> anyhow::Result<Resolved> {
     if !prompt::available(&ctx.env) {
         bail!(NO_KEY);
+    }
+    let backend = ctx.service().backend();
+    if backend.name.is_none() {
+        bail!("{}; nothing was asked or stored", backend.detail);
     }
     let app_url = ctx
         .env

@@ -25,6 +25,7 @@ pub fn tests() -> Vec<Trial> {
         status_names_the_backend_and_why,
         a_plaintext_copy_gets_the_command_that_removes_it,
         the_callers_keychain_bound_holds_in_the_daemon,
+        relogin_on_a_locked_keychain_asks_for_nothing,
         faults_mid_run_fail_fast_and_never_fall_back_to_plaintext,
     ];
     all.extend(trials![
@@ -631,4 +632,30 @@ fn the_callers_keychain_bound_holds_in_the_daemon() {
         .fails(1)
         .stderr_has("the keychain did not answer within 0.3 s");
     kr.thaw();
+}
+
+fn relogin_on_a_locked_keychain_asks_for_nothing() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Locked);
+    let pty = crate::pty::Pty::spawn(
+        sb.cmd(&["login", "--relogin"])
+            .env("TERM", "xterm")
+            .command(),
+    );
+    let (status, transcript) = pty.finish();
+    assert_eq!(status.code(), Some(1), "{transcript}");
+    assert!(!transcript.contains("Paste your API key"), "{transcript}");
+    assert!(
+        transcript.contains("the keychain is locked"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("nothing was asked or stored"),
+        "{transcript}"
+    );
+    // The unlock hint names something that unlocks a running keyring.
+    assert!(
+        !transcript.contains("gnome-keyring-daemon --unlock"),
+        "{transcript}"
+    );
 }

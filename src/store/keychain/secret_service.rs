@@ -14,7 +14,7 @@ use super::Probe;
 
 pub const NAME: &str = "Secret Service";
 pub const LOCKED: &str = "the Secret Service's default collection is locked";
-pub const UNLOCK_HINT: &str = "Unlock it (log in to your desktop session, or run `gnome-keyring-daemon --unlock`, or open your keyring manager), or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+pub const UNLOCK_HINT: &str = "Unlock it in your keyring manager (GNOME: Passwords and Keys, `seahorse`; KDE: KWalletManager), or log out of the desktop and in again; or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
 
 const SECRETS: &str = "org.freedesktop.secrets";
 
