@@ -66,6 +66,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         options.keychain_timeout,
         options.kernel_keyring,
     );
+    service.watch_keychain();
     let backend = service.backend();
     tracing::info!(
         pid = std::process::id(),

@@ -59,7 +59,11 @@ pub struct LocalService {
     /// This service has used a keychain: from then on a missing one is an error (it
     /// went away), never a reason to switch to plaintext netrc.
     had_keychain: std::sync::atomic::AtomicBool,
-    keychain_cache: Mutex<HashMap<String, CachedKey>>,
+    keychain_cache: Arc<Mutex<HashMap<String, CachedKey>>>,
+    /// Drop cached keys when the keychain signals a change (a lock): set by the daemon,
+    /// whose cache lives long; started with the first keychain selection.
+    watch_keychain: std::sync::atomic::AtomicBool,
+    watching: std::sync::Once,
     /// Held by every change (store, erase, migrate), so that a store's read-back sees its
     /// own write and not that of a concurrent store for the same server.
     writes: Mutex<()>,
@@ -99,7 +103,9 @@ impl LocalService {
             selection: Mutex::new(None),
             selecting: Mutex::new(None),
             had_keychain: std::sync::atomic::AtomicBool::new(false),
-            keychain_cache: Mutex::new(HashMap::new()),
+            keychain_cache: Arc::new(Mutex::new(HashMap::new())),
+            watch_keychain: std::sync::atomic::AtomicBool::new(false),
+            watching: std::sync::Once::new(),
             writes: Mutex::new(()),
             netrc_cache: Mutex::new(HashMap::new()),
             netrc_on_network: Mutex::new(HashMap::new()),
@@ -108,6 +114,33 @@ impl LocalService {
 
     pub fn choice(&self) -> BackendChoice {
         self.choice
+    }
+
+    /// From now on, a change the keychain signals (locking it, above all) drops every
+    /// cached key, so that a locked keychain's keys are not handed out from memory.
+    pub fn watch_keychain(&self) {
+        self.watch_keychain
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn start_watching(&self) {
+        if !self
+            .watch_keychain
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        self.watching.call_once(|| {
+            let cache = self.keychain_cache.clone();
+            let watched = crate::store::keychain::watch_changes(Box::new(move || {
+                let mut cache = lock(&cache);
+                if !cache.is_empty() {
+                    tracing::info!("the keychain changed; dropped cached keys");
+                    cache.clear();
+                }
+            }));
+            tracing::debug!(watched, "watching the keychain for locking");
+        });
     }
 
     /// The backend, chosen on first use; an error is not remembered, so a keychain
@@ -149,7 +182,12 @@ impl LocalService {
         )?);
         use std::sync::atomic::Ordering::SeqCst;
         match &selection.primary {
-            Primary::Secret(_) => self.had_keychain.store(true, SeqCst),
+            Primary::Secret(store) => {
+                self.had_keychain.store(true, SeqCst);
+                if store.name() == "keychain" || selection.other.is_some() {
+                    self.start_watching();
+                }
+            }
             Primary::Netrc { why } if self.had_keychain.load(SeqCst) => {
                 return Err(ServiceError::new(
                     ErrorKind::NoBackend,

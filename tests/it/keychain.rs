@@ -26,6 +26,7 @@ pub fn tests() -> Vec<Trial> {
         a_plaintext_copy_gets_the_command_that_removes_it,
         the_callers_keychain_bound_holds_in_the_daemon,
         relogin_on_a_locked_keychain_asks_for_nothing,
+        locking_the_keychain_locks_the_cached_keys,
         faults_mid_run_fail_fast_and_never_fall_back_to_plaintext,
     ];
     all.extend(trials![
@@ -559,11 +560,11 @@ fn faults_mid_run_fail_fast_and_never_fall_back_to_plaintext() {
         kr.lookup("https://back2.example").as_deref(),
         Some(fresh.as_str())
     );
-    // Locked: said so, with the way out.
+    // Locked: said so, with the way out; and its keys are no longer handed out from the
+    // daemon's memory either (see locking_the_keychain_locks_the_cached_keys).
     kr.lock();
     let said = attempt(&sb, 3);
     assert!(said.contains("locked"), "{said}");
-    get(&sb);
 }
 
 fn a_plaintext_copy_gets_the_command_that_removes_it() {
@@ -658,4 +659,35 @@ fn relogin_on_a_locked_keychain_asks_for_nothing() {
         !transcript.contains("gnome-keyring-daemon --unlock"),
         "{transcript}"
     );
+}
+
+fn locking_the_keychain_locks_the_cached_keys() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    // Answered from the daemon's cache from now on.
+    for _ in 0..2 {
+        sb.cmd(&["get"])
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{key}\n"));
+    }
+    kr.lock();
+    // The daemon hears of it (a signal, handled on its own thread): within a bound, get
+    // stops handing out the key and says the keychain is locked.
+    let started = std::time::Instant::now();
+    loop {
+        let out = sb.cmd(&["get"]).key_on_stdout().run();
+        if out.code != 0 {
+            out.fails(1).stderr_has("the keychain is locked");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the cached key was still handed out 30 s after the keychain was locked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -66,6 +66,12 @@ pub fn probe(timeout: Duration, may_start: bool) -> Result<Probe, StoreError> {
     bounded(timeout, move || platform::probe(may_start))
 }
 
+/// Calls `changed` whenever the keychain says it changed (locked, unlocked, items added
+/// or removed), where the platform tells (the Secret Service does); whether it does.
+pub fn watch_changes(changed: Box<dyn Fn() + Send>) -> bool {
+    platform::watch(changed)
+}
+
 /// The platform keychain as a [`Store`].
 pub struct KeychainStore {
     inner: Arc<CredentialStore>,

@@ -97,3 +97,58 @@ pub fn build_entry(
 
 /// The accounts of this program's items: this store searches by service.
 pub use super::accounts_by_service as accounts;
+
+/// Calls `changed` whenever the Secret Service signals that a collection or item was
+/// locked, or a collection removed, from a thread of its own, for as long as the bus
+/// lasts (our own writes, which signal too, are not a reason). Whether the watch could be
+/// set up.
+pub fn watch(changed: Box<dyn Fn() + Send>) -> bool {
+    let watching = || -> zbus::Result<zbus::blocking::MessageIterator> {
+        let conn = Connection::session()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .sender(SECRETS)?
+            .build();
+        zbus::blocking::MessageIterator::for_match_rule(rule, &conn, Some(64))
+    };
+    let messages = match watching() {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::info!(error = %e, "cannot watch the Secret Service for locking");
+            return false;
+        }
+    };
+    std::thread::Builder::new()
+        .name("keychain-watch".to_owned())
+        .spawn(move || {
+            for message in messages.flatten() {
+                if locks(&message) {
+                    changed();
+                }
+            }
+        })
+        .is_ok()
+}
+
+/// A `PropertiesChanged` that sets `Locked` to true, or a `CollectionDeleted`.
+fn locks(message: &zbus::Message) -> bool {
+    let header = message.header();
+    match header.member().map(|m| m.as_str()) {
+        Some("CollectionDeleted") => true,
+        Some("PropertiesChanged") => message
+            .body()
+            .deserialize::<(
+                String,
+                HashMap<String, zbus::zvariant::OwnedValue>,
+                Vec<String>,
+            )>()
+            .ok()
+            .and_then(|(_, changed, _)| {
+                changed
+                    .get("Locked")
+                    .map(|v| bool::try_from(v).unwrap_or(false))
+            })
+            .unwrap_or(false),
+        _ => false,
+    }
+}

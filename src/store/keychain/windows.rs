@@ -74,3 +74,9 @@ pub fn accounts(_store: &Arc<CredentialStore>) -> keyring_core::Result<Vec<Strin
     unsafe { CredFree(array.cast()) };
     Ok(accounts)
 }
+
+/// No lock notifications are watched here: cached keys stay until the cache's lifetime
+/// ends or `reload`.
+pub fn watch(_changed: Box<dyn Fn() + Send>) -> bool {
+    false
+}
