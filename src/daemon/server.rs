@@ -165,31 +165,8 @@ impl Server {
                 }
             };
             tokio::select! {
-                accepted = forwarded => match accepted {
-                    Ok((stream, Ok(()))) => {
-                        self.start_connection(stream, Socket::Forwarded);
-                        tokio::task::yield_now().await;
-                    }
-                    Ok((stream, Err(who))) => refuse(stream, &who).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed on the forwarded socket");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                },
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, Ok(()))) => {
-                        self.start_connection(stream, Socket::Main);
-                        // One connection per turn: the connections already accepted run
-                        // before the next is taken, so a client that reconnects in a
-                        // loop cannot fill every slot with connections not yet served.
-                        tokio::task::yield_now().await;
-                    }
-                    Ok((stream, Err(who))) => refuse(stream, &who).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                },
+                accepted = forwarded => self.take(accepted, Socket::Forwarded).await,
+                accepted = self.listener.accept() => self.take(accepted, Socket::Main).await,
                 signal = &mut termination => {
                     tracing::info!(%signal, "shutting down");
                     break;
@@ -214,6 +191,29 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok((self.listener, self.forward))
+    }
+
+    /// A connection the accept loop took on `socket`: served, or refused when its peer
+    /// is another user.
+    async fn take(
+        &self,
+        accepted: std::io::Result<(ServerStream, Result<(), String>)>,
+        socket: Socket,
+    ) {
+        match accepted {
+            Ok((stream, Ok(()))) => {
+                self.start_connection(stream, socket);
+                // One connection per turn: the connections already accepted run before
+                // the next is taken, so a client that reconnects in a loop cannot fill
+                // every slot with connections not yet served.
+                tokio::task::yield_now().await;
+            }
+            Ok((stream, Err(who))) => refuse(stream, &who).await,
+            Err(e) => {
+                tracing::warn!(error = %e, socket = socket.name(), "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     fn start_connection(&self, mut stream: ServerStream, socket: Socket) {
@@ -267,6 +267,15 @@ enum Socket {
     Main,
     /// The forwarded socket: `Get` only.
     Forwarded,
+}
+
+impl Socket {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Main => "main",
+            Self::Forwarded => "forwarded",
+        }
+    }
 }
 
 /// A request as the forwarded socket takes it: `Hello`, or a `Get` (alone or in a

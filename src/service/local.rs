@@ -648,24 +648,15 @@ mod tests {
         let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
         let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
         test_alloc::watch(MARKER);
-        service.remember(
-            &url,
-            Some(&Found {
-                key: marked_key(),
-                layer: Layer::Keychain,
-                location: "the keychain".to_owned(),
-            }),
-        );
+        let found = || Found {
+            key: marked_key(),
+            layer: Layer::Keychain,
+            location: "the keychain".to_owned(),
+        };
+        service.remember(&url, Some(&found()));
         // erase forgets the key...
         service.remember(&url, None);
-        service.remember(
-            &url,
-            Some(&Found {
-                key: marked_key(),
-                layer: Layer::Keychain,
-                location: "the keychain".to_owned(),
-            }),
-        );
+        service.remember(&url, Some(&found()));
         // ...and so does reload.
         service.reload().unwrap();
         assert_eq!(service.cached_hosts(), 0);

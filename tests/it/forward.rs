@@ -5,7 +5,7 @@
 
 use libtest_mimic::Trial;
 
-use crate::harness::{Need, Sandbox, snapshot};
+use crate::harness::{Need, Sandbox};
 use crate::keyring::{Keyring, Provider};
 use crate::sshd::Sshd;
 use crate::trials;
@@ -55,13 +55,7 @@ fn the_remote_gets_the_key_through_the_forwarded_socket_and_can_change_nothing()
         kr.lookup("https://api.wandb.ai").as_deref(),
         Some(key.as_str())
     );
-    for (path, bytes) in snapshot(&sshd.home) {
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(&key),
-            "the key is in {} on the remote",
-            path.display()
-        );
-    }
+    sshd.assert_no_file_holds(&key);
     assert_eq!(
         sshd.remote_kernel_key("wandb-cred:https://api.wandb.ai"),
         None

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use libtest_mimic::Trial;
 
-use crate::harness::{Need, Sandbox, snapshot};
+use crate::harness::{Need, Sandbox};
 use crate::sshd::Sshd;
 use crate::trials;
 
@@ -89,13 +89,7 @@ fn push_puts_the_key_in_the_remote_kernel_keyring_and_nowhere_else() {
             .as_deref(),
         Some(key.as_str())
     );
-    for (path, bytes) in snapshot(&sshd.home) {
-        assert!(
-            !String::from_utf8_lossy(&bytes).contains(&key),
-            "the key is in {} on the remote",
-            path.display()
-        );
-    }
+    sshd.assert_no_file_holds(&key);
 }
 
 fn push_names_the_missing_remote_program_and_takes_another() {

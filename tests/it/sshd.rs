@@ -195,6 +195,17 @@ impl Sshd {
             .unwrap()
     }
 
+    /// Panics when any file under the remote user's home holds `key`.
+    pub fn assert_no_file_holds(&self, key: &str) {
+        for (path, bytes) in crate::harness::snapshot(&self.home) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(key),
+                "the key is in {} on the remote",
+                path.display()
+            );
+        }
+    }
+
     /// The payload of the remote user's kernel key with this description.
     pub fn remote_kernel_key(&self, description: &str) -> Option<String> {
         let found = self.as_remote_user("keyctl", &["search", "@u", "user", description]);
