@@ -114,8 +114,9 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     check_daemon(&ctx, &mut report);
     let service = ctx.service();
     let backend = service.backend();
+    let off_disk = backend.off_disk();
     match backend.name.as_deref() {
-        Some("keychain" | "kernel-keyring") => {
+        Some(_) if off_disk => {
             report.add("backend", Status::Ok, backend.detail);
             check_round_trip(&ctx, service, &mut report);
         }
@@ -134,13 +135,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     }
     if let Some((url, url_source)) = &url {
         let key = check_key(&ctx, url, &mut report);
-        check_plaintext_copy(
-            &ctx,
-            (url, url_source),
-            key.as_ref(),
-            backend.name.as_deref(),
-            &mut report,
-        );
+        check_plaintext_copy(&ctx, (url, url_source), key.as_ref(), off_disk, &mut report);
         check_sdk(
             &ctx,
             (url, url_source),
@@ -448,10 +443,10 @@ fn check_plaintext_copy(
     ctx: &Context,
     (url, source): (&BaseUrl, &UrlSource),
     key: Option<&Resolved>,
-    backend: Option<&str>,
+    off_disk: bool,
     report: &mut Report,
 ) {
-    if !matches!(backend, Some("keychain" | "kernel-keyring")) {
+    if !off_disk {
         return;
     }
     if let Ok(Some(copy)) = ctx.netrc().named_key(url) {

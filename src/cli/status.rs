@@ -62,15 +62,14 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
     // A plaintext copy left behind while the keychain is in use deserves a word, and
     // the command that removes it in this very state.
     let flag = (url_source == UrlSource::Flag).then_some(&url);
-    let stale_netrc = match backend.name.as_deref() {
-        Some("keychain" | "kernel-keyring") => {
-            ctx.netrc().named_key(&url).ok().flatten().map(|copy| {
-                let (what, fix) = plaintext_advice(flag, &copy.key, key_ok.map(|r| &r.key));
-                format!("{what} is still in {}; {fix}", copy.location)
-            })
-        }
-        _ => None,
-    };
+    let stale_netrc = backend
+        .off_disk()
+        .then(|| ctx.netrc().named_key(&url).ok().flatten())
+        .flatten()
+        .map(|copy| {
+            let (what, fix) = plaintext_advice(flag, &copy.key, key_ok.map(|r| &r.key));
+            format!("{what} is still in {}; {fix}", copy.location)
+        });
     let files = [
         ("workspace", &ctx.settings.workspace),
         ("system", &ctx.settings.system),

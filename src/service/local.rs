@@ -20,7 +20,7 @@ use crate::locked::LockedText;
 use crate::resolve::base_url::BaseUrl;
 use crate::store::backend::{BackendChoice, Primary, Selection};
 use crate::store::netrc::NetrcStore;
-use crate::store::{SecretStore, Store};
+use crate::store::Store;
 use crate::sys;
 
 /// How long a keychain answer (a key, or "none") is trusted without asking again.
@@ -184,7 +184,7 @@ impl LocalService {
         match &selection.primary {
             Primary::Secret(store) => {
                 self.had_keychain.store(true, SeqCst);
-                if store.name() == "keychain" || selection.other.is_some() {
+                if store.layer() == Layer::Keychain || selection.other.is_some() {
                     self.start_watching();
                 }
             }
@@ -233,7 +233,7 @@ impl LocalService {
             if let Some(found) = self.through_keychain(store.get(url))? {
                 answer = Some(Found {
                     key: found.key,
-                    layer: layer_of(store),
+                    layer: store.layer(),
                     location: found.location,
                 });
                 break;
@@ -399,7 +399,7 @@ impl LocalService {
             url,
             Some(&Found {
                 key: found.key.clone(),
-                layer: layer_of(keychain),
+                layer: keychain.layer(),
                 location: keychain.location(url),
             }),
         );
@@ -417,14 +417,6 @@ impl LocalService {
 fn unlocked_key(key: &LockedText) -> ApiKey {
     ApiKey::parse(Zeroizing::new(key.as_str().to_owned()))
         .expect("only keys that passed the rules are cached")
-}
-
-/// How the protocol names an off-disk store.
-fn layer_of(store: &dyn SecretStore) -> Layer {
-    match store.name() {
-        "kernel-keyring" => Layer::KernelKeyring,
-        _ => Layer::Keychain,
-    }
 }
 
 impl KeyService for LocalService {
@@ -454,7 +446,7 @@ impl KeyService for LocalService {
                     ));
                 }
                 let location = self.through_keychain(keychain.set_verified(url, key))?;
-                let layer = layer_of(keychain.as_ref());
+                let layer = keychain.layer();
                 self.remember(
                     url,
                     Some(&Found {
@@ -525,7 +517,7 @@ impl KeyService for LocalService {
                 servers.push(Listed {
                     location: store.describe(),
                     server: account,
-                    layer: layer_of(store),
+                    layer: store.layer(),
                     masked: key.masked(),
                 });
             }

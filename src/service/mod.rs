@@ -47,6 +47,15 @@ pub struct BackendInfo {
     pub detail: String,
 }
 
+impl BackendInfo {
+    /// A backend that keeps keys off disk (the keychain, the kernel keyring).
+    pub fn off_disk(&self) -> bool {
+        self.name
+            .as_deref()
+            .is_some_and(|name| name != Layer::Netrc.name())
+    }
+}
+
 /// A failure with a kind programs can act on and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceError {

@@ -72,8 +72,12 @@ pub trait Store {
 
 /// A store that keeps keys off disk: the platform keychain or the kernel keyring.
 pub trait SecretStore: Store + Send + Sync {
+    /// How the protocol names where a key came from.
+    fn layer(&self) -> crate::service::Layer;
     /// The backend's name, as `--backend` spells it.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.layer().name()
+    }
     /// How messages name it: `the keychain`, `the kernel keyring`.
     fn title(&self) -> &'static str;
     /// Stores the key and reads it back; only an identical key counts as stored.
@@ -89,8 +93,8 @@ pub trait SecretStore: Store + Send + Sync {
 }
 
 impl SecretStore for keychain::KeychainStore {
-    fn name(&self) -> &'static str {
-        "keychain"
+    fn layer(&self) -> crate::service::Layer {
+        crate::service::Layer::Keychain
     }
     fn title(&self) -> &'static str {
         "the keychain"
@@ -107,8 +111,8 @@ impl SecretStore for keychain::KeychainStore {
 }
 
 impl SecretStore for kernel_keyring::KernelKeyring {
-    fn name(&self) -> &'static str {
-        "kernel-keyring"
+    fn layer(&self) -> crate::service::Layer {
+        crate::service::Layer::KernelKeyring
     }
     fn title(&self) -> &'static str {
         "the kernel keyring"

@@ -88,7 +88,7 @@ pub fn search(ring: i32, description: &CStr) -> io::Result<Option<i32>> {
     }
 }
 
-/// A key's payload, in memory wiped when dropped (never reallocated).
+/// A key's (or keyring's) payload, in memory wiped when dropped (never reallocated).
 pub fn read(id: i32) -> io::Result<Zeroizing<Vec<u8>>> {
     let mut buffer = Zeroizing::new(vec![0u8; 4096]);
     loop {
@@ -123,23 +123,12 @@ pub fn unlink(id: i32, ring: i32) -> io::Result<()> {
     keyctl(KEYCTL_UNLINK, id as c_long, ring as c_long, 0, 0).map(drop)
 }
 
-/// The ids a keyring links.
+/// The ids a keyring links (its payload: one native-endian `i32` per link).
 pub fn links(ring: i32) -> io::Result<Vec<i32>> {
-    let mut ids = vec![0i32; 512];
-    loop {
-        let len = keyctl(
-            KEYCTL_READ,
-            ring as c_long,
-            ids.as_mut_ptr() as c_long,
-            (ids.len() * 4) as c_long,
-            0,
-        )? as usize;
-        if len <= ids.len() * 4 {
-            ids.truncate(len / 4);
-            return Ok(ids);
-        }
-        ids = vec![0i32; len / 4];
-    }
+    Ok(read(ring)?
+        .chunks_exact(4)
+        .map(|id| i32::from_ne_bytes([id[0], id[1], id[2], id[3]]))
+        .collect())
 }
 
 /// `type;uid;gid;perm;description` of a key.
