@@ -60,9 +60,12 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
     }
     if let Err(error) = install(&hook, &files, &facts) {
         let denied = error.chain().any(|cause| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+            cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                )
+            })
         });
         let hint = if denied {
             " (you cannot write there; a system Python's packages belong to root: activate a virtualenv, or name one with --python PATH)"

@@ -18,9 +18,9 @@ use crate::config::atomic;
 use crate::key::ApiKey;
 use crate::locked::LockedText;
 use crate::resolve::base_url::BaseUrl;
+use crate::store::Store;
 use crate::store::backend::{BackendChoice, Primary, Selection};
 use crate::store::netrc::NetrcStore;
-use crate::store::Store;
 use crate::sys;
 
 /// How long a keychain answer (a key, or "none") is trusted without asking again.

@@ -25,6 +25,9 @@ pub fn tests() -> Vec<Trial> {
         the_start_file_names_an_entry_point_that_installs_the_hook,
         doctor_says_whether_the_hook_is_installed,
     ]);
+    all.extend(trials![[Need::Sdk, Need::KernelKeyring];
+        a_site_packages_it_cannot_write_is_refused_clearly,
+    ]);
     all.extend(trials![get_env_prints_the_variables_exec_sets]);
     all
 }
@@ -384,4 +387,32 @@ fn get_env_prints_the_variables_exec_sets() {
         .run()
         .fails(1)
         .stderr_has("http:// or https://");
+}
+
+fn a_site_packages_it_cannot_write_is_refused_clearly() {
+    // Read-only for root too: a bind mount remounted read-only in a mount namespace.
+    let sb = Sandbox::new();
+    let venv = Venv::new(&sb);
+    let before = snapshot(&venv.site);
+    let site = venv.site.display().to_string();
+    let script = format!(
+        "mount --bind '{site}' '{site}' && mount -o remount,bind,ro '{site}' && exec '{}' setup-python --python '{}'",
+        crate::harness::BIN,
+        venv.python.display()
+    );
+    let out = sb
+        .program(
+            "unshare",
+            &["--user", "--map-root-user", "--mount", "sh", "-c", &script],
+        )
+        .run();
+    out.fails(1)
+        .stderr_has(&format!(
+            "cannot install the wandb-cred hook for {}",
+            venv.python.display()
+        ))
+        .stderr_has(&format!("into {site}"))
+        .stderr_has("you cannot write there")
+        .stderr_has("activate a virtualenv, or name one with --python PATH");
+    assert_eq!(snapshot(&venv.site), before);
 }
