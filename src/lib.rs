@@ -1,6 +1,7 @@
 //! wandb-cred: W&B API keys kept safe, found the documented way, handed to whoever
 //! needs them. The binary in `main.rs` is a thin shell around [`cli::run`].
 
+pub mod child;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod ssh;
 pub mod store;
 pub mod sys;
 pub mod trust;
+pub mod units;
 pub mod verify;
 
 #[cfg(test)]

@@ -4,13 +4,13 @@
 //! interpreter is run once, standard input closed, for at most [`PROBE_TIMEOUT`]; it
 //! imports neither wandb nor anything that would start the hook's lookup.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::child::{self, ChildError};
 use crate::env::Environment;
 use crate::sys;
 
@@ -151,55 +151,28 @@ print(json.dumps({
 /// Runs the interpreter once and reads its answer.
 pub fn probe(interpreter: &Interpreter) -> Result<Facts, ProbeError> {
     let program = interpreter.program.clone();
-    let mut child = Command::new(&program)
-        .args(["-c", PROBE])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| ProbeError::Spawn {
-            program: program.clone(),
-            source,
+    let finished = child::run_within(Command::new(&program).args(["-c", PROBE]), PROBE_TIMEOUT)
+        .map_err(|e| match e {
+            ChildError::Spawn(source) => ProbeError::Spawn {
+                program: program.clone(),
+                source,
+            },
+            ChildError::Timeout(_) => ProbeError::Timeout {
+                program: program.clone(),
+            },
         })?;
-    let readers = [
-        child.stdout.take().map(read_all),
-        child.stderr.take().map(read_all),
-    ];
-    let deadline = Instant::now() + PROBE_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(ProbeError::Timeout { program });
-            }
-        }
-    };
-    let [stdout, stderr] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
-    if !status.success() {
-        let stderr = String::from_utf8_lossy(&stderr);
+    if !finished.status.success() {
         return Err(ProbeError::Failed {
             program,
-            status: status.to_string(),
-            stderr: stderr.trim().lines().last().unwrap_or("").to_owned(),
+            status: finished.status.to_string(),
+            stderr: finished.last_error_line(),
         });
     }
     // The last line: a .pth file may print before the probe does.
-    let text = String::from_utf8_lossy(&stdout);
+    let text = String::from_utf8_lossy(&finished.stdout);
     let line = text.trim().lines().last().unwrap_or("");
     serde_json::from_str(line).map_err(|e| ProbeError::Garbled {
         program,
         why: e.to_string(),
-    })
-}
-
-/// Reads a pipe to its end on its own thread (so a full pipe never stalls the child).
-fn read_all(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.take(1 << 20).read_to_end(&mut bytes);
-        bytes
     })
 }

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 use super::Context;
 use super::output::say;
 use crate::client::{ConnectError, DaemonService};
+use crate::env::Environment;
 use crate::ipc;
 
-fn running(ctx: &Context) -> anyhow::Result<Option<DaemonService>> {
-    match DaemonService::connect(&ipc::socket_path(&ctx.env)) {
+fn running(env: &Environment) -> anyhow::Result<Option<DaemonService>> {
+    match DaemonService::connect(&ipc::socket_path(env)) {
         Ok(daemon) => Ok(Some(daemon)),
         Err(ConnectError::NotRunning(_)) => Ok(None),
         Err(e) => Err(e.into()),
@@ -17,15 +18,23 @@ fn running(ctx: &Context) -> anyhow::Result<Option<DaemonService>> {
 
 /// `stop`: asks the daemon to shut down and waits until it has.
 pub fn stop(ctx: &Context) -> anyhow::Result<()> {
-    let Some(daemon) = running(ctx)? else {
-        say("No daemon is running.");
-        return Ok(());
+    match stop_running(&ctx.env)? {
+        Some(pid) => say(format_args!("Stopped the daemon (pid {pid}).")),
+        None => say("No daemon is running."),
+    }
+    Ok(())
+}
+
+/// Stops the daemon on this user's socket, if one answers, and says which it was.
+pub fn stop_running(env: &Environment) -> anyhow::Result<Option<u32>> {
+    let Some(daemon) = running(env)? else {
+        return Ok(None);
     };
     let pid = daemon.hello.pid;
     daemon.shutdown()?;
     drop(daemon);
     // Gone when its socket no longer answers (it removes the socket as it exits).
-    let socket = ipc::socket_path(&ctx.env);
+    let socket = ipc::socket_path(env);
     let started = Instant::now();
     while !matches!(
         DaemonService::connect(&socket),
@@ -36,8 +45,7 @@ pub fn stop(ctx: &Context) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    say(format_args!("Stopped the daemon (pid {pid})."));
-    Ok(())
+    Ok(Some(pid))
 }
 
 /// `reload`: drops every cached key and looks at the keychain again.

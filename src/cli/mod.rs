@@ -14,6 +14,7 @@ mod logout;
 mod migrate;
 mod output;
 mod push;
+mod service;
 mod setup_git;
 mod setup_python;
 mod ssh;
@@ -194,6 +195,16 @@ enum Command {
     #[command(after_help = "Example (after changing the keychain with another tool):
   secret-tool clear service wandb username https://api.wandb.ai && wandb-cred reload")]
     Reload,
+    /// Run the daemon as a service of the system's service manager (install, uninstall).
+    ///
+    /// Linux: systemd user units (socket activation: systemd starts the daemon on the
+    /// first request). macOS: a LaunchAgent started at login. The units name this
+    /// program by its real path, so install again after moving it. Not needed for
+    /// anything to work: without it, commands start the daemon on demand.
+    #[command(after_help = "Examples:
+  wandb-cred service install
+  wandb-cred service uninstall                       # or: service install --uninstall")]
+    Service(service::ServiceArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish) on stdout.
     #[command(after_help = "Examples:
   source <(wandb-cred completions bash)                          # bash, this shell
@@ -550,6 +561,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GitCredential(args) => return git_credential::run(cli.backend, &args.operation),
         Command::Doctor(args) => return doctor::run(cli.backend, args),
         Command::Status(args) => return status::run(cli.backend, args),
+        Command::Service(args) => return service::run(args),
         _ => {}
     }
     let ctx = Context::load(cli.backend)?;
@@ -571,7 +583,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Man(_)
         | Command::GitCredential(_)
         | Command::Doctor(_)
-        | Command::Status(_) => unreachable!("handled above"),
+        | Command::Status(_)
+        | Command::Service(_) => unreachable!("handled above"),
     }
 }
 

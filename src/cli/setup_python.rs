@@ -4,13 +4,13 @@
 //! replaces that line on Python 3.15+ (PEP 829). The hook runs this program by its
 //! absolute path, recorded now. Idempotent; `--unset` removes exactly those files.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
 use super::output::say;
 use super::{Context, SetupPythonArgs};
+use crate::config::plain_file::{remove_if_there, write_replacing};
 use crate::python_env::{self, Facts, HOOK_MODULE, Interpreter};
 
 /// The hook's module, with the path of the wandb-cred it runs left open.
@@ -149,20 +149,6 @@ fn install(hook: &Hook, files: &[(PathBuf, String)], facts: &Facts) -> anyhow::R
     Ok(())
 }
 
-/// Writes a file that holds no secret: a temporary file beside it, renamed over it.
-fn write_replacing(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().expect("hook files are in a folder");
-    let written = (|| -> std::io::Result<()> {
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        crate::sys::make_readable(file.as_file())?;
-        file.write_all(text.as_bytes())?;
-        file.as_file().sync_all()?;
-        file.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    written.with_context(|| format!("cannot write {}", path.display()))
-}
-
 fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
     let module = std::fs::read_to_string(hook.module()).ok();
     let pth = std::fs::read_to_string(hook.site.join(PTH)).ok();
@@ -196,13 +182,4 @@ fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
         hook.site.display()
     ));
     Ok(())
-}
-
-fn remove_if_there(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", path.display()))
-        }
-        _ => Ok(()),
-    }
 }

@@ -6,5 +6,6 @@ pub mod atomic;
 pub mod netrc;
 pub mod netrc_edit;
 pub mod paths;
+pub mod plain_file;
 pub mod settings;
 pub mod settings_files;

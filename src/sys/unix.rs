@@ -399,3 +399,15 @@ pub fn unlock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
     // SAFETY: as for `lock_pages`.
     unsafe { rustix::mm::munlock(ptr.cast(), len) }.map_err(io::Error::from)
 }
+
+/// The service manager that runs the daemon for a user here.
+pub const SERVICE_MANAGER: Option<crate::units::ServiceManager> = if cfg!(target_os = "macos") {
+    Some(crate::units::ServiceManager::Launchd)
+} else {
+    Some(crate::units::ServiceManager::Systemd)
+};
+
+/// The launchd domain of this user's GUI session (`gui/<uid>`), for a LaunchAgent.
+pub fn launchd_domain() -> Option<String> {
+    Some(format!("gui/{}", current_uid()))
+}

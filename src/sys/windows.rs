@@ -313,3 +313,11 @@ pub fn unlock_pages(ptr: *mut u8, len: usize) -> io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// No service manager runs the daemon here: commands start it on demand.
+pub const SERVICE_MANAGER: Option<crate::units::ServiceManager> = None;
+
+/// Windows has no launchd.
+pub fn launchd_domain() -> Option<String> {
+    None
+}

@@ -641,11 +641,11 @@ fn systemd_units_verify() {
     let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
     for unit in ["wandb-cred.socket", "wandb-cred.service"] {
         let text = std::fs::read_to_string(units.join(unit)).unwrap();
-        // The only install-specific part: where `cargo install` put the binary.
+        // The only install-specific part: where the package puts the binary.
         std::fs::write(
             t.path().join(unit),
             text.replace(
-                "%h/.cargo/bin/wandb-cred",
+                "/usr/bin/wandb-cred",
                 bin.join("wandb-cred").to_str().unwrap(),
             ),
         )
@@ -663,7 +663,7 @@ fn systemd_units_verify() {
         "systemd-analyze verify: {stderr}"
     );
     let service = std::fs::read_to_string(units.join("wandb-cred.service")).unwrap();
-    for line in ["Type=notify", "ExecStart=%h/.cargo/bin/wandb-cred daemon"] {
+    for line in ["Type=notify", "ExecStart=/usr/bin/wandb-cred daemon"] {
         assert!(service.contains(line), "{line}");
     }
     let socket_unit = std::fs::read_to_string(units.join("wandb-cred.socket")).unwrap();
@@ -673,8 +673,16 @@ fn systemd_units_verify() {
     );
 }
 
+/// The LaunchAgent `service install` writes on macOS, read by Python's plistlib.
 fn launchd_plist_is_valid() {
-    let plist = Path::new(env!("CARGO_MANIFEST_DIR")).join("launchd/io.github.wandb-cred.plist");
+    let t = tempfile::tempdir().unwrap();
+    let plist = t.path().join("io.github.wandb-cred.plist");
+    let text = wandb_cred::units::launch_agent(
+        Path::new("/Users/me/my & tools/wandb-cred"),
+        Path::new("/Users/me/Library/Logs/wandb-cred/daemon.log"),
+    )
+    .unwrap();
+    std::fs::write(&plist, text).unwrap();
     let out = crate::harness::python(
         "import json, plistlib, sys\nprint(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))",
         &[plist.to_str().unwrap()],
@@ -682,11 +690,11 @@ fn launchd_plist_is_valid() {
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["Label"], "io.github.wandb-cred");
     assert_eq!(doc["RunAtLoad"], true);
-    assert_eq!(doc["KeepAlive"], true);
-    let args = doc["ProgramArguments"].to_string();
-    assert!(
-        args.contains("wandb-cred") && args.contains("daemon"),
-        "{args}"
+    // Restarted when it fails, not after `wandb-cred stop` or losing the socket.
+    assert_eq!(doc["KeepAlive"]["SuccessfulExit"], false);
+    assert_eq!(
+        doc["ProgramArguments"],
+        serde_json::json!(["/Users/me/my & tools/wandb-cred", "daemon"])
     );
     for key in ["StandardOutPath", "StandardErrorPath"] {
         assert!(

@@ -43,6 +43,8 @@ pub enum Need {
     KernelKeyring,
     /// OpenSSH's server and client, to run sshd on 127.0.0.1 (Debian: openssh-server).
     Sshd,
+    /// systemd itself, run as a user manager for a throwaway user (Debian: systemd).
+    SystemdUser,
 }
 
 #[cfg(unix)]
@@ -82,6 +84,7 @@ impl Need {
             Need::Groff => tools_missing(&["groff"], "Debian: groff-base"),
             Need::OpenSsl => tools_missing(&["openssl"], "Debian: openssl"),
             Need::Sshd => crate::sshd::tools_missing_for_sshd(),
+            Need::SystemdUser => crate::service::systemd_user_missing(),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

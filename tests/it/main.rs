@@ -56,6 +56,8 @@ mod recipes;
 #[cfg(unix)]
 mod sdk;
 #[cfg(unix)]
+mod service;
+#[cfg(unix)]
 mod sshd;
 #[cfg(unix)]
 mod tls;
@@ -82,6 +84,7 @@ fn main() -> std::process::ExitCode {
         keychain::tests(),
         kernel::tests(),
         push::tests(),
+        service::tests(),
         forward::tests(),
         daemon::tests(),
         git::tests(),

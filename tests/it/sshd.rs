@@ -42,7 +42,7 @@ fn run(program: &str, args: &[&str]) {
 
 /// The remote user: a shell, a home folder emptied for this test, no password but not
 /// locked (sshd without PAM refuses locked accounts even for keys).
-fn remote_user(user: &str) -> (u32, u32, PathBuf) {
+pub fn remote_user(user: &str) -> (u32, u32, PathBuf) {
     let home = PathBuf::from(format!("/home/{user}"));
     if Command::new("id")
         .arg(user)
