@@ -3,6 +3,9 @@
 //! value may hold, and writing the answer. No I/O policy and no lookups here; the
 //! `git-credential` command decides what to answer.
 
+/// The operations git sends a helper today (gitcredentials(7)); others are ignored.
+pub const OPERATIONS: &[&str] = &["get", "store", "erase", "capability"];
+
 use std::io::{self, Read};
 
 use zeroize::Zeroizing;

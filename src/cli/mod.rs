@@ -34,13 +34,19 @@ pub use context::Context;
 #[derive(Debug, Parser)]
 #[command(name = "wandb-cred", version, max_term_width = 100)]
 pub struct Cli {
-    /// Where keys are stored: auto (the keychain if one is usable, else netrc),
-    /// keychain, or netrc.
-    #[arg(long, global = true, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", default_value = "auto",
-          value_parser = BackendParser)]
-    backend: BackendChoice,
+    #[command(flatten)]
+    store: StoreArg,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--backend`, on the commands that store or look up keys (and before any command).
+#[derive(Debug, Args)]
+struct StoreArg {
+    /// Where keys are stored: auto (the keychain if one is usable, else the kernel
+    /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring, or netrc.
+    #[arg(long, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", value_parser = BackendParser)]
+    backend: Option<BackendChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,7 +200,7 @@ enum Command {
     /// Make the daemon forget cached keys and look at the keychain again.
     #[command(after_help = "Example (after changing the keychain with another tool):
   secret-tool clear service wandb username https://api.wandb.ai && wandb-cred reload")]
-    Reload,
+    Reload(ReloadArgs),
     /// Run the daemon as a service of the system's service manager (install, uninstall).
     ///
     /// Linux: systemd user units (socket activation: systemd starts the daemon on the
@@ -220,6 +226,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct LoginArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// Log in to the W&B public cloud (https://api.wandb.ai). Not with --host.
     #[arg(long)]
     cloud: bool,
@@ -240,6 +248,8 @@ struct LoginArgs {
 
 #[derive(Debug, Args)]
 struct HostArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -247,6 +257,8 @@ struct HostArgs {
 
 #[derive(Debug, Args)]
 struct GetArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -258,6 +270,8 @@ struct GetArgs {
 
 #[derive(Debug, Args)]
 struct ExecArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -273,8 +287,10 @@ struct ExecArgs {
 
 #[derive(Debug, Args)]
 struct GitCredentialArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// get, store, erase or capability; other operations are ignored, as git asks.
-    #[arg(value_name = "OPERATION")]
+    #[arg(value_name = "OPERATION", value_parser = OperationParser)]
     operation: String,
 }
 
@@ -290,6 +306,8 @@ struct SetupGitArgs {
 
 #[derive(Debug, Args)]
 struct PushArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server whose key to copy; the remote stores it under the same URL.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -308,6 +326,8 @@ struct PushArgs {
 
 #[derive(Debug, Args)]
 struct SshArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// ssh's options, the destination and a remote command, as for ssh.
     #[arg(
         value_name = "SSH OPTIONS... DESTINATION [COMMAND...]",
@@ -331,6 +351,8 @@ struct SetupPythonArgs {
 
 #[derive(Debug, Args)]
 struct DoctorArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server URL to check.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -362,6 +384,8 @@ struct ManArgs {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// Move the key for this server (default: the server in use).
     #[arg(
         long,
@@ -380,6 +404,8 @@ struct MigrateArgs {
 
 #[derive(Debug, Args)]
 struct ListArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -387,6 +413,8 @@ struct ListArgs {
 
 #[derive(Debug, Args)]
 struct DaemonArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The socket to listen on (default: WANDB_CRED_SOCKET, else
     /// $XDG_RUNTIME_DIR/wandb-cred/daemon.sock).
     #[arg(long, value_name = "PATH")]
@@ -410,7 +438,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Debug, Args)]
+struct ReloadArgs {
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+#[derive(Debug, Args)]
 struct StatusArgs {
+    #[command(flatten)]
+    store: StoreArg,
     /// The W&B server URL to report on.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
@@ -461,6 +497,34 @@ impl clap::builder::TypedValueParser for BackendParser {
     }
 }
 
+/// git-credential's OPERATION: any word (git may add operations; those are ignored),
+/// with the ones git sends today offered to shell completion.
+#[derive(Clone)]
+struct OperationParser;
+
+impl clap::builder::TypedValueParser for OperationParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::git_credential::OPERATIONS
+                .iter()
+                .map(|op| clap::builder::PossibleValue::new(*op)),
+        ))
+    }
+}
+
 /// The name under which git finds this program as `credential.helper = wandb`.
 pub const GIT_HELPER_NAME: &str = "git-credential-wandb";
 
@@ -474,6 +538,33 @@ pub struct Exit {
 }
 
 impl Cli {
+    /// The store chosen with `--backend` (after the command or before it) or
+    /// WANDB_CRED_BACKEND; `auto` otherwise.
+    fn backend(&self) -> BackendChoice {
+        let after = match &self.command {
+            Command::Login(LoginArgs { store, .. })
+            | Command::Get(GetArgs { store, .. })
+            | Command::Exec(ExecArgs { store, .. })
+            | Command::GitCredential(GitCredentialArgs { store, .. })
+            | Command::Push(PushArgs { store, .. })
+            | Command::Ssh(SshArgs { store, .. })
+            | Command::Logout(HostArgs { store, .. })
+            | Command::Migrate(MigrateArgs { store, .. })
+            | Command::Status(StatusArgs { store, .. })
+            | Command::Doctor(DoctorArgs { store, .. })
+            | Command::List(ListArgs { store, .. })
+            | Command::Daemon(DaemonArgs { store, .. })
+            | Command::Reload(ReloadArgs { store }) => store.backend,
+            Command::SetupGit(_)
+            | Command::SetupPython(_)
+            | Command::Stop
+            | Command::Service(_)
+            | Command::Completions(_)
+            | Command::Man(_) => None,
+        };
+        after.or(self.store.backend).unwrap_or_default()
+    }
+
     /// Whether this is the long-running daemon (it logs more, with timestamps).
     pub fn is_daemon(&self) -> bool {
         matches!(self.command, Command::Daemon(_))
@@ -554,17 +645,18 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// Runs the parsed command. Errors are reported by [`report`] and exit with status 1
 /// (or an [`Exit`]'s own status).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let backend = cli.backend();
     match cli.command {
-        Command::Daemon(args) => return run_daemon(cli.backend, args),
+        Command::Daemon(args) => return run_daemon(backend, args),
         Command::Completions(args) => return docs::completions(args.shell),
         Command::Man(args) => return docs::man(args.out_dir.as_deref()),
-        Command::GitCredential(args) => return git_credential::run(cli.backend, &args.operation),
-        Command::Doctor(args) => return doctor::run(cli.backend, args),
-        Command::Status(args) => return status::run(cli.backend, args),
+        Command::GitCredential(args) => return git_credential::run(backend, &args.operation),
+        Command::Doctor(args) => return doctor::run(backend, args),
+        Command::Status(args) => return status::run(backend, args),
         Command::Service(args) => return service::run(args),
         _ => {}
     }
-    let ctx = Context::load(cli.backend)?;
+    let ctx = Context::load(backend)?;
     match cli.command {
         Command::Login(args) => login::run(&ctx, args),
         Command::Get(args) => get::run(&ctx, args),
@@ -577,7 +669,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
-        Command::Reload => daemon_control::reload(&ctx),
+        Command::Reload(_) => daemon_control::reload(&ctx),
         Command::Daemon(_)
         | Command::Completions(_)
         | Command::Man(_)

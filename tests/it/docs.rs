@@ -9,6 +9,7 @@ use crate::trials;
 pub fn tests() -> Vec<Trial> {
     let mut all = trials![
         bash_completions_load_and_complete,
+        completions_offer_values_and_only_options_that_apply,
         every_shell_gets_completions,
         man_page_is_roff_naming_every_command,
         every_command_help_has_an_example,
@@ -31,6 +32,10 @@ const COMMANDS: &[&str] = &[
     "daemon",
     "stop",
     "reload",
+    "service",
+    "setup-python",
+    "push",
+    "ssh",
     "completions",
     "man",
 ];
@@ -69,6 +74,75 @@ printf '%s\n' "${{COMPREPLY[@]}}"
             out.report()
         );
     }
+}
+
+/// What a real bash completes after `words` (the last one is the word being typed).
+fn bash_completes(sb: &Sandbox, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        r#"source <('{BIN}' completions bash)
+spec=$(complete -p wandb-cred)
+fn=${{spec#*-F }}; fn=${{fn%% *}}
+COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}
+"$fn" wandb-cred "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#,
+        words = quoted.join(" "),
+        cword = words.len() - 1,
+        line = words.join(" "),
+    );
+    let out = sb.program("bash", &["-c", &script]).run();
+    out.ok();
+    out.stdout.lines().map(str::to_owned).collect()
+}
+
+/// Issue 16: `git-credential <TAB>` and `--backend <TAB>` offered nothing, and
+/// `--backend` was offered (and accepted) on commands where it means nothing.
+fn completions_offer_values_and_only_options_that_apply() {
+    let sb = Sandbox::new();
+    let operations = bash_completes(&sb, &["wandb-cred", "git-credential", ""]);
+    for op in ["get", "store", "erase", "capability"] {
+        assert!(operations.iter().any(|o| o == op), "{op}: {operations:?}");
+    }
+    let backends = bash_completes(&sb, &["wandb-cred", "login", "--backend", ""]);
+    for backend in ["auto", "keychain", "kernel-keyring", "netrc"] {
+        assert!(
+            backends.iter().any(|b| b == backend),
+            "{backend}: {backends:?}"
+        );
+    }
+    for command in ["completions", "man", "service", "setup-python", "setup-git"] {
+        let offered = bash_completes(&sb, &["wandb-cred", command, "--"]);
+        assert!(
+            !offered.iter().any(|o| o == "--backend"),
+            "{command}: {offered:?}"
+        );
+        sb.cmd(&[command, "--help"]).run().ok();
+        let help = sb.cmd(&[command, "--help"]).run();
+        assert!(!help.stdout.contains("--backend"), "{}", help.report());
+    }
+    sb.cmd(&["man", "--backend", "netrc"])
+        .run()
+        .fails(2)
+        .stderr_has("unexpected argument '--backend'");
+    // Where it applies it is offered, after the command or before it.
+    let status = bash_completes(&sb, &["wandb-cred", "status", "--"]);
+    assert!(status.iter().any(|o| o == "--backend"), "{status:?}");
+    for args in [
+        &["--backend", "netrc", "status", "--json"][..],
+        &["status", "--backend", "netrc", "--json"],
+    ] {
+        let out = sb.cmd(args).run();
+        out.ok();
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(doc["backend"]["choice"], "netrc", "{}", out.report());
+    }
+    // An unknown operation is still accepted (and ignored), as git asks of helpers.
+    sb.cmd(&["git-credential", "frobnicate"])
+        .stdin("")
+        .run()
+        .ok()
+        .stdout_is("");
 }
 
 fn every_shell_gets_completions() {
