@@ -130,16 +130,16 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             "backend",
             Status::Failed,
             backend.detail,
-            "unlock or start the keychain (the message says how), or choose --backend netrc",
+            "unlock or start the keychain (the message says how), then `wandb-cred reload`; until then `--backend kernel-keyring` (Linux: in memory until the machine restarts) or `--backend netrc` (plaintext) work",
         ),
     }
     if let Some((url, url_source)) = &url {
-        let key = check_key(&ctx, url, &mut report);
+        let (key, key_failure) = check_key(&ctx, url, &mut report);
         check_plaintext_copy(&ctx, (url, url_source), key.as_ref(), off_disk, &mut report);
         check_sdk(
             &ctx,
             (url, url_source),
-            key.as_ref(),
+            (key.as_ref(), key_failure.as_deref()),
             args.python.as_deref(),
             &mut report,
         );
@@ -285,7 +285,9 @@ fn check_daemon(ctx: &Context, report: &mut Report) {
                 "no daemon at {} and WANDB_CRED_NO_AUTOSTART is set; commands work in-process",
                 socket.display()
             ),
-            "start the service: `systemctl --user start wandb-cred.socket` (or unset WANDB_CRED_NO_AUTOSTART)",
+            super::service::start_command().unwrap_or_else(|| {
+                "unset WANDB_CRED_NO_AUTOSTART (commands then start the daemon), or run it as a service: `wandb-cred service install`".to_owned()
+            }),
         ),
         Err(StartError::Connect(ConnectError::Untrusted { why, .. })) => report.fix(
             "daemon",
@@ -352,7 +354,13 @@ fn throwaway_key() -> ApiKey {
     ApiKey::parse(text).expect("a valid key")
 }
 
-fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolved> {
+/// The key check; with the fix of a key that cannot be read (a locked keychain, a
+/// broken WANDB_API_KEY), which the SDK check repeats rather than suggest a login.
+fn check_key(
+    ctx: &Context,
+    url: &BaseUrl,
+    report: &mut Report,
+) -> (Option<Resolved>, Option<String>) {
     match ctx.stored_key(url) {
         Ok(Some(resolved)) => {
             report.add(
@@ -365,30 +373,30 @@ fn check_key(ctx: &Context, url: &BaseUrl, report: &mut Report) -> Option<Resolv
                     resolved.source
                 ),
             );
-            Some(resolved)
+            (Some(resolved), None)
         }
         Ok(None) => {
             report.fix(
                 "key",
                 Status::Failed,
                 format!("no API key for {} ({url})", url.netloc()),
-                if url.is_default() {
-                    "wandb-cred login".to_owned()
-                } else {
-                    format!("wandb-cred login --host {url}")
-                },
+                login_command(url),
             );
-            None
+            (None, None)
         }
         Err(e) => {
-            report.fix(
-                "key",
-                Status::Failed,
-                format!("{e:#}"),
-                key_fix(ctx, url, &e),
-            );
-            None
+            let fix = key_fix(ctx, url, &e);
+            report.fix("key", Status::Failed, format!("{e:#}"), fix.clone());
+            (None, Some(fix))
         }
+    }
+}
+
+fn login_command(url: &BaseUrl) -> String {
+    if url.is_default() {
+        "wandb-cred login".to_owned()
+    } else {
+        format!("wandb-cred login --host {url}")
     }
 }
 
@@ -477,7 +485,7 @@ fn check_plaintext_copy(
 fn check_sdk(
     ctx: &Context,
     (url, source): (&BaseUrl, &UrlSource),
-    key: Option<&Resolved>,
+    (key, key_failure): (Option<&Resolved>, Option<&str>),
     python: Option<&Path>,
     report: &mut Report,
 ) {
@@ -555,7 +563,11 @@ fn check_sdk(
                     "sdk",
                     Status::Failed,
                     format!("neither {sdk} nor wandb-cred finds a key for {}", url.netloc()),
-                    format!("wandb-cred login, then `wandb-cred setup-python{again}`"),
+                    match key_failure {
+                        // A login cannot help while wandb-cred's own key is unreadable.
+                        Some(fix) => format!("first the key check's fix: {fix}"),
+                        None => format!("{}, then `wandb-cred setup-python{again}`", login_command(url)),
+                    },
                 ),
             };
         }

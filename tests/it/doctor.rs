@@ -17,6 +17,8 @@ pub fn tests() -> Vec<Trial> {
         frozen_keychain_fails_within_the_timeout,
         bus_without_provider_means_netrc,
         plaintext_copy_and_open_netrc_are_warnings,
+        locked_keychain_fixes_work,
+        frozen_keychain_fixes_work,
     ];
     all.extend(trials![[Need::Sdk];
         no_bus_and_no_key,
@@ -24,6 +26,7 @@ pub fn tests() -> Vec<Trial> {
         broken_files_are_named_by_path_and_line_never_content,
         verify_asks_the_server_only_when_told,
         human_output_has_a_fix_per_problem,
+        daemon_fixes_work,
     ]);
     all.extend(trials![[Need::Python];
         the_sdk_check_follows_the_installed_version,
@@ -152,6 +155,68 @@ fn frozen_keychain_fails_within_the_timeout() {
     );
 }
 
+/// Issue 16: locked, `key` said "fix the source named above" and `sdk` said `wandb-cred
+/// login`, which fails while locked. Each fix now works in that state: unlock (here the
+/// keyring starts unlocked, as at the next desktop login), then `wandb-cred reload`.
+fn locked_keychain_fixes_work() {
+    let mut sb = Sandbox::new();
+    let mut kr = Keyring::start(&mut sb, Provider::Locked);
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    for name in ["backend", "key"] {
+        let fix = check(&checks, name, "failed").3.clone().unwrap();
+        assert!(
+            fix.contains("unlock") && fix.contains("then `wandb-cred reload`"),
+            "{name}: {fix}"
+        );
+        assert!(!fix.contains("wandb-cred login"), "{name}: {fix}");
+    }
+    let sdk = check(&checks, "sdk", "failed").3.clone().unwrap();
+    assert!(
+        sdk.starts_with("first the key check's fix: unlock"),
+        "{sdk}"
+    );
+    kr.kill();
+    kr.restart();
+    sb.cmd(&["reload"]).run().ok();
+    let (_, checks) = doctor(&sb, &[]);
+    check(&checks, "backend", "ok");
+    check(&checks, "keychain", "ok");
+    // Unlocked and empty: now a login is the fix, and it works.
+    assert_eq!(
+        check(&checks, "key", "failed").3.as_deref(),
+        Some("wandb-cred login")
+    );
+    let key = sb.key();
+    sb.cmd(&["login", "-"]).stdin(&key).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    check(&checks, "key", "ok");
+}
+
+/// A keychain that stops answering: restarting it and `wandb-cred reload`, as the fix says.
+fn frozen_keychain_fixes_work() {
+    let mut sb = Sandbox::new();
+    let mut kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    sb.cmd(&["reload"]).run().ok();
+    kr.freeze();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    for name in ["backend", "key"] {
+        let fix = check(&checks, name, "failed").3.clone().unwrap();
+        assert!(fix.contains("then `wandb-cred reload`"), "{name}: {fix}");
+    }
+    kr.kill();
+    kr.restart();
+    sb.cmd(&["reload"]).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    check(&checks, "backend", "ok");
+    check(&checks, "key", "ok");
+}
+
 fn bus_without_provider_means_netrc() {
     let mut sb = Sandbox::new();
     let _kr = Keyring::start(&mut sb, Provider::None);
@@ -199,6 +264,46 @@ fn plaintext_copy_and_open_netrc_are_warnings() {
         netrc.3.as_deref().unwrap(),
         format!("chmod 600 {}", sb.netrc().display())
     );
+    // The SDK would use the stale plaintext key; both fixes say the same command, and
+    // running it leaves the keychain's key and no plaintext copy.
+    let sdk = check(&checks, "sdk", "warning");
+    assert!(
+        sdk.3
+            .as_deref()
+            .unwrap()
+            .contains("`wandb-cred get | wandb-cred login -`"),
+        "{sdk:?}"
+    );
+    sb.program(
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "'{}' get | '{}' login -",
+                crate::harness::BIN,
+                crate::harness::BIN
+            ),
+        ],
+    )
+    .run()
+    .ok();
+    let (_, checks) = doctor(&sb, &[]);
+    check(&checks, "plaintext", "ok");
+    assert!(
+        check(&checks, "key", "ok")
+            .2
+            .contains(&sb.secret(chain.clone())[chain.len() - 4..])
+    );
+    // Now only the keychain holds it: the SDK's fix is the hook (tests/it/python_hook.rs
+    // runs it and shows this check passing).
+    let sdk = check(&checks, "sdk", "warning");
+    assert!(
+        sdk.3
+            .as_deref()
+            .unwrap()
+            .contains("wandb-cred setup-python"),
+        "{sdk:?}"
+    );
 }
 
 fn no_bus_and_no_key() {
@@ -221,6 +326,51 @@ fn no_bus_and_no_key() {
     let out = sb.cmd(&["doctor"]).env("WANDB_CRED_NO_DAEMON", "1").run();
     out.fails(1)
         .stdout_has("not used (WANDB_CRED_NO_DAEMON is set)");
+    // The fix, done: the key check passes, and the SDK finds the key in netrc.
+    let key = sb.key();
+    sb.cmd(&["login", "-"]).stdin(&key).run().ok();
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    check(&checks, "key", "ok");
+    check(&checks, "sdk", "ok");
+}
+
+/// The daemon check's fixes, each applied: no daemon while autostart is off, and a
+/// socket in a folder other users can enter.
+fn daemon_fixes_work() {
+    let mut sb = Sandbox::new();
+    sb.cmd(&["login", "-"]).stdin(&sb.key()).run().ok();
+    sb.cmd(&["stop"]).run().ok();
+    sb.set_env("WANDB_CRED_NO_AUTOSTART", "1");
+    let (_, checks) = doctor(&sb, &[]);
+    let fix = check(&checks, "daemon", "warning").3.clone().unwrap();
+    assert!(fix.starts_with("unset WANDB_CRED_NO_AUTOSTART"), "{fix}");
+    sb.remove_env("WANDB_CRED_NO_AUTOSTART");
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    check(&checks, "daemon", "ok");
+
+    let shared = sb.root.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.set_env(
+        "WANDB_CRED_SOCKET",
+        shared.join("daemon.sock").to_str().unwrap(),
+    );
+    let (_, checks) = doctor(&sb, &[]);
+    let fix = check(&checks, "daemon", "warning").3.clone().unwrap();
+    let suggested = fix
+        .split("export WANDB_CRED_SOCKET=")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("{fix}"));
+    let socket = suggested.replacen('~', sb.home.to_str().unwrap(), 1);
+    sb.set_env("WANDB_CRED_SOCKET", &socket);
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert!(check(&checks, "daemon", "ok").2.contains(&socket));
+    sb.cmd(&["stop"]).run().ok();
 }
 
 fn broken_files_are_named_by_path_and_line_never_content() {

@@ -29,6 +29,11 @@ fn domain() -> anyhow::Result<(String, String)> {
     Ok((domain, target))
 }
 
+/// Whether the LaunchAgent is there.
+pub fn is_installed() -> bool {
+    plist_path().is_ok_and(|plist| plist.is_file())
+}
+
 pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     let (domain, target) = domain()?;
     let log = log_path()?;

@@ -63,6 +63,19 @@ pub fn run(args: ServiceArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The command that starts the installed service (for `doctor`'s fix when
+/// WANDB_CRED_NO_AUTOSTART is set and no daemon runs), `None` when none is installed.
+pub fn start_command() -> Option<String> {
+    let env = Environment::from_process();
+    match crate::sys::SERVICE_MANAGER? {
+        ServiceManager::Systemd => systemd::is_installed(&env)
+            .then(|| "start the service: `systemctl --user start wandb-cred.socket`".to_owned()),
+        ServiceManager::Launchd => launchd::is_installed().then(|| {
+            "start the service: `launchctl kickstart gui/$(id -u)/io.github.wandb-cred`".to_owned()
+        }),
+    }
+}
+
 /// The program the service runs: this one, symbolic links resolved (a venv's or a
 /// tool folder's `bin` entry may be one), so the unit keeps working from any shell.
 fn this_program() -> anyhow::Result<PathBuf> {

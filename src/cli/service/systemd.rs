@@ -44,6 +44,20 @@ fn reach_manager(doing: &str) -> anyhow::Result<()> {
     })
 }
 
+/// Whether the units are there for this user: written by `service install`, or the
+/// package's in a system folder.
+pub fn is_installed(env: &Environment) -> bool {
+    let own = unit_dir(env).map(|dir| dir.join(SOCKET_UNIT));
+    own.is_ok_and(|unit| unit.is_file())
+        || [
+            "/usr/lib/systemd/user",
+            "/lib/systemd/user",
+            "/etc/systemd/user",
+        ]
+        .iter()
+        .any(|dir| Path::new(dir).join(SOCKET_UNIT).is_file())
+}
+
 pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     reach_manager("nothing was installed")?;
     let dir = unit_dir(env)?;
