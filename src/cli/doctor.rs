@@ -576,7 +576,7 @@ fn check_sdk(
                 "sdk",
                 Status::Failed,
                 format!("{sdk}: {e:#}"),
-                "fix the source named above",
+                "fix the line the message names (file and line above): the SDK cannot read that file as it is",
             );
         }
     };
