@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the Debian package from this repository: target/packages/wandb-cred_<version>_<arch>.deb.
+# Installs cargo-deb into target/tools the first time (it needs the crates registry).
+#   packaging/deb.sh            then: sudo dpkg -i target/packages/wandb-cred_*.deb
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo_deb=target/tools/bin/cargo-deb
+if [ ! -x "$cargo_deb" ]; then
+  echo "packaging/deb.sh: installing cargo-deb into target/tools (once)" >&2
+  cargo install --quiet --locked --root target/tools cargo-deb
+fi
+
+cargo build --release --locked --bins
+program="target/$host/release/wandb-cred"
+assets=target/deb-assets
+rm -rf "$assets"
+mkdir -p "$assets/man" "$assets/completions"
+"$program" man --out-dir "$assets/man"
+gzip -9n "$assets"/man/*.1
+"$program" completions bash > "$assets/completions/wandb-cred"
+"$program" completions zsh > "$assets/completions/_wandb-cred"
+"$program" completions fish > "$assets/completions/wandb-cred.fish"
+
+mkdir -p target/packages
+"$cargo_deb" --no-build --no-strip --target "$host" --output target/packages/

@@ -1,0 +1,115 @@
+"""W&B API keys from wandb-cred, for Python programs and notebooks.
+
+The key is looked up exactly as ``wandb-cred get`` does (``WANDB_API_KEY``, the
+keychain, the settings files, netrc), by the ``wandb-cred`` program installed with
+this package (never one found on ``PATH``). Nothing here prompts or writes a file.
+
+In a notebook, hand the key to the SDK without writing it to ``~/.netrc``
+(``wandb.login(key=...)`` would)::
+
+    import wandb
+    import wandb_cred
+
+    run = wandb.init(settings=wandb.Settings(api_key=wandb_cred.get_key()))
+
+``environ()`` gives the variables ``wandb-cred exec`` sets, for a subprocess::
+
+    subprocess.run(["python", "train.py"], env={**os.environ, **wandb_cred.environ()})
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+__all__ = ["WandbCredError", "environ", "find_wandb_cred", "get_key"]
+
+#: How long one lookup may take (a keychain waiting on an unlock prompt, say).
+TIMEOUT_SECONDS = 30.0
+
+
+class WandbCredError(RuntimeError):
+    """wandb-cred failed; the message is what it said (never a key)."""
+
+
+def _program_name() -> str:
+    return "wandb-cred.exe" if sys.platform == "win32" else "wandb-cred"
+
+
+def _scripts_dirs() -> list[Path]:
+    """Where an installer puts this package's programs, most specific first."""
+    dirs: list[Path] = []
+    # pip install --target DIR / --prefix: DIR/bin beside DIR/wandb_cred.
+    package_root = Path(__file__).resolve().parent.parent
+    dirs.append(package_root / "bin")
+    # A virtualenv, conda env, uv tool or pipx venv: this interpreter's scripts folder.
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        dirs.append(Path(scripts))
+    # pip install --user: the user scheme's scripts folder.
+    user_scheme = f"{os.name}_user"
+    if user_scheme in sysconfig.get_scheme_names():
+        user_scripts = sysconfig.get_path("scripts", scheme=user_scheme)
+        if user_scripts:
+            dirs.append(Path(user_scripts))
+    return dirs
+
+
+def find_wandb_cred() -> Path:
+    """The ``wandb-cred`` program installed with this package.
+
+    Raises ``WandbCredError`` when it is not there (the package was copied without it).
+    """
+    name = _program_name()
+    for folder in _scripts_dirs():
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    looked = ", ".join(str(d) for d in _scripts_dirs())
+    raise WandbCredError(
+        f"the wandb-cred program installed with this package is missing (looked in {looked})"
+    )
+
+
+def environ(host: str | None = None) -> dict[str, str]:
+    """The variables ``wandb-cred exec`` sets: ``WANDB_API_KEY`` and ``WANDB_BASE_URL``.
+
+    ``host`` is the W&B server URL (default: ``WANDB_BASE_URL``, the settings files,
+    then the public cloud). Empty when no key is stored for that server. Raises
+    ``WandbCredError`` when wandb-cred fails (a locked keychain, a bad URL, ...).
+    """
+    args = [str(find_wandb_cred()), "get", "--env"]
+    if host is not None:
+        args += ["--host", host]
+    try:
+        done = subprocess.run(
+            args,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise WandbCredError(
+            f"wandb-cred did not answer within {TIMEOUT_SECONDS:.0f} s"
+        ) from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        said = lines[-1] if lines else f"exit status {done.returncode}"
+        raise WandbCredError(said.removeprefix("wandb-cred: error: "))
+    found: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            found[name] = value
+    return found
+
+
+def get_key(host: str | None = None) -> str | None:
+    """The API key for the server, found as ``wandb-cred get`` finds it; ``None`` when
+    none is stored. Never prompts. ``host`` as for ``environ``."""
+    return environ(host).get("WANDB_API_KEY")
