@@ -3,7 +3,8 @@
 # against Python's netrc/configparser, a fake W&B server, a pseudo-terminal and the
 # official W&B SDK. The SDK is installed once into target/ (needs python3 with venv
 # and PyPI); without it, its tests are reported as ignored, not passed.
-# Extra arguments go to `cargo test`, e.g. `tests/run.sh -- login::`.
+# Extra arguments go to `cargo test`, e.g. `tests/run.sh -- login::`. It also builds
+# the wheel and the .deb (tests/packages.sh) for the packaging tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,18 @@ if [ -z "${WANDB_CRED_TEST_SDK_PYTHON:-}" ]; then
   fi
   if [ -x "$venv/bin/python" ]; then
     export WANDB_CRED_TEST_SDK_PYTHON="$PWD/$venv/bin/python"
+  fi
+fi
+
+# What users install (the wheel, a wheel from the sdist, the .deb), for the packaging
+# tests: built once per run, in release mode, into target/packages. Set
+# WANDB_CRED_TEST_SKIP_PACKAGES=1 to leave them out (their tests are then reported as
+# ignored, or fail under WANDB_CRED_TEST_REQUIRE_ALL=1).
+if [ -z "${WANDB_CRED_TEST_PACKAGES:-}" ] && [ "${WANDB_CRED_TEST_SKIP_PACKAGES:-0}" != 1 ]; then
+  if packages=$(tests/packages.sh | tail -n 1); then
+    export WANDB_CRED_TEST_PACKAGES="$packages"
+  else
+    echo "tests/run.sh: warning: cannot build the packages; their tests will be skipped" >&2
   fi
 fi
 

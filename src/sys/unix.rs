@@ -276,13 +276,27 @@ pub fn on_network_fs(path: &Path) -> bool {
 /// does not answer itself.
 const FULL_PROGRAM: &str = "wandb-cred-full";
 
+/// The full program beside this one. Reached through a link (`uv tool` and `pipx` link
+/// `~/.local/bin/wandb-cred` into their venv), it is beside the link's target: Linux
+/// gives that target as the current executable already, macOS gives the link.
+fn full_program() -> io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let beside = exe.with_file_name(FULL_PROGRAM);
+    if beside.exists() {
+        return Ok(beside);
+    }
+    Ok(std::fs::canonicalize(&exe)
+        .map(|real| real.with_file_name(FULL_PROGRAM))
+        .unwrap_or(beside))
+}
+
 /// Replaces this process with the full program, given the same arguments (`args[0]`
 /// too, so it names itself as the user called it) and, when `stdin` is given, those
 /// bytes as its standard input (what the front already read). Returns only on failure.
 pub fn hand_over(args: &[std::ffi::OsString], stdin: Option<&[u8]>) -> u8 {
     use std::os::unix::process::CommandExt;
     let error = (|| {
-        let full = std::env::current_exe()?.with_file_name(FULL_PROGRAM);
+        let full = full_program()?;
         if let Some(bytes) = stdin {
             replace_stdin(bytes)?;
         }

@@ -45,6 +45,10 @@ pub enum Need {
     Sshd,
     /// systemd itself, run as a user manager for a throwaway user (Debian: systemd).
     SystemdUser,
+    /// The wheel, sdist and .deb tests/packages.sh builds (`WANDB_CRED_TEST_PACKAGES`).
+    Packages,
+    /// Root and dpkg, to install the .deb (never over an installed wandb-cred package).
+    Deb,
 }
 
 #[cfg(unix)]
@@ -85,6 +89,8 @@ impl Need {
             Need::OpenSsl => tools_missing(&["openssl"], "Debian: openssl"),
             Need::Sshd => crate::sshd::tools_missing_for_sshd(),
             Need::SystemdUser => crate::service::systemd_user_missing(),
+            Need::Packages => crate::packages::packages_missing(),
+            Need::Deb => crate::packages::deb_missing(),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

@@ -42,6 +42,8 @@ mod keyring;
 #[cfg(unix)]
 mod load;
 #[cfg(unix)]
+mod packages;
+#[cfg(unix)]
 mod prompt;
 #[cfg(unix)]
 mod pty;
@@ -85,6 +87,7 @@ fn main() -> std::process::ExitCode {
         kernel::tests(),
         push::tests(),
         service::tests(),
+        packages::tests(),
         forward::tests(),
         daemon::tests(),
         git::tests(),

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds what users install, for the packaging tests (tests/it/packages.rs), into
+# target/packages: the wheel (maturin), the sdist and a wheel built from that sdist
+# (pip, as `pip install wandb-cred` from source would), and the .deb
+# (packaging/deb.sh). The tools come from the registries into target/: maturin,
+# auditwheel, uv and pipx (PyPI) into target/packaging-tools; cargo-deb into
+# target/tools. Prints the folder on the last line; exit status 1 when something
+# could not be built (the tests then say so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools=target/packaging-tools
+if ! "$tools/bin/python" -c 'import maturin, auditwheel, uv, pipx' 2>/dev/null; then
+  echo "tests/packages.sh: installing maturin, auditwheel, uv and pipx into $tools (once)" >&2
+  rm -rf "$tools"
+  python3 -m venv "$tools"
+  timeout 900 "$tools/bin/pip" install -q "maturin>=1.9,<2" auditwheel uv pipx
+fi
+export PATH="$PWD/$tools/bin:$PATH"
+
+out=target/packages
+rm -rf "$out"
+mkdir -p "$out/from-sdist"
+maturin build --quiet --release --locked --out "$out" >&2
+maturin sdist --out "$out" >&2
+# From the sdist, as pip builds it (its own target folder: the paths differ), tagged
+# for any glibc >= 2.17 as the release wheels are.
+CARGO_TARGET_DIR="$PWD/target/sdist-build" pip wheel --quiet --no-deps --no-build-isolation \
+  -C maturin.build-args="--compatibility manylinux2014" \
+  -w "$out/from-sdist" "$out"/wandb_cred-*.tar.gz >&2
+packaging/deb.sh >&2
+echo "$PWD/$out"
