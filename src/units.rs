@@ -100,11 +100,14 @@ fn systemd_quote(word: &str) -> String {
     quoted
 }
 
-/// The LaunchAgent that runs `program daemon` at login, restarted if it fails (not
-/// after a clean exit: `wandb-cred stop`, or losing the socket to a running daemon),
-/// logging to `log`.
-pub fn launch_agent(program: &Path, log: &Path) -> Result<String, UnnamablePath> {
+/// The LaunchAgent that runs `program daemon --socket SOCKET` at login, restarted if
+/// it fails (not after a clean exit: `wandb-cred stop`, or losing the socket to a
+/// running daemon), logging to `log`. The socket is named because an agent's
+/// environment is launchd's, not the shell's: its temporary folder may differ from the
+/// one the shell's commands look in.
+pub fn launch_agent(program: &Path, socket: &Path, log: &Path) -> Result<String, UnnamablePath> {
     let program = xml_escape(path_text(program)?);
+    let socket = xml_escape(path_text(socket)?);
     let log = xml_escape(path_text(log)?);
     Ok(format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -118,6 +121,8 @@ pub fn launch_agent(program: &Path, log: &Path) -> Result<String, UnnamablePath>
     <array>
         <string>{program}</string>
         <string>daemon</string>
+        <string>--socket</string>
+        <string>{socket}</string>
     </array>
     <key>RunAtLoad</key>
     <true/>
@@ -181,13 +186,21 @@ mod tests {
     fn paths_a_definition_cannot_hold_are_refused() {
         assert!(systemd_units(Path::new("relative/wandb-cred")).is_err());
         assert!(systemd_units(Path::new("/tmp/a\nExecStartPre=/bin/evil")).is_err());
-        assert!(launch_agent(Path::new("/x/wandb-cred"), Path::new("/x/\u{7}.log")).is_err());
+        assert!(
+            launch_agent(
+                Path::new("/x/wandb-cred"),
+                Path::new("/x/s"),
+                Path::new("/x/\u{7}.log")
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn the_launch_agent_escapes_the_path() {
         let plist = launch_agent(
             Path::new("/Users/a&b/<bin>/wandb-cred"),
+            Path::new("/var/folders/xy/T/wandb-cred-501/daemon.sock"),
             Path::new("/Users/a&b/Library/Logs/wandb-cred/daemon.log"),
         )
         .unwrap();

@@ -679,6 +679,7 @@ fn launchd_plist_is_valid() {
     let plist = t.path().join("io.github.wandb-cred.plist");
     let text = wandb_cred::units::launch_agent(
         Path::new("/Users/me/my & tools/wandb-cred"),
+        Path::new("/var/folders/ab/T/wandb-cred-501/daemon.sock"),
         Path::new("/Users/me/Library/Logs/wandb-cred/daemon.log"),
     )
     .unwrap();
@@ -694,7 +695,12 @@ fn launchd_plist_is_valid() {
     assert_eq!(doc["KeepAlive"]["SuccessfulExit"], false);
     assert_eq!(
         doc["ProgramArguments"],
-        serde_json::json!(["/Users/me/my & tools/wandb-cred", "daemon"])
+        serde_json::json!([
+            "/Users/me/my & tools/wandb-cred",
+            "daemon",
+            "--socket",
+            "/var/folders/ab/T/wandb-cred-501/daemon.sock"
+        ])
     );
     for key in ["StandardOutPath", "StandardErrorPath"] {
         assert!(

@@ -37,7 +37,8 @@ pub fn is_installed() -> bool {
 pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     let (domain, target) = domain()?;
     let log = log_path()?;
-    let definition = Definition::at(plist_path()?, units::launch_agent(program, &log)?)?;
+    let socket = crate::ipc::socket_path(env);
+    let definition = Definition::at(plist_path()?, units::launch_agent(program, &socket, &log)?)?;
     definition.check_ours()?;
     let loaded = manager_says_yes(LAUNCHCTL, &["print", &target]);
     if definition.is_current() && loaded {
