@@ -440,10 +440,7 @@ fn the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc() {
             .env("WANDB_BASE_URL", &server.url())
             .env("WANDB_SILENT", "true")
             .run();
-        let sent: Vec<String> = server.requests()[before..]
-            .iter()
-            .filter_map(|r| r.header("Authorization").map(str::to_owned))
-            .collect();
+        let sent = server.authorizations_since(before);
         assert!(
             sent.contains(&basic),
             "{what}: the server saw no request with the key ({} requests)\n{}",

@@ -131,10 +131,7 @@ fn a_bare_script_authenticates_with_the_keychain_key_and_writes_no_netrc() {
         let before = server.requests().len();
         let out = venv.run(&sb, script);
         out.ok();
-        let sent: Vec<_> = server.requests()[before..]
-            .iter()
-            .filter_map(|r| r.header("Authorization").map(str::to_owned))
-            .collect();
+        let sent = server.authorizations_since(before);
         assert!(
             sent.contains(&basic),
             "{script}: the server saw no request with the key ({} requests)\n{}",

@@ -79,6 +79,14 @@ impl FakeServer {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// The Authorization headers of the requests after the first `seen`.
+    pub fn authorizations_since(&self, seen: usize) -> Vec<String> {
+        self.requests()[seen..]
+            .iter()
+            .filter_map(|r| r.header("Authorization").map(str::to_owned))
+            .collect()
+    }
 }
 
 impl Drop for FakeServer {
