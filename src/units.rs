@@ -152,6 +152,38 @@ fn xml_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The program a definition `service install` wrote runs: the systemd unit's
+/// `ExecStart` word or the LaunchAgent's first program argument, unquoted.
+pub fn program_of(text: &str) -> Option<std::path::PathBuf> {
+    if let Some(line) = text.lines().find_map(|l| l.strip_prefix("ExecStart=")) {
+        let quoted = line.strip_prefix('"')?;
+        let mut word = String::new();
+        let mut chars = quoted.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(word.into()),
+                '\\' => word.push(chars.next()?),
+                '%' | '$' => {
+                    chars.next();
+                    word.push(c);
+                }
+                _ => word.push(c),
+            }
+        }
+        return None;
+    }
+    let after = text.split("<key>ProgramArguments</key>").nth(1)?;
+    let first = after.split("<string>").nth(1)?.split("</string>").next()?;
+    Some(
+        first
+            .replace("&quot;", "\"")
+            .replace("&gt;", ">")
+            .replace("&lt;", "<")
+            .replace("&amp;", "&")
+            .into(),
+    )
+}
+
 /// Whether a file found where a definition goes was written by `service install`.
 pub fn is_ours(text: &str) -> bool {
     text.lines().take(3).any(|line| line.contains(MARKER))
@@ -175,6 +207,16 @@ mod tests {
         assert!(socket.contains("ListenStream=%t/wandb-cred/daemon.sock"));
         assert!(!service.contains("# Install:") && !service.contains("Debian"));
         assert!(!is_ours(SERVICE_TEMPLATE));
+    }
+
+    #[test]
+    fn the_program_is_read_back_from_what_was_written() {
+        for path in ["/opt/my tools/100%/$HOME/wandb-cred", "/a\\b\"c/wandb-cred"] {
+            let [_, (_, service)] = systemd_units(Path::new(path)).unwrap();
+            assert_eq!(program_of(&service).unwrap(), Path::new(path), "{service}");
+            let plist = launch_agent(Path::new(path), Path::new("/s"), Path::new("/l")).unwrap();
+            assert_eq!(program_of(&plist).unwrap(), Path::new(path), "{plist}");
+        }
     }
 
     #[test]

@@ -33,13 +33,22 @@ pub fn stop_running(env: &Environment) -> anyhow::Result<Option<u32>> {
     let pid = daemon.hello.pid;
     daemon.shutdown()?;
     drop(daemon);
-    // Gone when its socket no longer answers (it removes the socket as it exits).
+    // Gone when its process is (under socket activation the socket stays and answers:
+    // systemd starts a new daemon on the next request); where processes cannot be
+    // seen, when its socket no longer answers (it removes the socket as it exits).
     let socket = ipc::socket_path(env);
+    let gone = || {
+        if crate::sys::SEES_PROCESSES {
+            !crate::sys::is_alive(pid)
+        } else {
+            matches!(
+                DaemonService::connect(&socket),
+                Err(ConnectError::NotRunning(_))
+            )
+        }
+    };
     let started = Instant::now();
-    while !matches!(
-        DaemonService::connect(&socket),
-        Err(ConnectError::NotRunning(_))
-    ) {
+    while !gone() {
         if started.elapsed() > Duration::from_secs(10) {
             anyhow::bail!("the daemon (pid {pid}) did not stop within 10 s");
         }

@@ -111,6 +111,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             None
         }
     };
+    check_service(&ctx, &mut report);
     check_daemon(&ctx, &mut report);
     let service = ctx.service();
     let backend = service.backend();
@@ -224,6 +225,36 @@ fn check_netrc(ctx: &Context, report: &mut Report) {
                 );
             }
         }
+    }
+}
+
+/// A service `service install` set up: still pointing at a program that is there.
+fn check_service(ctx: &Context, report: &mut Report) {
+    let Some((definition, program)) = super::service::installed(&ctx.env) else {
+        return;
+    };
+    match program {
+        Some(program) if program.is_file() => report.add(
+            "service",
+            Status::Ok,
+            format!("{} runs {}", definition.display(), program.display()),
+        ),
+        Some(program) => report.fix(
+            "service",
+            Status::Failed,
+            format!(
+                "{} runs {}, which is not there any more (moved or uninstalled): the service cannot start the daemon",
+                definition.display(),
+                program.display()
+            ),
+            "`wandb-cred service install` with the wandb-cred you use now (or `wandb-cred service uninstall`)",
+        ),
+        None => report.fix(
+            "service",
+            Status::Warning,
+            format!("{} names no program wandb-cred can read", definition.display()),
+            "`wandb-cred service install` writes it again",
+        ),
     }
 }
 

@@ -143,6 +143,9 @@ fn pid_of(pid: u32) -> io::Result<rustix::process::Pid> {
     rustix::process::Pid::from_raw(pid as i32).ok_or_else(|| io::Error::other("pid 0"))
 }
 
+/// Whether [`is_alive`] can tell (it cannot on Windows).
+pub const SEES_PROCESSES: bool = true;
+
 /// Whether a process with this pid exists and has not exited (a zombie waiting to be
 /// reaped by its parent counts as gone).
 pub fn is_alive(pid: u32) -> bool {

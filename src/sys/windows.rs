@@ -160,6 +160,9 @@ impl Drop for StdHandlesPrivate {
     }
 }
 
+/// [`is_alive`] cannot tell here.
+pub const SEES_PROCESSES: bool = false;
+
 /// Not checked on Windows: the daemon is asked to shut down over its pipe instead.
 pub fn is_alive(_pid: u32) -> bool {
     false

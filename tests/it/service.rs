@@ -447,6 +447,53 @@ fn install_follows_the_program_when_it_moved() {
     let new_daemon = daemon_pid(&sb, &manager);
     let exe = std::fs::read_link(format!("/proc/{new_daemon}/exe")).unwrap();
     assert_eq!(exe, moved.join("wandb-cred-full"));
+
+    // That copy removed (the venv deleted): doctor says the service cannot start the
+    // daemon, and its fix, run, makes the check pass.
+    manager.run(&sb, BIN, &["stop"], &[]).ok();
+    std::fs::remove_dir_all(manager.home.join("venv")).unwrap();
+    let service_check = |sb: &Sandbox| -> serde_json::Value {
+        let out = manager.run(
+            sb,
+            BIN,
+            &["doctor", "--json"],
+            &[("WANDB_CRED_NO_AUTOSTART", "1")],
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.report()));
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "service")
+            .cloned()
+            .unwrap_or_else(|| panic!("no service check\n{}", out.report()))
+    };
+    let broken = service_check(&sb);
+    assert_eq!(broken["status"], "failed", "{broken}");
+    assert!(
+        broken["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is not there any more"),
+        "{broken}"
+    );
+    assert!(
+        broken["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("`wandb-cred service install`"),
+        "{broken}"
+    );
+    manager.run(&sb, BIN, &["service", "install"], &[]).ok();
+    let fixed = service_check(&sb);
+    assert_eq!(fixed["status"], "ok", "{fixed}");
+    assert!(
+        fixed["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&full_program().display().to_string())
+    );
 }
 
 fn unit_files_it_did_not_write_are_left_alone() {

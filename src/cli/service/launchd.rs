@@ -12,7 +12,7 @@ use crate::units::{self, LAUNCH_AGENT_LABEL};
 
 const LAUNCHCTL: &str = "launchctl";
 
-fn plist_path() -> anyhow::Result<PathBuf> {
+pub fn plist_path() -> anyhow::Result<PathBuf> {
     Ok(home()?
         .join("Library/LaunchAgents")
         .join(format!("{LAUNCH_AGENT_LABEL}.plist")))

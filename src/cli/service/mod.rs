@@ -76,6 +76,17 @@ pub fn start_command() -> Option<String> {
     }
 }
 
+/// What `service install` installed for this user: the definition file and the program
+/// it runs (for `doctor`: a program moved or removed since leaves a service that fails).
+pub fn installed(env: &Environment) -> Option<(PathBuf, Option<PathBuf>)> {
+    let definition = match crate::sys::SERVICE_MANAGER? {
+        ServiceManager::Systemd => systemd::service_file(env)?,
+        ServiceManager::Launchd => launchd::plist_path().ok()?,
+    };
+    let text = std::fs::read_to_string(&definition).ok()?;
+    units::is_ours(&text).then(|| (definition, units::program_of(&text)))
+}
+
 /// The program the service runs: this one, symbolic links resolved (a venv's or a
 /// tool folder's `bin` entry may be one), so the unit keeps working from any shell.
 fn this_program() -> anyhow::Result<PathBuf> {

@@ -44,6 +44,11 @@ fn reach_manager(doing: &str) -> anyhow::Result<()> {
     })
 }
 
+/// Where `service install` puts the service unit for this user.
+pub fn service_file(env: &Environment) -> Option<PathBuf> {
+    unit_dir(env).ok().map(|dir| dir.join(SERVICE_UNIT))
+}
+
 /// Whether the units are there for this user: written by `service install`, or the
 /// package's in a system folder.
 pub fn is_installed(env: &Environment) -> bool {
