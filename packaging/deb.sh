@@ -22,6 +22,8 @@ gzip -9n "$assets"/man/*.1
 "$program" completions bash > "$assets/completions/wandb-cred"
 "$program" completions zsh > "$assets/completions/_wandb-cred"
 "$program" completions fish > "$assets/completions/wandb-cred.fish"
+# The name git runs for `credential.helper = wandb` (README "git").
+ln -s wandb-cred "$assets/git-credential-wandb"
 
 mkdir -p target/packages
 "$cargo_deb" --no-build --no-strip --target "$host" --output target/packages/

@@ -474,6 +474,7 @@ fn the_deb_installs_runs_from_usr_bin_and_purges_clean() {
     for path in [
         "./usr/bin/wandb-cred",
         "./usr/bin/wandb-cred-full",
+        "./usr/bin/git-credential-wandb -> wandb-cred",
         "./usr/lib/systemd/user/wandb-cred.socket",
         "./usr/lib/systemd/user/wandb-cred.service",
         "./usr/share/man/man1/wandb-cred.1.gz",
@@ -510,6 +511,36 @@ fn the_deb_installs_runs_from_usr_bin_and_purges_clean() {
         .collect();
     assert!(installed.len() >= 10, "{installed:?}");
     run_the_first_commands(Path::new("/usr/bin"), ".deb");
+    // `credential.helper = wandb`: git finds the packaged git-credential-wandb on PATH.
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.program("/usr/bin/wandb-cred", &["login", "-"])
+        .stdin(&key)
+        .run()
+        .ok();
+    let filled = sb
+        .program(
+            "git",
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                "credential.helper=wandb",
+                "credential",
+                "fill",
+            ],
+        )
+        .env("PATH", "/usr/bin:/bin")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin("protocol=https\nhost=api.wandb.ai\n\n")
+        .key_on_stdout()
+        .run();
+    filled.ok();
+    assert!(
+        filled.stdout.contains(&format!("password={key}\n")),
+        "{}",
+        filled.report()
+    );
     // systemd's own checker on the installed units (the program is where they say).
     let runtime = tempfile::tempdir().unwrap();
     let verify = Command::new("systemd-analyze")
