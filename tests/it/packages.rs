@@ -26,7 +26,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![[Need::Packages, Need::Sdk, Need::Keyring];
         the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc,
     ]);
-    all.extend(trials![[Need::Packages, Need::Deb, Need::SystemdTools];
+    all.extend(trials![[Need::Packages, Need::Deb, Need::SystemdTools, Need::SystemdUser, Need::OtherUser, Need::KernelKeyring];
         the_deb_installs_runs_from_usr_bin_and_purges_clean,
     ]);
     all
@@ -557,6 +557,31 @@ fn the_deb_installs_runs_from_usr_bin_and_purges_clean() {
         verify.status.success() && said.trim().is_empty(),
         "systemd-analyze verify: {said}"
     );
+    // Any user: `systemctl --user enable --now wandb-cred.socket` on the packaged units
+    // (a real user manager for a throwaway user), and the daemon systemd starts is the
+    // packaged program.
+    {
+        let sb = Sandbox::new();
+        let manager = crate::service::UserManager::start("wandbcredsvc5");
+        manager
+            .systemctl(&["enable", "--now", "wandb-cred.socket"])
+            .ok();
+        let key = sb.key();
+        crate::service::login(&sb, &manager, &key);
+        assert_eq!(manager.get(&sb), key);
+        let pid = crate::service::daemon_pid(&sb, &manager);
+        assert_eq!(crate::service::parent_of(pid), manager.pid());
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+        assert_eq!(exe, Path::new("/usr/bin/wandb-cred-full"));
+        manager
+            .systemctl(&[
+                "disable",
+                "--now",
+                "wandb-cred.socket",
+                "wandb-cred.service",
+            ])
+            .ok();
+    }
     // The man page is found where man looks.
     ok_run(
         Command::new("gzip").args(["-t", "/usr/share/man/man1/wandb-cred.1.gz"]),

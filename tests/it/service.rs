@@ -72,7 +72,7 @@ pub fn systemd_user_missing() -> Option<String> {
 
 /// A systemd user manager for one throwaway user; stopped (and its cgroup removed)
 /// when dropped.
-struct UserManager {
+pub struct UserManager {
     uid: u32,
     gid: u32,
     home: PathBuf,
@@ -83,7 +83,7 @@ struct UserManager {
 }
 
 impl UserManager {
-    fn start(user: &str) -> Self {
+    pub fn start(user: &str) -> Self {
         let (uid, gid, home) = crate::sshd::remote_user(user);
         let runtime = PathBuf::from(format!("/tmp/wandb-cred-it-run-{uid}"));
         let _ = std::fs::remove_dir_all(&runtime);
@@ -183,7 +183,7 @@ impl UserManager {
     }
 
     /// `get` as the user, from the daemon systemd runs: the key it printed.
-    fn get(&self, sb: &Sandbox) -> String {
+    pub fn get(&self, sb: &Sandbox) -> String {
         let got = self
             .as_user(sb, BIN, &["get"], &[("WANDB_CRED_NO_AUTOSTART", "1")])
             .key_on_stdout()
@@ -192,7 +192,7 @@ impl UserManager {
         got.stdout.trim().to_owned()
     }
 
-    fn systemctl(&self, args: &[&str]) -> Outcome {
+    pub fn systemctl(&self, args: &[&str]) -> Outcome {
         let sb = Sandbox::new();
         let mut full = vec!["--user"];
         full.extend_from_slice(args);
@@ -208,7 +208,7 @@ impl UserManager {
     }
 
     /// The pid of the manager itself (the holder `exec`s into it).
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.manager.id()
     }
 }
@@ -259,7 +259,7 @@ fn remove_cgroup(cgroup: &Path) {
 }
 
 /// The parent pid of a process.
-fn parent_of(pid: u32) -> u32 {
+pub fn parent_of(pid: u32) -> u32 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after_name = &stat[stat.rfind(')').unwrap() + 2..];
     after_name
@@ -270,7 +270,7 @@ fn parent_of(pid: u32) -> u32 {
         .unwrap()
 }
 
-fn daemon_pid(sb: &Sandbox, manager: &UserManager) -> u32 {
+pub fn daemon_pid(sb: &Sandbox, manager: &UserManager) -> u32 {
     let status = manager.run(
         sb,
         BIN,
@@ -291,7 +291,7 @@ fn full_program() -> PathBuf {
 
 /// `login -` as the user: the key goes to the user's kernel keyring (no desktop
 /// keyring here) through the daemon, which `get` then asks.
-fn login(sb: &Sandbox, manager: &UserManager, key: &str) {
+pub fn login(sb: &Sandbox, manager: &UserManager, key: &str) {
     manager
         .as_user(sb, BIN, &["login", "-"], &[])
         .stdin(key)
