@@ -48,13 +48,16 @@ pub fn deb_missing() -> Option<String> {
     if !rustix::process::getuid().is_root() {
         return Some("not running as root (dpkg -i)".to_owned());
     }
-    crate::harness::tools_missing(&["dpkg", "dpkg-deb"], "Debian: dpkg").or_else(|| {
-        let installed = Command::new("dpkg-query")
-            .args(["-W", "-f=${Status}", "wandb-cred"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok installed"));
-        installed.then(|| "a wandb-cred package is installed already; not replacing it".to_owned())
-    })
+    crate::harness::tools_missing(&["dpkg", "dpkg-deb", "lintian"], "Debian: dpkg lintian").or_else(
+        || {
+            let installed = Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", "wandb-cred"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok installed"));
+            installed
+                .then(|| "a wandb-cred package is installed already; not replacing it".to_owned())
+        },
+    )
 }
 
 fn packages() -> PathBuf {
@@ -484,12 +487,27 @@ fn the_deb_installs_runs_from_usr_bin_and_purges_clean() {
         "./usr/share/fish/vendor_completions.d/wandb-cred.fish",
         "./usr/share/doc/wandb-cred/README.md",
         "./usr/share/doc/wandb-cred/copyright",
+        "./usr/share/doc/wandb-cred/changelog.Debian.gz",
+        "./usr/share/man/man1/git-credential-wandb.1.gz",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(path)),
             "{path} is not in the .deb:\n{listing}"
         );
     }
+    // Debian's own checker: no error or warning (the overrides the package carries say
+    // why each of theirs does not apply: packaging/lintian-overrides).
+    let lintian = Command::new("lintian")
+        .args(["--tag-display-limit", "0"])
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&lintian.stdout);
+    let problems: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:"))
+        .collect();
+    assert!(problems.is_empty(), "lintian: {problems:#?}");
     struct Purge;
     impl Drop for Purge {
         fn drop(&mut self) {
