@@ -40,22 +40,42 @@ def _program_name() -> str:
 
 
 def _scripts_dirs() -> list[Path]:
-    """Where an installer puts this package's programs, most specific first."""
-    dirs: list[Path] = []
-    # pip install --target DIR / --prefix: DIR/bin beside DIR/wandb_cred.
-    package_root = Path(__file__).resolve().parent.parent
-    dirs.append(package_root / "bin")
-    # A virtualenv, conda env, uv tool or pipx venv: this interpreter's scripts folder.
+    """Where the installer that put this package here put its programs, most likely
+    first: the scripts folder of each install scheme whose library folder is where this
+    package lives (a venv, conda env, uv tool or pipx venv, ``--user``, ``--prefix``),
+    then ``--target``'s ``bin``, then this interpreter's own scripts folder (an editable
+    install, whose package stays in the source tree)."""
+    site_dir = Path(__file__).resolve().parent.parent
+    dirs = [*_scheme_scripts(site_dir), site_dir / "bin"]
     scripts = sysconfig.get_path("scripts")
     if scripts:
         dirs.append(Path(scripts))
-    # pip install --user: the user scheme's scripts folder.
-    user_scheme = f"{os.name}_user"
-    if user_scheme in sysconfig.get_scheme_names():
-        user_scripts = sysconfig.get_path("scripts", scheme=user_scheme)
-        if user_scripts:
-            dirs.append(Path(user_scripts))
-    return dirs
+    return list(dict.fromkeys(dirs))
+
+
+def _scheme_scripts(site_dir: Path) -> list[Path]:
+    """For each install scheme that would put packages in ``site_dir``, its scripts
+    folder: each scheme is expanded under a stand-in base, and where its library folder
+    (relative to that base) ends ``site_dir``, the same base gives its scripts."""
+    stand_in = Path(os.path.abspath(os.path.join(os.sep, "wandb-cred-stand-in-base")))
+    bases = ("base", "platbase", "userbase", "installed_base", "installed_platbase")
+    found: list[Path] = []
+    for scheme in sysconfig.get_scheme_names():
+        try:
+            paths = sysconfig.get_paths(scheme, vars={v: str(stand_in) for v in bases})
+            scripts = Path(paths["scripts"]).relative_to(stand_in)
+        except (KeyError, ValueError):
+            continue
+        for key in ("purelib", "platlib"):
+            try:
+                library = Path(paths[key]).relative_to(stand_in)
+            except (KeyError, ValueError):
+                continue
+            depth = len(library.parts)
+            tail = site_dir.parts[len(site_dir.parts) - depth :]
+            if 0 < depth < len(site_dir.parts) and Path(*tail) == library:
+                found.append(Path(*site_dir.parts[:-depth]) / scripts)
+    return found
 
 
 def find_wandb_cred() -> Path:

@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Trial> {
     ];
     all.extend(trials![[Need::Packages, Need::Python];
         the_wheel_works_from_a_venv_a_uv_tool_and_pipx,
+        the_python_api_runs_the_program_of_its_own_install,
     ]);
     all.extend(trials![[Need::Packages, Need::Sdk, Need::Keyring];
         the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc,
@@ -369,19 +370,8 @@ fn the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc() {
     assert!(!sb.netrc().exists());
     // A wandb-cred earlier on PATH is never the one run.
     let planted = sb.root.join("planted");
-    std::fs::create_dir_all(&planted).unwrap();
     let marker = sb.root.join("planted-ran");
-    std::fs::write(
-        planted.join("wandb-cred"),
-        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        planted.join("wandb-cred"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    plant_decoy(&planted, &marker);
     let path = format!("{}:{}", planted.display(), std::env::var("PATH").unwrap());
     let checks = format!(
         "import os, wandb_cred\n\
@@ -463,6 +453,107 @@ fn the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc() {
             .values()
             .any(|bytes| String::from_utf8_lossy(bytes).contains(&local)),
         "a file under HOME holds the key"
+    );
+}
+
+/// A `wandb-cred` in `dir` that only records that it ran (by creating `marker`).
+fn plant_decoy(dir: &Path, marker: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let program = dir.join("wandb-cred");
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\ntouch '{}'\nexit 3\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `pip install --prefix`, `--target` and `--user` put the programs elsewhere than the
+/// running interpreter's scripts folder: the package runs the one its own install put
+/// beside it, never the interpreter's (here a decoy in the venv's `bin`).
+fn the_python_api_runs_the_program_of_its_own_install() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", "-"]).stdin(&key).run().ok();
+    let venv = sb.root.join("venv");
+    ok_run(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv",
+    );
+    let python = venv.join("bin/python");
+    let marker = sb.root.join("decoy-ran");
+    plant_decoy(&venv.join("bin"), &marker);
+    let pip = |python: &Path, how: &[&str], env: &[(&str, &Path)]| {
+        let mut command = Command::new(python);
+        command
+            .args(["-m", "pip", "install", "-q", "--no-index", "--no-deps"])
+            .args(how)
+            .arg(wheel());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        ok_run(&mut command, &format!("pip install {how:?}"));
+    };
+    let check = |python: &Path, env: &[(&str, &Path)], bin: &Path, layout: &str| {
+        let mut run = sb.program(
+            python,
+            &[
+                "-c",
+                "import wandb_cred; print(wandb_cred.find_wandb_cred()); print(wandb_cred.get_key())",
+            ],
+        );
+        for (name, value) in env {
+            run = run.env(name, value.to_str().unwrap());
+        }
+        let out = run.key_on_stdout().run();
+        out.ok();
+        let program = bin.join("wandb-cred").display().to_string();
+        assert_eq!(
+            out.stdout.lines().next(),
+            Some(program.as_str()),
+            "{layout}: not the program its own install put beside it"
+        );
+        assert!(
+            out.stdout == format!("{program}\n{key}\n"),
+            "{layout}: get_key() is not the stored key\n{}",
+            out.report()
+        );
+    };
+    let prefix = sb.root.join("prefix");
+    pip(&python, &["--prefix", prefix.to_str().unwrap()], &[]);
+    let prefix_site = purelib(&python)
+        .strip_prefix(&venv)
+        .map(|relative| prefix.join(relative))
+        .unwrap();
+    check(
+        &python,
+        &[("PYTHONPATH", &prefix_site)],
+        &prefix.join("bin"),
+        "--prefix",
+    );
+    let target = sb.root.join("target");
+    pip(&python, &["--target", target.to_str().unwrap()], &[]);
+    check(
+        &python,
+        &[("PYTHONPATH", &target)],
+        &target.join("bin"),
+        "--target",
+    );
+    assert!(!marker.exists(), "the interpreter's wandb-cred ran");
+    // --user, into a user base of this test's own (the interpreter outside any venv).
+    let user_base = sb.root.join("user-base");
+    let user = [("PYTHONUSERBASE", user_base.as_path())];
+    pip(
+        Path::new("python3"),
+        &["--user", "--break-system-packages"],
+        &user,
+    );
+    check(
+        Path::new("python3"),
+        &user,
+        &user_base.join("bin"),
+        "--user",
     );
 }
 
