@@ -489,11 +489,9 @@ impl clap::builder::TypedValueParser for BackendParser {
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            ["auto", "keychain", "kernel-keyring", "netrc"]
-                .into_iter()
-                .map(clap::builder::PossibleValue::new),
-        ))
+        Some(Box::new(BackendChoice::ALL.into_iter().map(|choice| {
+            clap::builder::PossibleValue::new(choice.name())
+        })))
     }
 }
 

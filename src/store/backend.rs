@@ -24,31 +24,44 @@ pub enum BackendChoice {
     Netrc,
 }
 
+impl BackendChoice {
+    /// Every choice, in the order `--help` and completions offer them.
+    pub const ALL: [Self; 4] = [Self::Auto, Self::Keychain, Self::KernelKeyring, Self::Netrc];
+
+    /// The name `--backend` and `WANDB_CRED_BACKEND` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Keychain => "keychain",
+            Self::KernelKeyring => "kernel-keyring",
+            Self::Netrc => "netrc",
+        }
+    }
+}
+
 impl FromStr for BackendChoice {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "" | "auto" => Ok(Self::Auto),
-            "keychain" => Ok(Self::Keychain),
-            "kernel-keyring" => Ok(Self::KernelKeyring),
-            "netrc" => Ok(Self::Netrc),
-            _ => Err(format!(
-                "unknown backend {} (expected auto, keychain, kernel-keyring or netrc)",
-                crate::key::quoted_unless_key(s.trim())
-            )),
+        let wanted = s.trim().to_ascii_lowercase();
+        if wanted.is_empty() {
+            return Ok(Self::Auto);
         }
+        Self::ALL
+            .into_iter()
+            .find(|choice| choice.name() == wanted)
+            .ok_or_else(|| {
+                format!(
+                    "unknown backend {} (expected auto, keychain, kernel-keyring or netrc)",
+                    crate::key::quoted_unless_key(s.trim())
+                )
+            })
     }
 }
 
 impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auto => "auto",
-            Self::Keychain => "keychain",
-            Self::KernelKeyring => "kernel-keyring",
-            Self::Netrc => "netrc",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -167,6 +180,17 @@ mod tests {
                 .unwrap_err()
                 .contains("auto, keychain, kernel-keyring or netrc")
         );
+        assert_eq!("".parse(), Ok(BackendChoice::Auto));
+    }
+
+    #[test]
+    fn every_choice_is_parsed_by_its_name_and_named_in_the_error() {
+        let error = "vault".parse::<BackendChoice>().unwrap_err();
+        for choice in BackendChoice::ALL {
+            assert_eq!(choice.name().parse(), Ok(choice));
+            assert_eq!(choice.to_string(), choice.name());
+            assert!(error.contains(choice.name()), "{error} lacks {choice}");
+        }
     }
 
     #[test]
