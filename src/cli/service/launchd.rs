@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Definition, hand_over_from_on_demand_daemon, home, manager, manager_says_yes, shown};
+use super::{Definition, hand_over_from_on_demand_daemon, home, manager, manager_says_yes};
 use crate::cli::output::say;
 use crate::env::Environment;
 use crate::units::{self, LAUNCH_AGENT_LABEL};
@@ -44,8 +44,8 @@ pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     if definition.is_current() && loaded {
         say(format_args!(
             "The daemon is already installed as the LaunchAgent {} (running {}); nothing changed.",
-            shown(&definition.path),
-            shown(program)
+            definition.path.display(),
+            program.display()
         ));
         return Ok(());
     }
@@ -69,9 +69,9 @@ pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     }
     say(format_args!(
         "Installed the daemon as the LaunchAgent {} (running {}): launchd starts it at login.\nLogs: {}. Remove with: wandb-cred service uninstall",
-        shown(&definition.path),
-        shown(program),
-        shown(&log)
+        definition.path.display(),
+        program.display(),
+        log.display()
     ));
     Ok(())
 }
@@ -82,7 +82,7 @@ pub fn uninstall(_env: &Environment) -> anyhow::Result<()> {
     if definition.found.is_none() {
         say(format_args!(
             "The daemon is not installed as a LaunchAgent (no {}); nothing changed.",
-            shown(&definition.path)
+            definition.path.display()
         ));
         return Ok(());
     }
@@ -93,7 +93,7 @@ pub fn uninstall(_env: &Environment) -> anyhow::Result<()> {
     super::remove_if_there(&definition.path)?;
     say(format_args!(
         "Stopped the daemon and removed the LaunchAgent {}; commands start the daemon on demand again.",
-        shown(&definition.path)
+        definition.path.display()
     ));
     Ok(())
 }

@@ -6,7 +6,7 @@
 mod launchd;
 mod systemd;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -186,8 +186,4 @@ fn hand_over_from_on_demand_daemon(env: &Environment) -> anyhow::Result<()> {
         ));
     }
     Ok(())
-}
-
-fn shown(path: &Path) -> String {
-    path.display().to_string()
 }

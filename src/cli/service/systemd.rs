@@ -5,24 +5,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use super::{Definition, hand_over_from_on_demand_daemon, home, manager, manager_says_yes, shown};
+use super::{Definition, hand_over_from_on_demand_daemon, home, manager, manager_says_yes};
 use crate::cli::output::{say, warn};
 use crate::env::Environment;
 use crate::units::{self, SERVICE_UNIT, SOCKET_UNIT};
 
 const SYSTEMCTL: &str = "systemctl";
 
+/// `systemctl --user ARGS`: what it printed, or what it said when it failed.
 fn systemctl(args: &[&str]) -> anyhow::Result<String> {
-    let mut full = vec!["--user"];
-    full.extend_from_slice(args);
-    let finished = manager(SYSTEMCTL, &full)?;
+    let finished = manager(SYSTEMCTL, &[&["--user"], args].concat())?;
     Ok(String::from_utf8_lossy(&finished.stdout).trim().to_owned())
 }
 
 fn systemctl_says_yes(args: &[&str]) -> bool {
-    let mut full = vec!["--user"];
-    full.extend_from_slice(args);
-    manager_says_yes(SYSTEMCTL, &full)
+    manager_says_yes(SYSTEMCTL, &[&["--user"], args].concat())
 }
 
 /// Where systemd reads a user's own units: `$XDG_CONFIG_HOME/systemd/user`, else
@@ -79,8 +76,8 @@ pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
     if current && enabled && listening {
         say(format_args!(
             "The daemon is already installed as systemd user units in {} (running {}); nothing changed.",
-            shown(&dir),
-            shown(program)
+            dir.display(),
+            program.display()
         ));
         return Ok(());
     }
@@ -108,8 +105,8 @@ pub fn install(env: &Environment, program: &Path) -> anyhow::Result<()> {
         "Installed the daemon as systemd user units ({} and {} in {}), running {}: systemd starts it on the first request.\nLogs: journalctl --user -u wandb-cred. Remove with: wandb-cred service uninstall",
         SOCKET_UNIT,
         SERVICE_UNIT,
-        shown(&dir),
-        shown(program)
+        dir.display(),
+        program.display()
     ));
     warn_if_clients_look_elsewhere(env);
     Ok(())
@@ -124,7 +121,7 @@ fn start(dir: &Path, current: bool, listening: bool) -> anyhow::Result<()> {
     if Path::new(&fragment) != ours {
         bail!(
             "systemd reads {SERVICE_UNIT} from {fragment:?}, not from {} (is XDG_CONFIG_HOME different for the systemd user manager?)",
-            shown(&ours)
+            ours.display()
         );
     }
     systemctl(&["enable", SOCKET_UNIT])?;
@@ -148,7 +145,7 @@ fn warn_if_clients_look_elsewhere(env: &Environment) {
     if !systemd_socket.is_empty() && Path::new(systemd_socket) != ours {
         warn(format_args!(
             "commands in this shell look for the daemon at {} (WANDB_CRED_SOCKET or XDG_RUNTIME_DIR), not at systemd's {systemd_socket}",
-            shown(&ours)
+            ours.display()
         ));
     }
 }
@@ -162,7 +159,7 @@ pub fn uninstall(env: &Environment) -> anyhow::Result<()> {
     if definitions.iter().all(|d| d.found.is_none()) {
         say(format_args!(
             "The daemon is not installed as a systemd user service (nothing in {}); nothing changed.",
-            shown(&dir)
+            dir.display()
         ));
         return Ok(());
     }
@@ -178,7 +175,7 @@ pub fn uninstall(env: &Environment) -> anyhow::Result<()> {
     systemctl(&["daemon-reload"])?;
     say(format_args!(
         "Stopped the daemon and removed {SOCKET_UNIT} and {SERVICE_UNIT} from {}; commands start the daemon on demand again.",
-        shown(&dir)
+        dir.display()
     ));
     Ok(())
 }
