@@ -1,9 +1,77 @@
-//! Running a helper program (Python, systemctl, launchctl) with a bound: its status
-//! and output, or killed once the bound has passed. Its standard input is closed.
+//! Running a helper program (Python, ssh, git, systemctl, launchctl): started from a
+//! folder nobody else controls ([`helper`]), and, with a bound, its status and output,
+//! or killed once the bound has passed (standard input closed).
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// Variables that point a program at a repository or folder the user works in, and
+/// that would make a helper's own, unrelated job read that folder's files.
+const WORKSPACE_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+];
+
+/// A command for a helper program that wandb-cred runs on its own behalf (never the
+/// user's own command, which `exec` runs where the user is). It starts in a folder only
+/// root controls ([`crate::sys::safe_dir`]), never the caller's: a Python there would
+/// import the caller's folder first, git would read a repository found there, and a
+/// relative program path or PATH entry would name a file there. A relative program path
+/// with a folder in it is made absolute against the caller's folder first, so the
+/// program meant is still the one run.
+pub fn helper(program: impl AsRef<OsStr>) -> Command {
+    let program = program.as_ref();
+    let path = std::path::Path::new(program);
+    let mut command = if path.is_relative() && path.components().count() > 1 {
+        match std::env::current_dir() {
+            Ok(cwd) => Command::new(cwd.join(path)),
+            Err(_) => Command::new(program),
+        }
+    } else {
+        Command::new(program)
+    };
+    command.current_dir(crate::sys::safe_dir());
+    for name in WORKSPACE_VARS {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Why another user could replace the program at `path` (which other programs will
+/// run later by that path: the Python hook, git, the service manager), if one could:
+/// the file, or a folder above it, belongs to another user or is writable by others
+/// (a sticky folder such as `/tmp` only for the folders above the program's own).
+pub fn replaceable(path: &std::path::Path) -> Option<String> {
+    let described = |p: &std::path::Path, why: String| Some(format!("{} {why}", p.display()));
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            if let Some(why) = crate::sys::foreign_owner(&meta)
+                .map(|owner| format!("belongs to {owner}"))
+                .or_else(|| crate::sys::writable_by_others(&meta))
+            {
+                return described(path, why);
+            }
+        }
+        Err(e) => return described(path, format!("cannot be read ({e})")),
+    }
+    for dir in path
+        .ancestors()
+        .skip(1)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            continue;
+        };
+        if let Some(why) = crate::sys::foreign_control(&meta) {
+            return described(dir, why.replacen("it ", "", 1));
+        }
+    }
+    None
+}
 
 /// How a program that was run to its end finished.
 pub struct Finished {

@@ -5,7 +5,6 @@
 //! imports neither wandb nor anything that would start the hook's lookup.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -151,16 +150,23 @@ print(json.dumps({
 /// Runs the interpreter once and reads its answer.
 pub fn probe(interpreter: &Interpreter) -> Result<Facts, ProbeError> {
     let program = interpreter.program.clone();
-    let finished = child::run_within(Command::new(&program).args(["-c", PROBE]), PROBE_TIMEOUT)
-        .map_err(|e| match e {
-            ChildError::Spawn(source) => ProbeError::Spawn {
-                program: program.clone(),
-                source,
-            },
-            ChildError::Timeout(_) => ProbeError::Timeout {
-                program: program.clone(),
-            },
-        })?;
+    // From `/` (child::helper) and with PYTHONSAFEPATH (Python 3.11+): `-c` puts the
+    // current folder first on sys.path, and a `json.py` left there would run as the user.
+    let mut command = child::helper(&program);
+    command
+        .args(["-c", PROBE])
+        .env("PYTHONSAFEPATH", "1")
+        .env_remove("PYTHONSTARTUP")
+        .env_remove("PYTHONINSPECT");
+    let finished = child::run_within(&mut command, PROBE_TIMEOUT).map_err(|e| match e {
+        ChildError::Spawn(source) => ProbeError::Spawn {
+            program: program.clone(),
+            source,
+        },
+        ChildError::Timeout(_) => ProbeError::Timeout {
+            program: program.clone(),
+        },
+    })?;
     if !finished.status.success() {
         return Err(ProbeError::Failed {
             program,

@@ -105,14 +105,59 @@ def _say(message: str) -> None:
         pass
 
 
+def _replaceable(program: str) -> str | None:
+    """Why another user could have put their own program at ``program``, if one could:
+    it, or a folder above it (as written or with links resolved), belongs to someone else
+    than this user or root, the program is writable by its group or others, or a folder
+    above it is writable by all without the sticky bit. POSIX only."""
+    if os.name != "posix":
+        return None
+    me = os.getuid()
+    try:
+        st = os.stat(program)
+    except OSError:
+        return None  # gone: nothing to run
+    if st.st_uid not in (0, me):
+        return f"it belongs to uid {st.st_uid}"
+    if st.st_mode & 0o022:
+        return f"its group or others can change it (mode {st.st_mode & 0o7777:04o})"
+    for start in (program, os.path.realpath(program)):
+        folder = os.path.dirname(start)
+        while True:
+            try:
+                st = os.stat(folder)
+            except OSError:
+                return f"{folder} cannot be read"
+            if st.st_uid not in (0, me):
+                return f"{folder} belongs to uid {st.st_uid}"
+            if st.st_mode & 0o002 and not st.st_mode & 0o1000:
+                return f"anyone can write to {folder}"
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return None
+
+
 def provide_key() -> None:
     """Sets the key from wandb-cred unless the environment already names one."""
     env = os.environ
     if env.get(OPT_OUT, "") not in ("", "0") or env.get("WANDB_API_KEY") or env.get("WANDB_IDENTITY_TOKEN_FILE"):
         return
     try:
+        why = _replaceable(WANDB_CRED)
+        if why is not None:
+            _say(
+                f"wandb-cred: not running {WANDB_CRED}: another user could have replaced it ({why}); "
+                "run `wandb-cred setup-python` again with a wandb-cred only you can change"
+            )
+            return
         import subprocess
 
+        # It runs from its own folder (checked above), never this process's: nothing
+        # there is read as code or configuration. The folder whose settings the SDK
+        # reads (WANDB_DIR, else this one) is named to it instead.
+        workspace = os.path.abspath(os.path.expanduser(env.get("WANDB_DIR") or os.getcwd()))
         try:
             done = subprocess.run(
                 [WANDB_CRED, "get", "--env"],
@@ -120,6 +165,8 @@ def provide_key() -> None:
                 capture_output=True,
                 timeout=TIMEOUT_SECONDS,
                 check=False,
+                cwd=os.path.dirname(os.path.realpath(WANDB_CRED)),
+                env={**env, "WANDB_DIR": workspace},
             )
         except OSError:
             return  # wandb-cred is gone: the SDK behaves as without the hook

@@ -457,12 +457,25 @@ struct StatusArgs {
 
 /// This program's absolute path, for other programs to run it by (git, the Python
 /// hook): the `wandb-cred` front beside the full program (where `get` is fast) when it
-/// is there.
+/// is there. Refused when another user could replace it (see [`recordable`]).
 fn front_program() -> anyhow::Result<PathBuf> {
     use anyhow::Context as _;
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let front = exe.with_file_name(format!("wandb-cred{}", std::env::consts::EXE_SUFFIX));
-    Ok(if front.is_file() { front } else { exe })
+    recordable(if front.is_file() { front } else { exe })
+}
+
+/// `program`, if no other user could replace it: it is recorded for other programs to
+/// run later as this user (on every `import wandb`, every git request, every login), so
+/// a copy in a shared folder would let whoever can write there run code as this user.
+fn recordable(program: PathBuf) -> anyhow::Result<PathBuf> {
+    match crate::child::replaceable(&program) {
+        None => Ok(program),
+        Some(why) => anyhow::bail!(
+            "refusing to record {} for other programs to run: another user could replace it ({why}); install wandb-cred in a folder only you (or root) can write to, such as ~/.local/bin, and run it from there",
+            program.display()
+        ),
+    }
 }
 
 /// `--backend`: parsed by [`BackendChoice`]'s own rules (and its message), with the

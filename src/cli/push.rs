@@ -7,7 +7,7 @@
 //! settings are left as they are).
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
         shell_quote(&remote_program)
     );
     let destination = &line.destination;
-    let mut child = Command::new("ssh")
+    let mut child = crate::child::helper("ssh")
         // No terminal on the remote side: the key stays out of any echo.
         .arg("-T")
         .args(&line.options)

@@ -3,7 +3,7 @@
 //! `credential.<URL>.helper` (which clears helpers inherited for that URL) followed by
 //! this program. Idempotent; `--unset` removes exactly those two values.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anyhow::{Context as _, bail};
 
@@ -103,7 +103,7 @@ fn get_all(name: &str) -> anyhow::Result<Vec<String>> {
 }
 
 fn run_git(args: &[&str]) -> anyhow::Result<Output> {
-    Command::new("git")
+    crate::child::helper("git")
         .args(args)
         .output()
         .context("cannot run git (is it installed and on PATH?)")

@@ -10,8 +10,6 @@
 //! socket file when it ends. A name per session means a socket a killed session left
 //! behind never blocks the next one.
 
-use std::process::Command;
-
 use anyhow::{Context as _, bail};
 
 use super::{Context, Exit, SshArgs};
@@ -59,7 +57,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
     let script = format!(
         "WANDB_CRED_SOCKET={quoted}; WANDB_CRED_NO_AUTOSTART=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART; unset WANDB_CRED_NO_DAEMON; trap 'rm -f {quoted}' EXIT HUP TERM; {command}"
     );
-    let mut ssh = Command::new("ssh");
+    let mut ssh = crate::child::helper("ssh");
     ssh.arg("-R")
         .arg(format!("{remote}:{}", local.display()))
         .args(["-o", "ExitOnForwardFailure=yes"])
@@ -82,7 +80,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
 
 /// Makes the remote's private folder for forwarded sockets; its absolute path.
 fn prepare(options: &[String], destination: &str) -> anyhow::Result<String> {
-    let out = Command::new("ssh")
+    let out = crate::child::helper("ssh")
         .arg("-T")
         .args(options)
         .arg("--")

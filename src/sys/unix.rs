@@ -76,6 +76,11 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// The folder helper programs start in: only root can put anything there.
+pub fn safe_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from("/")
+}
+
 pub fn current_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
@@ -97,6 +102,13 @@ pub fn foreign_control(meta: &Metadata) -> Option<String> {
     let mode = meta.mode() & 0o7777;
     (mode & 0o002 != 0 && mode & 0o1000 == 0)
         .then(|| format!("anyone can write to it (mode {mode:04o})"))
+}
+
+/// Why users other than the owner could change the file `meta` describes (its group or
+/// everyone may write to it), if they could.
+pub fn writable_by_others(meta: &Metadata) -> Option<String> {
+    let mode = meta.mode() & 0o7777;
+    (mode & 0o022 != 0).then(|| format!("can be changed by its group or others (mode {mode:04o})"))
 }
 
 /// Makes a folder of this user's private to it (mode 0700).

@@ -46,6 +46,14 @@ pub fn home_dir() -> Option<std::path::PathBuf> {
     dirs::home_dir()
 }
 
+/// The folder helper programs start in: the Windows folder, which only administrators
+/// can write to.
+pub fn safe_dir() -> std::path::PathBuf {
+    std::env::var_os("SystemRoot")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| std::path::PathBuf::from("C:\\Windows"), Into::into)
+}
+
 /// Windows has no mode bits: a new file inherits the ACL of the user's folder.
 pub fn make_private(_file: &File) -> io::Result<()> {
     Ok(())
@@ -85,7 +93,13 @@ pub fn foreign_control(_meta: &Metadata) -> Option<String> {
     None
 }
 
+/// No mode bits: the folder's ACL decides who may change a file.
+pub fn writable_by_others(_meta: &Metadata) -> Option<String> {
+    None
+}
+
 /// Nothing to do: the ACL of the profile folder decides.
+
 pub fn make_dir_private(_dir: &Path) -> io::Result<()> {
     Ok(())
 }

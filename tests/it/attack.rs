@@ -118,14 +118,14 @@ fn serve_as_thief(mut stream: UnixStream, log: &Path, key: &str) {
 /// A folder both users can reach: `/tmp/wandb-cred-attack.XXXX` (0755, root's), with a
 /// `tmp` inside that is world-writable and sticky like `/tmp`, and `attacker`, a folder
 /// of the attacker's own.
-struct Stage {
-    base: tempfile::TempDir,
-    uid: u32,
-    gid: u32,
+pub struct Stage {
+    pub base: tempfile::TempDir,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Stage {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let (uid, gid) = other_user(ATTACKER);
         let base = tempfile::Builder::new()
             .prefix("wandb-cred-attack.")
@@ -140,16 +140,16 @@ impl Stage {
         stage
     }
 
-    fn tmp(&self) -> PathBuf {
+    pub fn tmp(&self) -> PathBuf {
         self.base.path().join("tmp")
     }
 
-    fn attacker_home(&self) -> PathBuf {
+    pub fn attacker_home(&self) -> PathBuf {
         self.base.path().join("attacker")
     }
 
     /// A folder made by the attacker, with that mode.
-    fn attacker_dir(&self, path: impl AsRef<Path>, mode: u32) -> PathBuf {
+    pub fn attacker_dir(&self, path: impl AsRef<Path>, mode: u32) -> PathBuf {
         let dir = self.base.path().join(path);
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -158,7 +158,7 @@ impl Stage {
     }
 
     /// A command run as the attacker, with a clean environment.
-    fn as_attacker(&self, program: &Path) -> Command {
+    pub fn as_attacker(&self, program: &Path) -> Command {
         let mut command = Command::new("setpriv");
         command
             .args([

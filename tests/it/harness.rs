@@ -539,6 +539,12 @@ impl Run<'_> {
         self
     }
 
+    /// Runs in `dir` instead of the sandbox's work folder.
+    pub fn dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
     pub fn stdin(mut self, text: &str) -> Self {
         self.stdin = Some(text.as_bytes().to_vec());
         self

@@ -28,6 +28,8 @@ mod doctor;
 #[cfg(unix)]
 mod exec;
 #[cfg(unix)]
+mod foreign;
+#[cfg(unix)]
 mod forward;
 #[cfg(unix)]
 mod front;
@@ -101,6 +103,7 @@ fn main() -> std::process::ExitCode {
         audit::tests(),
         load::tests(),
         attack::tests(),
+        foreign::tests(),
     ] {
         trials.extend(more);
     }

@@ -7,7 +7,6 @@ mod launchd;
 mod systemd;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -91,7 +90,9 @@ pub fn installed(env: &Environment) -> Option<(PathBuf, Option<PathBuf>)> {
 /// tool folder's `bin` entry may be one), so the unit keeps working from any shell.
 fn this_program() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
-    std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))
+    let exe =
+        std::fs::canonicalize(&exe).with_context(|| format!("cannot resolve {}", exe.display()))?;
+    super::recordable(exe)
 }
 
 fn home() -> anyhow::Result<PathBuf> {
@@ -153,7 +154,7 @@ impl Definition {
 
 /// Runs the service manager's tool once (bounded); `Err` says what it said.
 fn manager(tool: &str, args: &[&str]) -> anyhow::Result<Finished> {
-    let finished = child::run_within(Command::new(tool).args(args), MANAGER_BOUND)
+    let finished = child::run_within(child::helper(tool).args(args), MANAGER_BOUND)
         .with_context(|| format!("`{tool} {}`", args.join(" ")))?;
     if !finished.status.success() {
         let said = finished.last_error_line();
@@ -173,7 +174,7 @@ fn manager(tool: &str, args: &[&str]) -> anyhow::Result<Finished> {
 
 /// Whether the tool's answer to a question is yes (exit status 0), bounded.
 fn manager_says_yes(tool: &str, args: &[&str]) -> bool {
-    child::run_within(Command::new(tool).args(args), MANAGER_BOUND)
+    child::run_within(child::helper(tool).args(args), MANAGER_BOUND)
         .is_ok_and(|finished| finished.status.success())
 }
 

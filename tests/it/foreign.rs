@@ -1,0 +1,278 @@
+//! The second attack suite (issue 22): another local user plants code, settings or
+//! programs where the victim works, and the victim only runs wandb-cred there. The
+//! victim is this test process (root), so file permissions do not protect it: only the
+//! checks wandb-cred makes do. Root-only (`Need::OtherUser`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::Trial;
+
+use crate::attack::Stage;
+use crate::harness::{BIN, Need, Sandbox, copy_program, make_venv, snapshot};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    trials![[Need::OtherUser];
+        the_python_probe_imports_nothing_from_the_callers_folder,
+        helper_programs_run_from_a_folder_nobody_else_controls,
+        a_program_another_user_could_replace_is_never_recorded,
+        the_hook_never_runs_a_recorded_program_another_user_replaced,
+    ]
+}
+
+/// Modules the probe imports, directly or through `importlib.metadata`.
+const PLANTED_MODULES: &[&str] = &[
+    "json",
+    "csv",
+    "zipfile",
+    "email",
+    "importlib",
+    "sysconfig",
+    "site",
+    "os",
+    "typing",
+];
+
+/// Plants a module under each name of [`PLANTED_MODULES`] in `dir`; each appends its
+/// name to the returned file when imported (as whoever imports it).
+fn plant_modules(stage: &Stage, dir: &Path) -> PathBuf {
+    let ran = stage.tmp().join("ran");
+    for name in PLANTED_MODULES {
+        let code = format!(
+            "open({:?}, 'a').write('{name}\\n')\n",
+            ran.display().to_string()
+        );
+        std::fs::write(dir.join(format!("{name}.py")), &code).unwrap();
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("__init__.py"), &code).unwrap();
+    }
+    ran
+}
+
+/// A shared project folder (the attacker's, writable by all) holding a `json.py` and
+/// friends: `doctor`, `setup-python` and `setup-python --unset` run there by the victim
+/// import none of them. Failed before the fix: the probe ran in the caller's folder,
+/// whose `json.py` it imported first.
+fn the_python_probe_imports_nothing_from_the_callers_folder() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let shared = stage.attacker_dir("project", 0o777);
+    let ran = plant_modules(&stage, &shared);
+    let (python, _site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
+    let python = python.to_str().unwrap();
+    let runs: [&[&str]; 5] = [
+        &["doctor", "--python", python],
+        &["doctor"],
+        &["setup-python", "--python", python],
+        &["doctor", "--python", python],
+        &["setup-python", "--python", python, "--unset"],
+    ];
+    for args in runs {
+        let out = sb
+            .cmd(args)
+            .dir(&shared)
+            .env("VIRTUAL_ENV", sb.root.join("venv").to_str().unwrap())
+            .run();
+        assert!(
+            !ran.exists(),
+            "`wandb-cred {}` ran code from the caller's folder: {}\n{}",
+            args.join(" "),
+            std::fs::read_to_string(&ran).unwrap_or_default(),
+            out.report()
+        );
+        assert!(
+            !out.stdout.contains("not understood") && !out.stderr.contains("not understood"),
+            "{}",
+            out.report()
+        );
+    }
+    // The probe still saw the venv: the hook went into it and came out again.
+    let said = sb
+        .cmd(&["doctor", "--python", python])
+        .dir(&shared)
+        .run()
+        .stdout
+        .clone();
+    assert!(
+        said.contains(&sb.root.join("venv").display().to_string()),
+        "{said}"
+    );
+}
+
+/// Fake `git`, `ssh`, `systemctl` and `python3` that record the folder they were started
+/// in: every helper wandb-cred runs starts in `/`, never in the caller's folder (here the
+/// attacker's). Failed before the fix: each recorded the caller's folder.
+fn helper_programs_run_from_a_folder_nobody_else_controls() {
+    let stage = Stage::new();
+    let mut sb = Sandbox::new();
+    let shared = stage.attacker_dir("project", 0o777);
+    let log = sb.root.join("cwd.log");
+    for tool in ["git", "ssh", "systemctl", "python3"] {
+        sb.script(
+            tool,
+            &format!(
+                "#!/bin/sh\necho \"{tool} $(pwd)\" >> '{}'\nexit 1\n",
+                log.display()
+            ),
+        );
+    }
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let runs: [&[&str]; 5] = [
+        &["setup-git"],
+        &["push", "somewhere"],
+        &["ssh", "somewhere"],
+        &["service", "install"],
+        &["setup-python"],
+    ];
+    for args in runs {
+        sb.cmd(args).dir(&shared).run();
+    }
+    let seen = std::fs::read_to_string(&log).unwrap_or_default();
+    for tool in ["git", "ssh", "systemctl", "python3"] {
+        assert!(
+            seen.lines().any(|l| l.starts_with(&format!("{tool} "))),
+            "{tool} was never run: {seen}"
+        );
+    }
+    for line in seen.lines() {
+        assert!(
+            line.ends_with(" /"),
+            "a helper ran outside `/`: {line}\n{seen}"
+        );
+    }
+    assert!(
+        std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777 == 0o777,
+        "the shared folder is as the attacker left it"
+    );
+}
+
+/// Copies both programs (the front and the full one) into `dir`; the front's path.
+fn copy_programs(dir: &Path) -> PathBuf {
+    let full = Path::new(BIN).with_file_name("wandb-cred-full");
+    copy_program(&full, &dir.join("wandb-cred-full"));
+    copy_program(Path::new(BIN), &dir.join("wandb-cred"));
+    dir.join("wandb-cred")
+}
+
+/// A trial copy run from a folder others can write to: `setup-python`, `setup-git` and
+/// `service install` each refuse to record it, say why, and change nothing. Failed
+/// before the fix: all three recorded the path.
+fn a_program_another_user_could_replace_is_never_recorded() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let shared = stage.attacker_dir("scratch", 0o777);
+    let program = copy_programs(&shared);
+    let program = program.to_str().unwrap();
+    let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
+    let before = snapshot(&sb.root);
+    let python = python.to_str().unwrap();
+    let runs: [&[&str]; 3] = [
+        &["setup-python", "--python", python],
+        &["setup-git"],
+        &["service", "install"],
+    ];
+    for args in runs {
+        sb.program(program, args)
+            .run()
+            .fails(1)
+            .stderr_has("another user could replace it")
+            .stderr_has(&shared.display().to_string());
+    }
+    assert!(!site.join("_wandb_cred_hook").exists());
+    assert_eq!(
+        snapshot(&sb.root),
+        before,
+        "a refused command changed files"
+    );
+    // A copy in a folder of the user's own below a sticky shared folder is fine.
+    let own = stage.tmp().join("trial");
+    std::fs::create_dir(&own).unwrap();
+    let program = copy_programs(&own);
+    sb.program(&program, &["setup-python", "--python", python])
+        .run()
+        .ok();
+    assert!(site.join("_wandb_cred_hook").exists());
+}
+
+/// `setup-python` from a trial copy in the user's own folder below a shared sticky one;
+/// the copy is deleted and another user re-creates its path with a program of theirs:
+/// `import wandb` does not run it and says why in one line. Failed before the fix: the
+/// attacker's program ran as the victim. The hook also runs its program from that
+/// program's folder, with the workspace named by WANDB_DIR.
+fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
+    // A stand-in `wandb` package: the hook acts on any module of that name.
+    std::fs::create_dir(site.join("wandb")).unwrap();
+    std::fs::write(site.join("wandb/__init__.py"), "").unwrap();
+    let trial = stage.tmp().join("trial");
+    std::fs::create_dir(&trial).unwrap();
+    let program = copy_programs(&trial);
+    sb.program(
+        &program,
+        &["setup-python", "--python", python.to_str().unwrap()],
+    )
+    .run()
+    .ok();
+    // The recorded program runs from its own folder and is told the workspace.
+    let seen = sb.root.join("seen");
+    std::fs::remove_file(&program).unwrap();
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho \"$(pwd) $WANDB_DIR\" > '{}'\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.program(&python, &["-c", "import wandb"]).run().ok();
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap().trim(),
+        format!("{} {}", trial.display(), sb.work.display())
+    );
+    // Deleted, and re-created by the attacker.
+    std::fs::remove_dir_all(&trial).unwrap();
+    let theirs = stage.attacker_dir("tmp/trial", 0o755);
+    let ran = stage.tmp().join("ran");
+    let evil = theirs.join("wandb-cred");
+    std::fs::write(
+        &evil,
+        format!("#!/bin/sh\necho ran > '{}'\n", ran.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&evil, Some(stage.uid), Some(stage.gid)).unwrap();
+    let out = sb.program(&python, &["-c", "import wandb"]).run();
+    out.ok()
+        .stderr_has("not running")
+        .stderr_has("another user could have replaced it");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.report());
+    assert!(!ran.exists(), "the attacker's program ran as the victim");
+    // Theirs, in a folder of the victim's: refused for its owner alone.
+    std::fs::remove_dir_all(&theirs).unwrap();
+    std::fs::create_dir(&trial).unwrap();
+    let planted = trial.join("wandb-cred");
+    std::fs::write(
+        &planted,
+        format!("#!/bin/sh\necho ran > '{}'\n", ran.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&planted, Some(stage.uid), Some(stage.gid)).unwrap();
+    sb.program(&python, &["-c", "import wandb"])
+        .run()
+        .ok()
+        .stderr_has("belongs to uid");
+    // Ours but writable by others: refused too.
+    std::os::unix::fs::chown(&planted, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.program(&python, &["-c", "import wandb"])
+        .run()
+        .ok()
+        .stderr_has("mode 0777");
+    assert!(!ran.exists(), "a replaceable program ran as the victim");
+}
