@@ -41,38 +41,6 @@ pub fn helper(program: impl AsRef<OsStr>) -> Command {
     command
 }
 
-/// Why another user could replace the program at `path` (which other programs will
-/// run later by that path: the Python hook, git, the service manager), if one could:
-/// the file, or a folder above it, belongs to another user or is writable by others
-/// (a sticky folder such as `/tmp` only for the folders above the program's own).
-pub fn replaceable(path: &std::path::Path) -> Option<String> {
-    let described = |p: &std::path::Path, why: String| Some(format!("{} {why}", p.display()));
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            if let Some(why) = crate::sys::foreign_owner(&meta)
-                .map(|owner| format!("belongs to {owner}"))
-                .or_else(|| crate::sys::writable_by_others(&meta))
-            {
-                return described(path, why);
-            }
-        }
-        Err(e) => return described(path, format!("cannot be read ({e})")),
-    }
-    for dir in path
-        .ancestors()
-        .skip(1)
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        let Ok(meta) = std::fs::metadata(dir) else {
-            continue;
-        };
-        if let Some(why) = crate::sys::foreign_control(&meta) {
-            return described(dir, why.replacen("it ", "", 1));
-        }
-    }
-    None
-}
-
 /// How a program that was run to its end finished.
 pub struct Finished {
     pub status: ExitStatus,

@@ -12,6 +12,7 @@ pub mod git_credential;
 pub mod ipc;
 pub mod key;
 pub mod locked;
+pub mod ownership;
 pub mod prompt;
 pub mod python_env;
 pub mod resolve;

@@ -177,6 +177,9 @@ def provide_key() -> None:
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
             _say(lines[-1] if lines else f"wandb-cred: {WANDB_CRED} failed (exit status {done.returncode})")
             return
+        for said in done.stderr.decode("utf-8", "replace").splitlines():
+            if said.startswith("wandb-cred: warning: "):
+                sys.stderr.write(said + "\n")  # e.g. a settings file that was ignored
         for line in done.stdout.decode("utf-8").splitlines():
             name, sep, value = line.partition("=")
             if sep and name in VARIABLES and value and not env.get(name):

@@ -39,11 +39,15 @@ pub struct Context {
 pub type Opener = fn(&Context) -> Box<dyn KeyService>;
 
 impl Context {
+    /// The context every command of the full program starts from; the settings files'
+    /// warnings are said here, once.
     pub fn load(backend_choice: BackendChoice) -> anyhow::Result<Self> {
-        Self::load_using(backend_choice, Self::open_service)
+        let ctx = Self::load_using(backend_choice, Self::open_service)?;
+        ctx.warn_about_settings();
+        Ok(ctx)
     }
 
-    /// Like [`Context::load`], with the key service `open` makes.
+    /// Like [`Context::load`], with the key service `open` makes, and nothing said.
     pub fn load_using(backend_choice: BackendChoice, open: Opener) -> anyhow::Result<Self> {
         let (ctx, broken) = Self::read(backend_choice, open)?;
         match broken {
@@ -57,7 +61,15 @@ impl Context {
     pub fn load_lenient(
         backend_choice: BackendChoice,
     ) -> anyhow::Result<(Self, Option<SettingsError>)> {
-        Self::read(backend_choice, Self::open_service)
+        let (ctx, broken) = Self::read(backend_choice, Self::open_service)?;
+        ctx.warn_about_settings();
+        Ok((ctx, broken))
+    }
+
+    fn warn_about_settings(&self) {
+        for warning in &self.settings.warnings {
+            warn(warning);
+        }
     }
 
     fn read(

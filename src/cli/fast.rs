@@ -158,6 +158,10 @@ fn lookup<T>(
     let Ok(ctx) = Context::load_using(backend, quick_daemon) else {
         return Lookup::Handover;
     };
+    // The full program says the settings files' warnings.
+    if !ctx.settings.warnings.is_empty() {
+        return Lookup::Handover;
+    }
     match find(&ctx) {
         Ok(found) => Lookup::Found(found),
         Err(error) if keychain_said_no(&error) => Lookup::Final(error),

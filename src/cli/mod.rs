@@ -469,7 +469,7 @@ fn front_program() -> anyhow::Result<PathBuf> {
 /// run later as this user (on every `import wandb`, every git request, every login), so
 /// a copy in a shared folder would let whoever can write there run code as this user.
 fn recordable(program: PathBuf) -> anyhow::Result<PathBuf> {
-    match crate::child::replaceable(&program) {
+    match crate::ownership::program(&program) {
         None => Ok(program),
         Some(why) => anyhow::bail!(
             "refusing to record {} for other programs to run: another user could replace it ({why}); install wandb-cred in a folder only you (or root) can write to, such as ~/.local/bin, and run it from there",

@@ -118,7 +118,7 @@ impl Ini {
             indent_level = indent;
             if let Some(name) = section_header(stripped) {
                 if name != DEFAULTS && ini.sections.iter().any(|s| s.name == name) {
-                    return Err(err(n, &format!("section [{name}] appears twice")));
+                    return Err(err(n, "a [section] header appears a second time"));
                 }
                 ini.sections.push(Section {
                     name: name.to_owned(),
@@ -146,7 +146,7 @@ impl Ini {
                 .iter()
                 .any(|o| &o.section == section && o.key == key)
             {
-                return Err(err(n, &format!("`{key}` is set twice in [{section}]")));
+                return Err(err(n, "a setting is set a second time in its section"));
             }
             ini.options.push(Option_ {
                 section: section.clone(),

@@ -1,5 +1,8 @@
 //! The workspace and system settings files as one view (workspace over system), and
-//! the base URL persistence `login` does (compat.md §1).
+//! the base URL persistence `login` does (compat.md §1). A file another user could have
+//! written never chooses the server or the key ([`TRUSTED_ONLY`]); a workspace file that
+//! cannot be read is a warning, not an error, so a file planted in a shared folder
+//! cannot stop every command run there.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +11,7 @@ use super::netrc::ParseError;
 use super::paths;
 use super::settings::{self, Ini, SECTION};
 use crate::env::Environment;
+use crate::ownership;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -17,11 +21,18 @@ pub enum SettingsError {
     File(#[from] FileError),
 }
 
+/// The settings that decide where keys go and which key is used: taken only from a
+/// file no other user could have written.
+pub const TRUSTED_ONLY: &[&str] = &["api_key", "base_url"];
+
 /// One settings file: where it is and, when it exists, what it says.
 #[derive(Debug)]
 pub struct SettingsFile {
     pub path: PathBuf,
     pub ini: Option<Ini>,
+    /// Why another user could have written it, if one could: its [`TRUSTED_ONLY`]
+    /// settings are then not used.
+    pub foreign: Option<String>,
 }
 
 impl SettingsFile {
@@ -33,7 +44,47 @@ impl SettingsFile {
             })?),
             None => None,
         };
-        Ok(Self { path, ini })
+        let foreign = ini.as_ref().and_then(|_| ownership::file(&path));
+        Ok(Self { path, ini, foreign })
+    }
+
+    /// Like [`SettingsFile::load`], but a file that cannot be read or parsed is treated
+    /// as absent, with the reason (which never quotes the file's content).
+    fn load_or_skip(path: PathBuf) -> (Self, Option<String>) {
+        match Self::load(path.clone()) {
+            Ok(file) => (file, None),
+            Err(error) => (
+                Self::absent(path),
+                Some(format!("{error}; the file is ignored")),
+            ),
+        }
+    }
+
+    fn absent(path: PathBuf) -> Self {
+        Self {
+            path,
+            ini: None,
+            foreign: None,
+        }
+    }
+
+    /// The warning for the settings this file holds but that are not used because
+    /// another user could have written it.
+    fn ignored(&self) -> Option<String> {
+        let why = self.foreign.as_ref()?;
+        let ini = self.ini.as_ref()?;
+        let held: Vec<&str> = TRUSTED_ONLY
+            .iter()
+            .copied()
+            .filter(|key| ini.get(SECTION, key).is_some())
+            .collect();
+        (!held.is_empty()).then(|| {
+            format!(
+                "ignoring {} in {}: another user could have written it ({why}); such a file never chooses your server or key",
+                held.join(" and "),
+                self.path.display()
+            )
+        })
     }
 
     pub fn exists(&self) -> bool {
@@ -41,6 +92,9 @@ impl SettingsFile {
     }
 
     fn get(&self, key: &str) -> Option<Setting<'_>> {
+        if self.foreign.is_some() && TRUSTED_ONLY.contains(&key) {
+            return None;
+        }
         let ini = self.ini.as_ref()?;
         Some(Setting {
             value: ini.get(SECTION, key)?,
@@ -59,7 +113,8 @@ impl SettingsFile {
     }
 
     fn remove(&self, key: &str) -> Result<bool, SettingsError> {
-        if !self.exists() {
+        // Another user's file is not ours to edit (and its value was never used).
+        if !self.exists() || self.foreign.is_some() {
             return Ok(false);
         }
         let removed = atomic::update(&self.path, |text| {
@@ -86,19 +141,31 @@ pub struct Setting<'a> {
     pub line: usize,
 }
 
-/// Both settings files, parsed. A file that cannot be parsed is an error up front, so
-/// no command acts on half-read settings and none overwrites a file it cannot read.
+/// Both settings files, parsed. The user's own (system) file that cannot be parsed is
+/// an error up front, so no command acts on half-read settings and none overwrites a
+/// file it cannot read. The workspace file, which may sit in a folder others share, is
+/// ignored with a warning instead.
 #[derive(Debug)]
 pub struct SettingsFiles {
     pub workspace: SettingsFile,
     pub system: SettingsFile,
+    /// One line each, for the user: files ignored, or settings in them not used.
+    pub warnings: Vec<String>,
 }
 
 impl SettingsFiles {
     pub fn load(env: &Environment) -> Result<Self, SettingsError> {
+        let (workspace, unreadable) = SettingsFile::load_or_skip(paths::workspace_settings(env));
+        let system = SettingsFile::load(paths::system_settings(env))?;
+        let warnings = unreadable
+            .into_iter()
+            .chain(workspace.ignored())
+            .chain(system.ignored())
+            .collect();
         Ok(Self {
-            workspace: SettingsFile::load(paths::workspace_settings(env))?,
-            system: SettingsFile::load(paths::system_settings(env))?,
+            workspace,
+            system,
+            warnings,
         })
     }
 
@@ -106,14 +173,9 @@ impl SettingsFiles {
     /// when a file cannot be read.
     pub fn absent(env: &Environment) -> Self {
         Self {
-            workspace: SettingsFile {
-                path: paths::workspace_settings(env),
-                ini: None,
-            },
-            system: SettingsFile {
-                path: paths::system_settings(env),
-                ini: None,
-            },
+            workspace: SettingsFile::absent(paths::workspace_settings(env)),
+            system: SettingsFile::absent(paths::system_settings(env)),
+            warnings: Vec::new(),
         }
     }
 

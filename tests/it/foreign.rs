@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::Trial;
 
 use crate::attack::Stage;
-use crate::harness::{BIN, Need, Sandbox, copy_program, make_venv, snapshot};
+use crate::harness::{BIN, Need, Sandbox, copy_program, make_venv, snapshot, v1_key};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
@@ -18,8 +18,13 @@ pub fn tests() -> Vec<Trial> {
         helper_programs_run_from_a_folder_nobody_else_controls,
         a_program_another_user_could_replace_is_never_recorded,
         the_hook_never_runs_a_recorded_program_another_user_replaced,
+        another_users_settings_file_chooses_neither_key_nor_server,
+        a_hostile_settings_file_costs_one_warning_and_quotes_nothing,
     ]
 }
+
+/// The attacker's account name, as warnings name it.
+const ATTACKER_NAME: &str = "wandbcredattacker";
 
 /// Modules the probe imports, directly or through `importlib.metadata`.
 const PLANTED_MODULES: &[&str] = &[
@@ -275,4 +280,177 @@ fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
         .ok()
         .stderr_has("mode 0777");
     assert!(!ran.exists(), "a replaceable program ran as the victim");
+}
+
+/// The lines `get --env` printed, as a map.
+fn env_lines(stdout: &str) -> std::collections::BTreeMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// A workspace settings file with another user's `api_key` and `base_url`, in their
+/// folder, and the same file of the victim's own in a folder anyone can write to: `get
+/// --env`, `exec` and the hook give the victim's own key for the cloud, and one warning
+/// names the file, why, and what was ignored. With only `base_url` planted, neither
+/// WANDB_API_KEY nor netrc's `default` password goes to their server. Failed before the
+/// fix: the attacker's key was exported, and the victim's keys went to their URL.
+fn another_users_settings_file_chooses_neither_key_nor_server() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let mine = sb.key();
+    sb.cmd(&["login", &mine]).run().ok();
+    let theirs = v1_key();
+    let evil_url = "https://evil.example.com";
+    let planted = format!("[default]\napi_key = {theirs}\nbase_url = {evil_url}\n");
+    let theirs_dir = stage.attacker_dir("project", 0o755);
+    let in_their_folder = theirs_dir.join("wandb");
+    std::fs::create_dir(&in_their_folder).unwrap();
+    std::fs::write(in_their_folder.join("settings"), &planted).unwrap();
+    std::os::unix::fs::chown(&in_their_folder, Some(stage.uid), Some(stage.gid)).unwrap();
+    std::os::unix::fs::chown(
+        in_their_folder.join("settings"),
+        Some(stage.uid),
+        Some(stage.gid),
+    )
+    .unwrap();
+    // The victim's own file, below a folder anyone can write to (no sticky bit).
+    let open = stage.base.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ours_dir = open.join("project");
+    std::fs::create_dir_all(ours_dir.join("wandb")).unwrap();
+    std::fs::write(ours_dir.join("wandb/settings"), &planted).unwrap();
+    let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
+    std::fs::create_dir(site.join("wandb")).unwrap();
+    std::fs::write(
+        site.join("wandb/__init__.py"),
+        "import os\nprint(os.environ.get('WANDB_API_KEY'), os.environ.get('WANDB_BASE_URL'))\n",
+    )
+    .unwrap();
+    sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
+        .run()
+        .ok();
+    for (dir, why) in [
+        (&theirs_dir, ATTACKER_NAME),
+        (&ours_dir, "anyone can write to it"),
+    ] {
+        let settings = dir.join("wandb/settings").display().to_string();
+        let out = sb.cmd(&["get", "--env"]).dir(dir).key_on_stdout().run();
+        out.ok()
+            .stderr_has("ignoring api_key and base_url in")
+            .stderr_has(&settings)
+            .stderr_has(why);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.report());
+        let vars = env_lines(&out.stdout);
+        assert_eq!(vars.get("WANDB_API_KEY"), Some(&mine), "{}", out.report());
+        assert_eq!(
+            vars.get("WANDB_BASE_URL").map(String::as_str),
+            Some("https://api.wandb.ai")
+        );
+        let out = sb
+            .cmd(&[
+                "exec",
+                "--",
+                "sh",
+                "-c",
+                "echo \"$WANDB_API_KEY $WANDB_BASE_URL\"",
+            ])
+            .dir(dir)
+            .key_on_stdout()
+            .run();
+        out.ok().stderr_has(&settings);
+        assert_eq!(out.stdout.trim(), format!("{mine} https://api.wandb.ai"));
+        let out = sb
+            .program(&python, &["-c", "import wandb"])
+            .dir(dir)
+            .key_on_stdout()
+            .run();
+        out.ok().stderr_has(&settings);
+        assert_eq!(out.stdout.trim(), format!("{mine} https://api.wandb.ai"));
+    }
+    // Only base_url planted: the environment's key and netrc's default password stay
+    // with the cloud.
+    std::fs::write(
+        in_their_folder.join("settings"),
+        format!("[default]\nbase_url = {evil_url}\n"),
+    )
+    .unwrap();
+    let env_key = sb.key();
+    let out = sb
+        .cmd(&["get", "--env"])
+        .dir(&theirs_dir)
+        .env("WANDB_API_KEY", &env_key)
+        .key_on_stdout()
+        .run();
+    out.ok().stderr_has("ignoring base_url in");
+    assert!(!out.stdout.contains("evil"), "{}", out.report());
+    let fallback = sb.key();
+    sb.write(
+        &sb.netrc(),
+        &format!("default\n  login user\n  password {fallback}\n"),
+    );
+    let out = sb
+        .cmd(&["get", "--env"])
+        .dir(&theirs_dir)
+        .key_on_stdout()
+        .run();
+    assert!(!out.stdout.contains("evil"), "{}", out.report());
+    let out = sb.cmd(&["status"]).dir(&theirs_dir).run();
+    assert!(!out.stdout.contains("evil"), "{}", out.report());
+    out.stderr_has("ignoring base_url in");
+}
+
+/// Garbage, a link to the victim's netrc, and a FIFO as the workspace settings file of a
+/// shared folder: each costs one warning naming the file, `get` still works there,
+/// nothing hangs and no byte of the file is quoted. Failed before the fix: every
+/// command in the folder failed, and a `[section]` or key name was quoted.
+fn a_hostile_settings_file_costs_one_warning_and_quotes_nothing() {
+    let stage = Stage::new();
+    let sb = Sandbox::new();
+    let mine = sb.key();
+    sb.cmd(&["login", &mine]).run().ok();
+    let dir = stage.attacker_dir("project", 0o777);
+    let wandb = dir.join("wandb");
+    let settings = wandb.join("settings");
+    let secret = sb.secret(format!("ghp_{}", "x9Y8".repeat(10)));
+    let garbage = format!("[{secret}]\na = 1\n[{secret}]\n");
+    let link = |target: &Path| std::os::unix::fs::symlink(target, &settings).unwrap();
+    type Make<'a> = Box<dyn Fn() + 'a>;
+    let cases: [(&str, Make); 4] = [
+        (
+            "garbage",
+            Box::new(|| std::fs::write(&settings, &garbage).unwrap()),
+        ),
+        (
+            "a secret as a key",
+            Box::new(|| {
+                std::fs::write(&settings, format!("[default]\n{secret}: 1\n{secret}: 2\n")).unwrap()
+            }),
+        ),
+        ("a link to the netrc", Box::new(|| link(&sb.netrc()))),
+        (
+            "a fifo",
+            Box::new(|| {
+                let made = std::process::Command::new("mkfifo")
+                    .arg(&settings)
+                    .status()
+                    .unwrap();
+                assert!(made.success());
+            }),
+        ),
+    ];
+    for (what, make) in cases {
+        let _ = std::fs::remove_dir_all(&wandb);
+        std::fs::create_dir(&wandb).unwrap();
+        make();
+        let out = sb.cmd(&["get"]).dir(&dir).key_on_stdout().run();
+        out.ok().stderr_has(&settings.display().to_string());
+        assert_eq!(out.stdout.trim(), mine, "{what}: {}", out.report());
+        assert_eq!(out.stderr.lines().count(), 1, "{what}: {}", out.report());
+        assert!(!out.stderr.contains(&secret), "{what}: {}", out.report());
+        assert!(!out.stderr.contains("ghp_"), "{what}: {}", out.report());
+    }
 }
