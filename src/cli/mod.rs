@@ -119,7 +119,7 @@ enum Command {
     #[command(after_help = "Examples:
   wandb-cred push gpu1
   wandb-cred push -p 2222 -i ~/.ssh/id_ed25519 me@gpu1.example.com
-  wandb-cred push --host https://wandb.example.com --remote-command ~/.local/bin/wandb-cred gpu1")]
+  wandb-cred push --host https://wandb.example.com --remote-command '~/.local/bin/wandb-cred' gpu1")]
     Push(PushArgs),
     /// Open an SSH session whose wandb-cred is served by this machine's keys (get only).
     ///
@@ -312,6 +312,7 @@ struct PushArgs {
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     host: Option<String>,
     /// The wandb-cred program on the remote (default: `wandb-cred` on the PATH ssh gives).
+    /// Quote a leading `~/` ('~/.local/bin/wandb-cred'): the remote expands it.
     #[arg(long, value_name = "PATH")]
     remote_command: Option<String>,
     /// ssh's options and the destination, as for ssh ([user@]host or ssh://...).

@@ -12,8 +12,9 @@ use std::process::Stdio;
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
-use super::output::say;
+use super::output::{escaped, say};
 use super::{Context, Exit, PushArgs};
+use crate::resolve::credential::KeySource;
 use crate::ssh::{self, shell_quote};
 
 /// ssh options that would keep the key from reaching the remote's standard input, or
@@ -76,13 +77,21 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
     let Some(found) = ctx.stored_key(&url)? else {
         bail!("{} (nothing was sent)", super::get::no_key(ctx, &url));
     };
+    if let KeySource::Netrc(_) = &found.source
+        && !has_machine_entry(ctx, &url)?
+    {
+        bail!(
+            "the only key for {url} is the catch-all `default` entry of {}, which push never sends (it usually belongs to another service); store the W&B key with `wandb-cred login` first (nothing was sent)",
+            ctx.netrc_path.display()
+        );
+    }
     let remote_program = remote_program.unwrap_or_else(|| "wandb-cred".to_owned());
-    // `env` runs in every remote login shell (sh, bash, zsh, fish, tcsh); the URL is
-    // the only variable part, quoted.
+    // `env` runs in every remote login shell (sh, bash, zsh, fish, tcsh); the URL and
+    // the program are quoted (but for a leading `~/`, which the remote expands).
     let remote = format!(
         "env WANDB_BASE_URL={} {} login -",
         shell_quote(url.as_str()),
-        shell_quote(&remote_program)
+        remote_word(&remote_program)?
     );
     let destination = &line.destination;
     let mut child = crate::child::helper("ssh")
@@ -93,10 +102,17 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
         .arg(destination)
         .arg(&remote)
         .stdin(Stdio::piped())
-        .stdout(Stdio::inherit())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .context("cannot run ssh (is OpenSSH's client installed?)")?;
+    let stdout = child.stdout.take().expect("piped");
+    let remote_stdout = std::thread::spawn(move || -> Vec<String> {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect()
+    });
     let mut key_line = Zeroizing::new(found.key.expose().to_owned());
     key_line.push('\n');
     let sent = child
@@ -110,8 +126,10 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
         .map_while(Result::ok)
         .collect();
     let status = child.wait().context("ssh did not finish")?;
-    for text in &said {
-        say(format_args!("{destination}: {text}"));
+    let said_on_stdout = remote_stdout.join().unwrap_or_default();
+    // What the remote printed, never raw: it could hold terminal escape sequences.
+    for text in said_on_stdout.iter().chain(&said) {
+        say(format_args!("{destination}: {}", escaped(text)));
     }
     match status.code() {
         Some(0) if sent.is_ok() => {
@@ -133,5 +151,59 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
                 "exit status {c}"
             ))
         ),
+    }
+}
+
+/// Whether netrc has an entry of its own for one of the server's names (a key found
+/// there otherwise came from the catch-all `default` entry).
+fn has_machine_entry(
+    ctx: &Context,
+    url: &crate::resolve::base_url::BaseUrl,
+) -> anyhow::Result<bool> {
+    let netrc = ctx.netrc();
+    for name in url.netrc_names() {
+        if netrc.machine_key(&name)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `--remote-command` as one word for the remote shell: quoted, but for a leading `~/`,
+/// which the remote expands to its own home (`"$HOME"/...`); a value with a `=`, which
+/// `env` would take for a variable assignment, is refused.
+fn remote_word(program: &str) -> Result<String, Exit> {
+    if program.is_empty() || program.contains('=') {
+        return Err(Exit {
+            code: 2,
+            message: format!(
+                "--remote-command {}: not a program path (`env` would read a `=` as a variable to set); name the remote wandb-cred, e.g. --remote-command '~/.local/bin/wandb-cred'",
+                escaped(program)
+            ),
+        });
+    }
+    Ok(match program.strip_prefix("~/") {
+        Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
+        None => shell_quote(program),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remote_program_word() {
+        assert_eq!(
+            remote_word("~/.local/bin/wandb-cred").unwrap(),
+            "\"$HOME\"/.local/bin/wandb-cred"
+        );
+        assert_eq!(remote_word("~/a b").unwrap(), "\"$HOME\"/'a b'");
+        assert_eq!(
+            remote_word("/opt/w c/wandb-cred").unwrap(),
+            "'/opt/w c/wandb-cred'"
+        );
+        assert!(remote_word("A=b").is_err());
+        assert!(remote_word("").is_err());
     }
 }

@@ -47,16 +47,13 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
     let destination = &line.destination;
     let remote_dir = prepare(&line.options, destination)?;
     let remote = format!("{remote_dir}/{}.sock", session_name());
-    let quoted = shell_quote(&remote);
     let command = if line.command.is_empty() {
         r#""${SHELL:-/bin/sh}" -l"#.to_owned()
     } else {
         // As ssh does: the words joined by spaces, for the remote shell to read.
         line.command.join(" ")
     };
-    let script = format!(
-        "WANDB_CRED_SOCKET={quoted}; WANDB_CRED_NO_AUTOSTART=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART; unset WANDB_CRED_NO_DAEMON; trap 'rm -f {quoted}' EXIT HUP TERM; {command}"
-    );
+    let script = session_script(&remote, &command);
     let mut ssh = crate::child::helper("ssh");
     ssh.arg("-R")
         .arg(format!("{remote}:{}", local.display()))
@@ -78,6 +75,16 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
     .into())
 }
 
+/// The remote side of the session: the socket's variables, a trap that removes the
+/// socket when the session ends (the path read from the variable, so any path works,
+/// spaces and quotes included), then `command`.
+fn session_script(socket: &str, command: &str) -> String {
+    format!(
+        "WANDB_CRED_SOCKET={}; WANDB_CRED_NO_AUTOSTART=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART; unset WANDB_CRED_NO_DAEMON; trap 'rm -f \"$WANDB_CRED_SOCKET\"' EXIT HUP TERM; {command}",
+        shell_quote(socket)
+    )
+}
+
 /// Makes the remote's private folder for forwarded sockets; its absolute path.
 fn prepare(options: &[String], destination: &str) -> anyhow::Result<String> {
     let out = crate::child::helper("ssh")
@@ -87,9 +94,12 @@ fn prepare(options: &[String], destination: &str) -> anyhow::Result<String> {
         .arg(destination)
         .arg(format!("sh -c {}", shell_quote(PREPARE)))
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
         .output()
         .context("cannot run ssh (is OpenSSH's client installed?)")?;
+    // What the remote (or ssh) said, never raw: it could hold terminal escape sequences.
+    for said in String::from_utf8_lossy(&out.stderr).lines() {
+        eprintln!("{}", super::output::escaped(said));
+    }
     let dir = String::from_utf8_lossy(&out.stdout)
         .lines()
         .last()
@@ -113,4 +123,28 @@ fn session_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{:x}-{:x}", nanos & 0xffff_ffff_ffff, std::process::id())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The clean-up works for a home folder whose path needs quoting (it broke on a
+    /// space before: the quoted path was put inside the trap's own quotes).
+    #[test]
+    fn the_session_removes_its_socket_whatever_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("it's a home");
+        std::fs::create_dir(&home).unwrap();
+        let socket = home.join("s.sock");
+        std::fs::write(&socket, "").unwrap();
+        let script = session_script(socket.to_str().unwrap(), "test -e \"$WANDB_CRED_SOCKET\"");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the command saw the socket's variable");
+        assert!(!socket.exists(), "the trap removed the socket");
+    }
 }

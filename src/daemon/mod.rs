@@ -3,6 +3,7 @@
 //! start (one daemon per socket) and the exit, `server` the connections, `handler` the
 //! requests, `log_budget` keeps misbehaving clients from flooding the log.
 
+mod forwarded;
 mod handler;
 mod lifecycle;
 mod log_budget;

@@ -1,9 +1,7 @@
 //! Connections: the accept loop (peer check, a bound on connections, signals, idle exit,
 //! a bounded drain) and one task per connection (Hello, or HelloGet, first; a read deadline, one
 //! response per request). A bad or silent client only ever affects its own connection.
-//! Connections on the forwarded socket (`forward.sock`, which `wandb-cred ssh` makes
-//! reachable on a remote machine) are answered `Get` only, from the off-disk stores,
-//! and each key handed out there is logged (server and time, never the key).
+//! Connections on the forwarded socket follow [`super::forwarded`]'s rules.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +14,7 @@ use wandb_cred_proto::{
 };
 
 use super::Options;
+use super::forwarded::{self, ForwardLog, Outcome};
 use super::handler;
 use super::log_budget::{ClientText, LogBudget};
 use crate::ipc::{self, Listener, ServerStream};
@@ -45,11 +44,8 @@ pub struct State {
     complaints: Arc<LogBudget>,
     /// One change (store, erase, migrate) at a time.
     writes: Arc<Semaphore>,
-    /// Lines about forwarded gets, rate-limited like complaints.
-    forwarded: LogBudget,
-    /// This user's netrc file, which forwarded gets read (the path a remote client
-    /// names means nothing here).
-    own_netrc: PathBuf,
+    /// Every request on the forwarded socket, accounted for.
+    forward_log: ForwardLog,
 }
 
 impl State {
@@ -70,8 +66,7 @@ impl State {
             last_activity: Mutex::new(started),
             complaints: Arc::new(LogBudget::default()),
             writes: Arc::new(Semaphore::new(1)),
-            forwarded: LogBudget::default(),
-            own_netrc: crate::config::paths::netrc(&crate::env::Environment::from_process()),
+            forward_log: ForwardLog::default(),
         })
     }
 
@@ -175,7 +170,11 @@ impl Server {
                     tracing::info!("shutdown requested by a client");
                     break;
                 }
+                () = tokio::time::sleep(super::log_budget::WINDOW) => {
+                    self.state.forward_log.flush_if_due();
+                }
                 () = idle_check => {
+                    self.state.forward_log.flush_if_due();
                     if let Some(limit) = self.idle_timeout
                         && self.state.active.load(Ordering::SeqCst) == 0
                         && self.state.idle_for() >= limit
@@ -190,6 +189,7 @@ impl Server {
         while self.state.active.load(Ordering::SeqCst) > 0 && Instant::now() < drained_by {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        self.state.forward_log.flush();
         Ok((self.listener, self.forward))
     }
 
@@ -278,49 +278,6 @@ impl Socket {
     }
 }
 
-/// A request as the forwarded socket takes it: `Hello`, or a `Get` (alone or in a
-/// `HelloGet`) with this user's own netrc path in place of the one the remote client
-/// named (a path on another machine); anything else is refused.
-fn forwardable(request: Request, own_netrc: &std::path::Path) -> Result<Request, String> {
-    let netrc = Some(own_netrc.display().to_string());
-    match request {
-        Request::Hello { .. } => Ok(request),
-        Request::Get { url, .. } => Ok(Request::Get { url, netrc }),
-        Request::HelloGet {
-            protocol,
-            client,
-            backend_choice,
-            url,
-            keychain_timeout_ms,
-            ..
-        } => Ok(Request::HelloGet {
-            protocol,
-            client,
-            backend_choice,
-            url,
-            netrc,
-            keychain_timeout_ms,
-        }),
-        Request::Limit { .. } => Ok(request),
-        other => Err(format!(
-            "{} is not served on a forwarded socket: it only hands out keys (get); change stored keys on the machine that holds them",
-            handler::name(&other)
-        )),
-    }
-}
-
-/// The server a `Get` asked for, for the log: its netloc, never the text as sent.
-fn asked_for(request: &Request) -> Option<String> {
-    let url = match request {
-        Request::Get { url, .. } | Request::HelloGet { url, .. } => url,
-        _ => return None,
-    };
-    Some(
-        crate::resolve::base_url::BaseUrl::parse(url)
-            .map_or_else(|_| "an invalid URL".to_owned(), |u| u.netloc().to_owned()),
-    )
-}
-
 /// What to do after answering.
 enum Then {
     Continue,
@@ -368,13 +325,13 @@ async fn connection(
         };
         state.touch();
         let asked = (socket == Socket::Forwarded)
-            .then(|| asked_for(&request))
+            .then(|| forwarded::asked_for(&request))
             .flatten();
         let request = match socket {
             Socket::Main => Ok(request),
-            Socket::Forwarded => forwardable(request, &state.own_netrc),
+            Socket::Forwarded => forwarded::admit(request),
         };
-        let (response, then) = match request {
+        let (mut response, then) = match request {
             Err(message) => (
                 Response::Error {
                     kind: ErrorKind::Forwarded,
@@ -388,19 +345,12 @@ async fn connection(
                 first(&state, request, &mut bound).await
             }
         };
-        if let Some(server) = asked
-            && state.forwarded.allow()
-        {
-            let outcome = match &response {
-                Response::Key { .. } => "handed out its key",
-                Response::Error {
-                    kind: ErrorKind::NotFound,
-                    ..
-                } => "no key",
-                Response::Error { .. } => "failed",
-                _ => "answered",
-            };
-            tracing::info!(server = %server, "forwarded get: {outcome}");
+        if socket == Socket::Forwarded {
+            let outcome = Outcome::of(&response);
+            if asked.is_some() || outcome == Outcome::Refused {
+                state.forward_log.record(asked.as_deref(), outcome);
+            }
+            response = forwarded::for_remote(response);
         }
         match tokio::time::timeout(
             WRITE_DEADLINE,

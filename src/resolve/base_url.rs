@@ -39,6 +39,10 @@ const FORGE_API_PATH: &str = "/api/wandb";
 
 /// Why a URL was refused. Each message names the URL and the rule, except that text
 /// which passes the API key rules (a key pasted as `--host`) is named by the rule only.
+/// The longest server URL taken (a W&B server's address is far shorter): what a
+/// request may make the daemon parse, log or remember is bounded.
+pub const MAX_URL_LEN: usize = 2048;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
     #[error("invalid URL {0}: it must start with http:// or https://")]
@@ -49,6 +53,8 @@ pub enum UrlError {
     Port(UrlText),
     #[error("invalid URL {0}: it contains spaces or control characters")]
     Characters(UrlText),
+    #[error("invalid URL {0}: it is longer than {MAX_URL_LEN} bytes")]
+    TooLong(UrlText),
     #[error("{0} is not a valid server address, did you mean {DEFAULT_BASE_URL}?")]
     NotApiHost(UrlText),
     #[error("http is not secure, please use {1}")]
@@ -102,6 +108,11 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     pub fn parse(text: &str) -> Result<Self, UrlError> {
+        if text.len() > MAX_URL_LEN {
+            // Not quoted whole: the first characters say which URL it was.
+            let shown: String = text.chars().take(60).collect();
+            return Err(UrlError::TooLong(UrlText::new(&format!("{shown}..."))));
+        }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(UrlError::Characters(UrlText::new(text)));
         }

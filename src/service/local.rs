@@ -27,6 +27,13 @@ use crate::sys;
 /// Changes made through this service update the cache at once; `reload` drops it.
 pub const KEYCHAIN_TTL: Duration = Duration::from_secs(600);
 
+/// "No key" answers remembered at most (see [`LocalService::remember`]).
+const MAX_MISSES: usize = 32;
+/// Keychain answers remembered at most.
+const MAX_CACHED: usize = 256;
+/// netrc paths whose text or file system is remembered at most (clients name the path).
+const MAX_NETRC_PATHS: usize = 16;
+
 /// A cached answer of the off-disk stores; the key in locked memory (it may stay for
 /// minutes), with where it was found.
 struct CachedKey {
@@ -290,13 +297,40 @@ impl LocalService {
     fn note_file_system(&self, path: &Path) {
         if !lock(&self.netrc_on_network).contains_key(path) {
             let on_network = sys::on_network_fs(path);
-            lock(&self.netrc_on_network).insert(path.to_owned(), on_network);
+            let mut known = lock(&self.netrc_on_network);
+            if known.len() >= MAX_NETRC_PATHS {
+                known.clear();
+            }
+            known.insert(path.to_owned(), on_network);
         }
     }
 
+    /// Caches the keychain's answer. Bounded: any URL can be asked for, so at most
+    /// [`MAX_MISSES`] "none there" answers are kept (the oldest goes first), and at most
+    /// [`MAX_CACHED`] answers in all; stale ones are dropped first.
     fn remember(&self, url: &BaseUrl, found: Option<&Found>) {
         let found = found.map(|f| (LockedText::new(f.key.expose()), f.location.clone(), f.layer));
-        lock(&self.keychain_cache).insert(
+        let mut cache = lock(&self.keychain_cache);
+        cache.retain(|_, c| c.at.elapsed() < KEYCHAIN_TTL);
+        let oldest = |cache: &HashMap<String, CachedKey>, misses_only: bool| {
+            cache
+                .iter()
+                .filter(|(_, c)| !misses_only || c.found.is_none())
+                .min_by_key(|(_, c)| c.at)
+                .map(|(k, _)| k.clone())
+        };
+        let misses = cache.values().filter(|c| c.found.is_none()).count();
+        let evict = if found.is_none() && misses >= MAX_MISSES {
+            oldest(&cache, true)
+        } else if cache.len() >= MAX_CACHED {
+            oldest(&cache, false)
+        } else {
+            None
+        };
+        if let Some(account) = evict {
+            cache.remove(&account);
+        }
+        cache.insert(
             url.account(),
             CachedKey {
                 found,
@@ -320,7 +354,11 @@ impl LocalService {
             .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?
             .map(|text| Arc::new(LockedText::new(&text)));
         if let Some(fingerprint) = now {
-            lock(&self.netrc_cache).insert(
+            let mut cache = lock(&self.netrc_cache);
+            if cache.len() >= MAX_NETRC_PATHS && !cache.contains_key(path) {
+                cache.clear();
+            }
+            cache.insert(
                 path.to_owned(),
                 NetrcSnapshot {
                     fingerprint,
@@ -653,6 +691,33 @@ mod tests {
         service.reload().unwrap();
         assert_eq!(service.cached_hosts(), 0);
         assert_eq!(test_alloc::stop(), 0, "freed memory still held a key");
+    }
+
+    #[test]
+    fn the_cache_is_bounded_whatever_urls_are_asked_for() {
+        let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
+        let stored = BaseUrl::parse("https://api.wandb.ai").unwrap();
+        service.remember(
+            &stored,
+            Some(&Found {
+                key: marked_key(),
+                layer: Layer::Keychain,
+                location: "the keychain".to_owned(),
+            }),
+        );
+        for i in 0..5_000 {
+            let url = BaseUrl::parse(&format!("https://h{i}.example.com")).unwrap();
+            service.remember(&url, None);
+        }
+        let cache = lock(&service.keychain_cache);
+        assert_eq!(cache.len(), MAX_MISSES + 1, "misses are bounded");
+        assert!(
+            cache.contains_key(&stored.account()),
+            "a key is never pushed out by misses"
+        );
+        // The newest misses are the ones kept.
+        let newest = BaseUrl::parse("https://h4999.example.com").unwrap();
+        assert!(cache.contains_key(&newest.account()));
     }
 
     #[test]

@@ -32,6 +32,8 @@ mod foreign;
 #[cfg(unix)]
 mod forward;
 #[cfg(unix)]
+mod forward_attack;
+#[cfg(unix)]
 mod front;
 #[cfg(unix)]
 mod git;
@@ -104,6 +106,7 @@ fn main() -> std::process::ExitCode {
         load::tests(),
         attack::tests(),
         foreign::tests(),
+        forward_attack::tests(),
     ] {
         trials.extend(more);
     }
