@@ -13,14 +13,42 @@ use crate::harness::{BIN, Need, Sandbox, copy_program, make_venv, snapshot, v1_k
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::OtherUser];
+    let mut all = trials![the_readme_says_what_these_tests_check];
+    all.extend(trials![[Need::OtherUser];
         the_python_probe_imports_nothing_from_the_callers_folder,
         helper_programs_run_from_a_folder_nobody_else_controls,
         a_program_another_user_could_replace_is_never_recorded,
         the_hook_never_runs_a_recorded_program_another_user_replaced,
         another_users_settings_file_chooses_neither_key_nor_server,
         a_hostile_settings_file_costs_one_warning_and_quotes_nothing,
-    ]
+    ]);
+    all
+}
+
+/// The words the README's security section uses for what is defended, each of which a
+/// test here or in `forward_attack.rs` checks in the program's own output.
+const PROMISED: &[&str] = &[
+    "ignoring api_key and base_url in",
+    "another user could have written it",
+    "another user could replace it",
+    "another user could have replaced it",
+    "catch-all `default` entry",
+    "PYTHONSAFEPATH",
+];
+
+fn the_readme_says_what_these_tests_check() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Security notes")
+        .nth(1)
+        .expect("a security section");
+    for words in PROMISED {
+        assert!(
+            section.contains(words),
+            "README's security section lacks {words:?}"
+        );
+    }
 }
 
 /// The attacker's account name, as warnings name it.
