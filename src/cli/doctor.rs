@@ -96,7 +96,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
         ),
         None => report.add("settings", Status::Ok, settings_summary(&ctx)),
     }
-    check_netrc(&ctx, &mut report);
+    let netrc_broken = check_netrc(&ctx, &mut report);
     let url = match ctx.base_url(args.host.as_deref()) {
         Ok((url, source)) => {
             report.add(
@@ -119,7 +119,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     match backend.name.as_deref() {
         Some(_) if off_disk => {
             report.add("backend", Status::Ok, backend.detail);
-            check_round_trip(&ctx, service, &mut report);
+            check_round_trip(&ctx, service, netrc_broken, &mut report);
         }
         Some(_) => report.fix(
             "backend",
@@ -135,7 +135,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
         ),
     }
     if let Some((url, url_source)) = &url {
-        let (key, key_failure) = check_key(&ctx, url, &mut report);
+        let (key, key_failure) = check_key(&ctx, url, netrc_broken, &mut report);
         check_plaintext_copy(&ctx, (url, url_source), key.as_ref(), off_disk, &mut report);
         check_sdk(
             &ctx,
@@ -182,19 +182,29 @@ fn source_text(source: &UrlSource) -> String {
     }
 }
 
-fn check_netrc(ctx: &Context, report: &mut Report) {
+/// The netrc check; whether the file is there but cannot be read (the later checks
+/// then point here instead of repeating its error).
+fn check_netrc(ctx: &Context, report: &mut Report) -> bool {
     let path = ctx.netrc_path.display().to_string();
     let meta = match std::fs::metadata(&ctx.netrc_path) {
         Ok(meta) => meta,
-        Err(_) => return report.add("netrc", Status::Ok, format!("{path} (absent)")),
+        Err(_) => {
+            report.add("netrc", Status::Ok, format!("{path} (absent)"));
+            return false;
+        }
     };
     match ctx.netrc().wandb_machines() {
-        Err(e) => report.fix(
-            "netrc",
-            Status::Failed,
-            e.to_string(),
-            "fix that line; wandb-cred never rewrites a netrc file it cannot read, and the SDK cannot read it either",
-        ),
+        Err(e) => {
+            let fix = if matches!(e, crate::store::StoreError::Parse { .. }) {
+                "fix that line; wandb-cred never rewrites a netrc file it cannot read, and the SDK cannot read it either".to_owned()
+            } else {
+                format!(
+                    "make {path} a plain file of yours, or remove it (or point NETRC at one); wandb-cred never rewrites a netrc file it cannot read"
+                )
+            };
+            report.fix("netrc", Status::Failed, e.to_string(), fix);
+            return true;
+        }
         Ok(machines) => {
             let open_to_others = crate::sys::mode(&meta).is_some_and(|m| m & 0o077 != 0);
             if let Ok(Some(line)) = ctx.netrc().unclosed_quote() {
@@ -226,7 +236,16 @@ fn check_netrc(ctx: &Context, report: &mut Report) {
             }
         }
     }
+    false
 }
+
+/// For a later check that failed: when the netrc check already failed and this error
+/// is about that file, a pointer there instead of the same message again.
+fn netrc_already_said(ctx: &Context, netrc_broken: bool, error: &str) -> bool {
+    netrc_broken && error.contains(&ctx.netrc_path.display().to_string())
+}
+
+const SEE_NETRC: &str = "fix the netrc file as the netrc check above says";
 
 /// A service `service install` set up: still pointing at a program that is there.
 fn check_service(ctx: &Context, report: &mut Report) {
@@ -336,7 +355,12 @@ fn check_daemon(ctx: &Context, report: &mut Report) {
 }
 
 /// Writes, reads and deletes a throwaway item through the same path `login` uses.
-fn check_round_trip(ctx: &Context, service: &dyn KeyService, report: &mut Report) {
+fn check_round_trip(
+    ctx: &Context,
+    service: &dyn KeyService,
+    netrc_broken: bool,
+    report: &mut Report,
+) {
     let url = BaseUrl::parse(PROBE_URL).expect("a valid URL");
     let key = throwaway_key();
     let netrc = ctx.netrc_path.as_path();
@@ -362,6 +386,16 @@ fn check_round_trip(ctx: &Context, service: &dyn KeyService, report: &mut Report
             Status::Ok,
             format!("wrote, read and deleted a throwaway item ({PROBE_URL})"),
         ),
+        Err(why) if netrc_already_said(ctx, netrc_broken, &why) => {
+            let _ = service.erase(&url, netrc);
+            let step = why.split(':').next().unwrap_or("a step");
+            report.fix(
+                "keychain",
+                Status::Failed,
+                format!("round trip with a throwaway item stopped at {step}: the netrc file (see the netrc check)"),
+                SEE_NETRC,
+            );
+        }
         Err(why) => {
             let _ = service.erase(&url, netrc);
             report.fix(
@@ -390,6 +424,7 @@ fn throwaway_key() -> ApiKey {
 fn check_key(
     ctx: &Context,
     url: &BaseUrl,
+    netrc_broken: bool,
     report: &mut Report,
 ) -> (Option<Resolved>, Option<String>) {
     match ctx.stored_key(url) {
@@ -414,6 +449,18 @@ fn check_key(
                 login_command(url),
             );
             (None, None)
+        }
+        Err(e) if netrc_already_said(ctx, netrc_broken, &format!("{e:#}")) => {
+            report.fix(
+                "key",
+                Status::Failed,
+                format!(
+                    "cannot look up the API key for {}: the netrc file cannot be read (see the netrc check)",
+                    url.netloc()
+                ),
+                SEE_NETRC,
+            );
+            (None, Some(SEE_NETRC.to_owned()))
         }
         Err(e) => {
             let fix = key_fix(ctx, url, &e);
@@ -601,6 +648,17 @@ fn check_sdk(
                     },
                 ),
             };
+        }
+        Err(e)
+            if key_failure == Some(SEE_NETRC)
+                && format!("{e:#}").contains(&ctx.netrc_path.display().to_string()) =>
+        {
+            return report.fix(
+                "sdk",
+                Status::Failed,
+                format!("{sdk} cannot read the netrc file either (see the netrc check)"),
+                SEE_NETRC,
+            );
         }
         Err(e) => {
             return report.fix(

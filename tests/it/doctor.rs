@@ -24,6 +24,7 @@ pub fn tests() -> Vec<Trial> {
         no_bus_and_no_key,
         a_broken_key_gets_a_fix_that_works,
         broken_files_are_named_by_path_and_line_never_content,
+        a_netrc_that_is_not_a_file_is_reported_once_with_its_own_fix,
         verify_asks_the_server_only_when_told,
         human_output_has_a_fix_per_problem,
         daemon_fixes_work,
@@ -404,6 +405,29 @@ fn broken_files_are_named_by_path_and_line_never_content() {
     // The rest of the checks still ran.
     check(&checks, "server", "ok");
     check(&checks, "daemon", "ok");
+}
+
+/// A FIFO where the netrc should be: the netrc check says so, with a fix for a file
+/// (not "fix that line"), and the key check points there instead of repeating it.
+/// Failed before: the same error three times, the last two with keychain fixes.
+fn a_netrc_that_is_not_a_file_is_reported_once_with_its_own_fix() {
+    let sb = Sandbox::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(sb.netrc())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (code, checks) = doctor(&sb, &[]);
+    assert_eq!(code, 1);
+    let netrc = check(&checks, "netrc", "failed");
+    assert!(netrc.2.contains("FIFO"), "{netrc:?}");
+    let fix = netrc.3.clone().unwrap_or_default();
+    assert!(!fix.contains("that line"), "{fix}");
+    assert!(fix.contains(&sb.netrc().display().to_string()), "{fix}");
+    let said = checks.iter().filter(|c| c.2.contains("FIFO")).count();
+    assert_eq!(said, 1, "{checks:#?}");
+    let key = check(&checks, "key", "failed");
+    assert!(key.2.contains("see the netrc check"), "{key:?}");
 }
 
 fn verify_asks_the_server_only_when_told() {
