@@ -25,6 +25,27 @@ if [ -z "${WANDB_CRED_TEST_SDK_PYTHON:-}" ]; then
   fi
 fi
 
+# Two older SDKs for the hook's tests: the oldest it supports (0.24.1, the first with
+# wandb.sdk.lib.wbauth) and one it does not (0.22.3). Installed once, like the above.
+for pair in "0.24.1 OLDEST" "0.22.3 UNSUPPORTED"; do
+  read -r version role <<< "$pair"
+  var="WANDB_CRED_TEST_SDK_${role}_PYTHON"
+  if [ -z "${!var:-}" ]; then
+    old="target/wandb-sdk-$version"
+    if ! "$old/bin/python" -c 'import wandb' 2>/dev/null; then
+      echo "tests/run.sh: installing the W&B SDK $version into $old (once)" >&2
+      rm -rf "$old"
+      if ! { python3 -m venv "$old" && timeout 900 "$old/bin/pip" install -q "wandb==$version"; }; then
+        echo "tests/run.sh: warning: cannot install the W&B SDK $version; its tests will be skipped" >&2
+        rm -rf "$old"
+      fi
+    fi
+    if [ -x "$old/bin/python" ]; then
+      export "$var=$PWD/$old/bin/python"
+    fi
+  fi
+done
+
 # What users install (the wheel, a wheel from the sdist, the .deb), for the packaging
 # tests: built once per run, in release mode, into target/packages. Set
 # WANDB_CRED_TEST_SKIP_PACKAGES=1 to leave them out (their tests are then reported as

@@ -1,15 +1,20 @@
-"""wandb-cred's hook: the first real ``import wandb`` gets the key wandb-cred keeps.
+"""wandb-cred's hook: the W&B SDK gets, for each server it talks to, the key wandb-cred
+keeps for that server, or none.
 
 Installed into one Python environment by ``wandb-cred setup-python`` (removed by
 ``wandb-cred setup-python --unset``), and started by the ``wandb_cred_hook.pth`` file
 beside it (``wandb_cred_hook.start`` on Python 3.15+, PEP 829). At start-up it only puts
 a finder for the name ``wandb`` on ``sys.meta_path``; asking whether wandb exists
-(``importlib.util.find_spec("wandb")``) runs nothing. When wandb is imported and neither
-``WANDB_API_KEY`` nor ``WANDB_IDENTITY_TOKEN_FILE`` is set, it runs the wandb-cred
-recorded below once (``get --env``: standard input closed, bounded in time) and sets the
-variables ``wandb-cred exec`` sets. No key, or no wandb-cred: nothing happens. A failure:
-one line on standard error. It never raises and never prompts.
-``WANDB_CRED_NO_HOOK=1`` turns it off for one run.
+(``importlib.util.find_spec("wandb")``) runs nothing. When wandb is imported, it wraps
+the one function through which the SDK (0.24.1 and later) reads a stored key for a
+server, ``wandb.sdk.lib.wbauth.wbnetrc.read_netrc_auth_with_source``: asked for server B,
+it runs the wandb-cred recorded below (``get --env --host B``: standard input closed,
+bounded in time, once per server and process) and answers with wandb-cred's key for B,
+else with what the SDK finds by itself. Nothing goes into ``os.environ``, so child
+processes inherit no key. ``WANDB_API_KEY`` or ``WANDB_IDENTITY_TOKEN_FILE`` set: the SDK
+uses them before it asks. An older SDK, without that function: the hook does nothing
+(``wandb-cred doctor --python`` says so). A failure: one line on standard error. It
+never raises and never prompts. ``WANDB_CRED_NO_HOOK=1`` turns it off for one run.
 """
 
 from __future__ import annotations
@@ -33,7 +38,11 @@ OPT_OUT = "WANDB_CRED_NO_HOOK"
 TIMEOUT_SECONDS = 30.0
 """Longer than wandb-cred's own keychain bound (10 s), so that its message is the one seen."""
 
-VARIABLES = ("WANDB_API_KEY", "WANDB_BASE_URL")
+OLDEST_SDK = "0.24.1"
+"""The first W&B SDK with ``wandb.sdk.lib.wbauth.wbnetrc``, which the hook wraps."""
+
+_keys: dict[str, str | None] = {}
+"""wandb-cred's answer for each server asked about in this process."""
 
 
 class _Finder:
@@ -80,8 +89,8 @@ class _Loader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._inner
         uninstall()
-        provide_key()
         self._inner.exec_module(module)
+        wrap_sdk()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -139,11 +148,37 @@ def _replaceable(program: str) -> str | None:
     return None
 
 
-def provide_key() -> None:
-    """Sets the key from wandb-cred unless the environment already names one."""
-    env = os.environ
-    if env.get(OPT_OUT, "") not in ("", "0") or env.get("WANDB_API_KEY") or env.get("WANDB_IDENTITY_TOKEN_FILE"):
-        return
+def wrap_sdk() -> bool:
+    """Wraps the SDK's reader of stored keys (once); whether the SDK has one."""
+    try:
+        from wandb.sdk.lib.wbauth import auth, wbnetrc  # type: ignore[import-not-found]
+    except Exception:
+        return False  # an SDK before 0.24.1
+    original = wbnetrc.read_netrc_auth_with_source
+    if getattr(original, "wandb_cred_hook", False):
+        return True
+
+    def read_netrc_auth_with_source(*, host: Any) -> Any:
+        key = key_for(str(getattr(host, "url", host)))
+        if key is not None:
+            return auth.AuthWithSource(auth=auth.AuthApiKey(host=host, api_key=key), source="wandb-cred")
+        return original(host=host)
+
+    read_netrc_auth_with_source.wandb_cred_hook = True  # type: ignore[attr-defined]
+    wbnetrc.read_netrc_auth_with_source = read_netrc_auth_with_source
+    return True
+
+
+def key_for(url: str) -> str | None:
+    """wandb-cred's key for the server ``url`` (asked once per process), or None."""
+    if os.environ.get(OPT_OUT, "") not in ("", "0"):
+        return None
+    if url not in _keys:
+        _keys[url] = _ask(url)
+    return _keys[url]
+
+
+def _ask(url: str) -> str | None:
     try:
         why = _replaceable(WANDB_CRED)
         if why is not None:
@@ -151,16 +186,17 @@ def provide_key() -> None:
                 f"wandb-cred: not running {WANDB_CRED}: another user could have replaced it ({why}); "
                 "run `wandb-cred setup-python` again with a wandb-cred only you can change"
             )
-            return
+            return None
         import subprocess
 
         # It runs from its own folder (checked above), never this process's: nothing
         # there is read as code or configuration. The folder whose settings the SDK
         # reads (WANDB_DIR, else this one) is named to it instead.
+        env = os.environ
         workspace = os.path.abspath(os.path.expanduser(env.get("WANDB_DIR") or os.getcwd()))
         try:
             done = subprocess.run(
-                [WANDB_CRED, "get", "--env"],
+                [WANDB_CRED, "get", "--env", "--host", url],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=TIMEOUT_SECONDS,
@@ -169,20 +205,22 @@ def provide_key() -> None:
                 env={**env, "WANDB_DIR": workspace},
             )
         except OSError:
-            return  # wandb-cred is gone: the SDK behaves as without the hook
+            return None  # wandb-cred is gone: the SDK behaves as without the hook
         except subprocess.TimeoutExpired:
             _say(f"wandb-cred: {WANDB_CRED} did not answer within {TIMEOUT_SECONDS:g} s")
-            return
+            return None
         if done.returncode != 0:
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
             _say(lines[-1] if lines else f"wandb-cred: {WANDB_CRED} failed (exit status {done.returncode})")
-            return
+            return None
         for said in done.stderr.decode("utf-8", "replace").splitlines():
             if said.startswith("wandb-cred: warning: "):
                 sys.stderr.write(said + "\n")  # e.g. a settings file that was ignored
         for line in done.stdout.decode("utf-8").splitlines():
             name, sep, value = line.partition("=")
-            if sep and name in VARIABLES and value and not env.get(name):
-                env[name] = value
-    except Exception as error:  # never break the user's import
+            if sep and name == "WANDB_API_KEY" and value:
+                return value
+        return None
+    except Exception as error:  # never break the user's program
         _say(f"wandb-cred: the hook failed: {type(error).__name__}")
+        return None

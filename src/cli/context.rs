@@ -180,8 +180,20 @@ impl Context {
 
     /// The key already configured for `url`, by precedence, or `None`. Neither the
     /// daemon nor the keychain is consulted when `WANDB_API_KEY` decides.
+    /// A settings `api_key` belongs to the server the configuration names (as the SDK
+    /// 0.31 uses it only for its `base_url`): for any other server it does not count.
     pub fn stored_key(&self, url: &BaseUrl) -> anyhow::Result<Option<Resolved>> {
-        credential::stored_key(self.env.api_key(), &self.settings, |with_netrc| {
+        let unconfigured;
+        let settings = if self
+            .base_url(None)
+            .is_ok_and(|(configured, _)| &configured == url)
+        {
+            &self.settings
+        } else {
+            unconfigured = SettingsFiles::absent(&self.env);
+            &unconfigured
+        };
+        credential::stored_key(self.env.api_key(), settings, |with_netrc| {
             let netrc = with_netrc.then_some(self.netrc_path.as_path());
             self.service().get(url, netrc)
         })

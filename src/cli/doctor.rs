@@ -616,6 +616,20 @@ fn check_sdk(
             format!("`wandb-cred setup-python{again}` records this wandb-cred"),
         );
     }
+    if hook.is_some() && !version.takes_the_hook() {
+        return report.fix(
+            "sdk",
+            Status::Warning,
+            format!(
+                "{sdk}: the wandb-cred hook supports wandb {} and later, so this SDK gets no key from it{hook_note}",
+                SdkVersion::OLDEST_HOOKED
+            ),
+            format!(
+                "`{} -m pip install -U wandb`, or start programs with `wandb-cred exec -- python train.py`",
+                facts.executable.display()
+            ),
+        );
+    }
     // The server it uses: the one named (flag, environment, settings), else its default.
     let sdk_url = match source {
         UrlSource::Default => version.default_url(),

@@ -14,6 +14,15 @@ impl SdkVersion {
     /// The current release, which the compatibility contract describes.
     pub const CURRENT: Self = Self(0, 31, 0);
 
+    /// The first SDK the Python hook supports: it has `wandb.sdk.lib.wbauth.wbnetrc`,
+    /// the per-server key reader the hook wraps.
+    pub const OLDEST_HOOKED: Self = Self(0, 24, 1);
+
+    /// Whether wandb-cred's Python hook can give this SDK per-server keys.
+    pub fn takes_the_hook(self) -> bool {
+        self >= Self::OLDEST_HOOKED
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         let mut parts = text.trim().split('.').map(|part| {
             let digits: String = part.chars().take_while(char::is_ascii_digit).collect();

@@ -181,6 +181,35 @@ fn helper_programs_run_from_a_folder_nobody_else_controls() {
     );
 }
 
+/// A stand-in for the W&B SDK in `site`: the one function the hook wraps (as in SDK
+/// 0.24.1 and later), which finds nothing by itself.
+pub fn stand_in_sdk(site: &Path) {
+    let wbauth = site.join("wandb/sdk/lib/wbauth");
+    std::fs::create_dir_all(&wbauth).unwrap();
+    for init in [
+        "wandb",
+        "wandb/sdk",
+        "wandb/sdk/lib",
+        "wandb/sdk/lib/wbauth",
+    ] {
+        std::fs::write(site.join(init).join("__init__.py"), "").unwrap();
+    }
+    std::fs::write(
+        wbauth.join("auth.py"),
+        "class AuthApiKey:\n    def __init__(self, *, host, api_key):\n        self.host, self.api_key = host, api_key\n\n\nclass AuthWithSource:\n    def __init__(self, *, auth, source):\n        self.auth, self.source = auth, source\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wbauth.join("wbnetrc.py"),
+        "def read_netrc_auth_with_source(*, host):\n    return None\n",
+    )
+    .unwrap();
+}
+
+/// Asks the stand-in SDK for the cloud's key as the SDK would; prints it and
+/// WANDB_API_KEY.
+pub const ASK_KEY: &str = "import os, wandb\nfrom wandb.sdk.lib.wbauth import wbnetrc\nclass Host:\n    url = 'https://api.wandb.ai'\nfound = wbnetrc.read_netrc_auth_with_source(host=Host)\nprint(found.auth.api_key if found else None, os.environ.get('WANDB_API_KEY'))";
+
 /// Copies both programs (the front and the full one) into `dir`; the front's path.
 fn copy_programs(dir: &Path) -> PathBuf {
     let full = Path::new(BIN).with_file_name("wandb-cred-full");
@@ -231,16 +260,14 @@ fn a_program_another_user_could_replace_is_never_recorded() {
 
 /// `setup-python` from a trial copy in the user's own folder below a shared sticky one;
 /// the copy is deleted and another user re-creates its path with a program of theirs:
-/// `import wandb` does not run it and says why in one line. Failed before the fix: the
+/// the SDK's key lookup does not run it and says why in one line. Failed before the fix: the
 /// attacker's program ran as the victim. The hook also runs its program from that
 /// program's folder, with the workspace named by WANDB_DIR.
 fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
     let stage = Stage::new();
     let sb = Sandbox::new();
     let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
-    // A stand-in `wandb` package: the hook acts on any module of that name.
-    std::fs::create_dir(site.join("wandb")).unwrap();
-    std::fs::write(site.join("wandb/__init__.py"), "").unwrap();
+    stand_in_sdk(&site);
     let trial = stage.tmp().join("trial");
     std::fs::create_dir(&trial).unwrap();
     let program = copy_programs(&trial);
@@ -262,7 +289,7 @@ fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
     )
     .unwrap();
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
-    sb.program(&python, &["-c", "import wandb"]).run().ok();
+    sb.program(&python, &["-c", ASK_KEY]).run().ok();
     assert_eq!(
         std::fs::read_to_string(&seen).unwrap().trim(),
         format!("{} {}", trial.display(), sb.work.display())
@@ -279,7 +306,7 @@ fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
     .unwrap();
     std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::chown(&evil, Some(stage.uid), Some(stage.gid)).unwrap();
-    let out = sb.program(&python, &["-c", "import wandb"]).run();
+    let out = sb.program(&python, &["-c", ASK_KEY]).run();
     out.ok()
         .stderr_has("not running")
         .stderr_has("another user could have replaced it");
@@ -296,14 +323,14 @@ fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
     .unwrap();
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::chown(&planted, Some(stage.uid), Some(stage.gid)).unwrap();
-    sb.program(&python, &["-c", "import wandb"])
+    sb.program(&python, &["-c", ASK_KEY])
         .run()
         .ok()
         .stderr_has("belongs to uid");
     // Ours but writable by others: refused too.
     std::os::unix::fs::chown(&planted, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
-    sb.program(&python, &["-c", "import wandb"])
+    sb.program(&python, &["-c", ASK_KEY])
         .run()
         .ok()
         .stderr_has("mode 0777");
@@ -352,12 +379,7 @@ fn another_users_settings_file_chooses_neither_key_nor_server() {
     std::fs::create_dir_all(ours_dir.join("wandb")).unwrap();
     std::fs::write(ours_dir.join("wandb/settings"), &planted).unwrap();
     let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
-    std::fs::create_dir(site.join("wandb")).unwrap();
-    std::fs::write(
-        site.join("wandb/__init__.py"),
-        "import os\nprint(os.environ.get('WANDB_API_KEY'), os.environ.get('WANDB_BASE_URL'))\n",
-    )
-    .unwrap();
+    stand_in_sdk(&site);
     sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
         .run()
         .ok();
@@ -392,12 +414,12 @@ fn another_users_settings_file_chooses_neither_key_nor_server() {
         out.ok().stderr_has(&settings);
         assert_eq!(out.stdout.trim(), format!("{mine} https://api.wandb.ai"));
         let out = sb
-            .program(&python, &["-c", "import wandb"])
+            .program(&python, &["-c", ASK_KEY])
             .dir(dir)
             .key_on_stdout()
             .run();
         out.ok().stderr_has(&settings);
-        assert_eq!(out.stdout.trim(), format!("{mine} https://api.wandb.ai"));
+        assert_eq!(out.stdout.trim(), format!("{mine} None"));
     }
     // Only base_url planted: the environment's key and netrc's default password stay
     // with the cloud.

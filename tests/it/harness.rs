@@ -26,6 +26,9 @@ pub enum Need {
     Python,
     /// A Python with the official W&B SDK: `WANDB_CRED_TEST_SDK_PYTHON`.
     Sdk,
+    /// Pythons with the oldest SDK the hook supports and one it does not
+    /// (`WANDB_CRED_TEST_SDK_OLDEST_PYTHON`, `WANDB_CRED_TEST_SDK_UNSUPPORTED_PYTHON`).
+    OlderSdks,
     /// dbus-daemon, gnome-keyring-daemon and secret-tool, for a private Secret Service.
     Keyring,
     /// Root, to create a second user and connect as another uid (useradd, setpriv).
@@ -108,6 +111,11 @@ impl Need {
             Need::Python => (!*PYTHON
                 .get_or_init(|| python_works("python3", "import netrc, configparser")))
             .then(|| "python3 is not installed".to_owned()),
+            Need::OlderSdks => (crate::hook_servers::oldest_sdk_python().is_none()
+                || crate::hook_servers::unsupported_sdk_python().is_none())
+            .then(|| {
+                "the older W&B SDKs are not available (set WANDB_CRED_TEST_SDK_OLDEST_PYTHON and WANDB_CRED_TEST_SDK_UNSUPPORTED_PYTHON, or run tests/run.sh)".to_owned()
+            }),
             Need::Sdk => (!*SDK
                 .get_or_init(|| sdk_python().is_some_and(|p| python_works(&p, "import wandb"))))
             .then(|| {

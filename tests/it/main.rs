@@ -38,6 +38,8 @@ mod front;
 #[cfg(unix)]
 mod git;
 #[cfg(unix)]
+mod hook_servers;
+#[cfg(unix)]
 mod kernel;
 #[cfg(unix)]
 mod keychain;
@@ -107,6 +109,7 @@ fn main() -> std::process::ExitCode {
         attack::tests(),
         foreign::tests(),
         forward_attack::tests(),
+        hook_servers::tests(),
     ] {
         trials.extend(more);
     }

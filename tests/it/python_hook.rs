@@ -108,6 +108,16 @@ fn runs_logged(log: &Path) -> usize {
 
 const PRINT_ENV: &str = "import os, wandb; print(os.environ.get('WANDB_API_KEY')); print(os.environ.get('WANDB_BASE_URL'))";
 
+/// The key the SDK reads for a server (through the function the hook wraps), then
+/// WANDB_API_KEY (which the hook leaves alone).
+fn print_key(host: &str) -> String {
+    format!(
+        "import os, wandb\nfrom wandb.sdk.lib.wbauth import wbnetrc\nprint(wbnetrc.read_netrc_auth(host={host:?}))\nprint(os.environ.get('WANDB_API_KEY'))"
+    )
+}
+
+const CLOUD: &str = "https://api.wandb.ai";
+
 fn a_bare_script_authenticates_with_the_keychain_key_and_writes_no_netrc() {
     let server = FakeServer::start(Reply::Viewer {
         username: "ann",
@@ -158,12 +168,19 @@ fn asking_whether_wandb_exists_runs_nothing_and_the_lookup_runs_once() {
     // A venv processes .pth files twice: still one finder, and one lookup.
     let out = venv.run(
         &sb,
-        &format!("import sys\nprint(sum(getattr(f, 'wandb_cred_hook', False) for f in sys.meta_path))\n{PRINT_ENV}\nimport importlib, wandb\nimportlib.reload(wandb)"),
+        &format!(
+            "import sys\nprint(sum(getattr(f, 'wandb_cred_hook', False) for f in sys.meta_path))\n{}\nimport importlib, wandb\nimportlib.reload(wandb)\n{}",
+            print_key(CLOUD),
+            print_key(CLOUD)
+        ),
     );
     out.ok()
-        .stdout_is(&format!("1\n{key}\nhttps://api.wandb.ai\n"));
+        .stdout_is(&format!("1\n{key}\nNone\n{key}\nNone\n"));
     assert_eq!(runs_logged(&log), 1);
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), "get --env\n");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("get --env --host {CLOUD}\n")
+    );
 }
 
 fn a_key_in_the_environment_or_the_opt_out_leaves_the_hook_idle() {
@@ -212,9 +229,9 @@ fn the_recorded_wandb_cred_runs_not_one_found_on_path() {
     )
     .unwrap();
     make_executable(&bin);
-    venv.run(&sb, PRINT_ENV)
+    venv.run(&sb, &print_key(CLOUD))
         .ok()
-        .stdout_is(&format!("{stored}\nhttps://api.wandb.ai\n"));
+        .stdout_is(&format!("{stored}\nNone\n"));
     assert!(!marker.exists(), "the wandb-cred on PATH was run");
 }
 
@@ -222,24 +239,25 @@ fn no_key_is_silent_and_a_failure_is_one_line() {
     let sb = Sandbox::new();
     let venv = Venv::new(&sb);
     venv.setup(&sb, &[]);
-    let out = venv.run(&sb, PRINT_ENV);
+    let out = venv.run(&sb, &print_key(CLOUD));
     out.ok().stdout_is("None\nNone\n");
     assert_eq!(out.stderr, "", "{}", out.report());
-    // A failure (here a server URL wandb-cred refuses): one line, and the import goes on.
+    // A failure (here a server URL wandb-cred refuses): one line, and the program goes on.
     let out = sb
         .program(
             &venv.python,
-            &["-c", &format!("{PRINT_ENV}\nprint('imported')")],
+            &[
+                "-c",
+                &format!("{}\nprint('went on')", print_key("http://api.wandb.ai")),
+            ],
         )
-        .env("WANDB_BASE_URL", "ftp://wandb.example.com")
         .run();
-    out.ok()
-        .stdout_is("None\nftp://wandb.example.com\nimported\n");
+    out.ok().stdout_is("None\nNone\nwent on\n");
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", out.report());
     assert!(
         lines[0].starts_with("wandb-cred: error:")
-            && lines[0].contains("ftp://wandb.example.com")
+            && lines[0].contains("http is not secure")
             && lines[0].contains("WANDB_CRED_NO_HOOK=1"),
         "{}",
         out.report()
@@ -247,7 +265,7 @@ fn no_key_is_silent_and_a_failure_is_one_line() {
     // wandb-cred gone: silent.
     let log = venv.spy(&sb);
     std::fs::remove_file(sb.root.join("spy.sh")).unwrap();
-    let out = venv.run(&sb, PRINT_ENV);
+    let out = venv.run(&sb, &print_key(CLOUD));
     out.ok().stdout_is("None\nNone\n");
     assert_eq!(out.stderr, "", "{}", out.report());
     assert_eq!(runs_logged(&log), 0);
