@@ -11,9 +11,16 @@ use crate::resolve::base_url::BaseUrl;
 
 pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
     if args.env {
-        return match lookup(ctx, args.host.as_deref())? {
-            Some((url, key)) => print_env(&url, &key),
-            None => Ok(()),
+        let (url, _) = ctx.base_url(args.host.as_deref())?;
+        return match ctx.stored_key(&url)? {
+            Some(found) => print_env(&url, &found.key),
+            // Nothing, silently, only when no key was ever stored for this server here:
+            // a key that should be there (cleared by a restart, stored on another
+            // machine) is an error, as for `get`, so a program's hook never stays quiet.
+            None => match crate::store::record::why_missing(&url.account()) {
+                Some(_) => bail!(no_key(ctx, &url)),
+                None => Ok(()),
+            },
         };
     }
     print(&key(ctx, args.host.as_deref())?)

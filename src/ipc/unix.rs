@@ -19,9 +19,21 @@ pub use crate::sys::current_uid;
 pub fn default_socket_path(env: &Environment) -> PathBuf {
     let dir = match env.var("XDG_RUNTIME_DIR") {
         Some(runtime) => Path::new(runtime).join("wandb-cred"),
-        None => std::env::temp_dir().join(format!("wandb-cred-{}", current_uid())),
+        None => match session_runtime_dir() {
+            Some(runtime) => runtime.join("wandb-cred"),
+            None => std::env::temp_dir().join(format!("wandb-cred-{}", current_uid())),
+        },
     };
     dir.join("daemon.sock")
+}
+
+/// Where logind puts this user's runtime folder, `/run/user/<uid>`, when it is there, is
+/// this user's and is private: jobs started without the login session's environment
+/// (cron, `env -i`, `sudo -u`, Slurm `--export=NONE`) then find the session's daemon.
+fn session_runtime_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(format!("/run/user/{}", current_uid()));
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    (meta.is_dir() && meta.uid() == current_uid() && meta.mode() & 0o077 == 0).then_some(dir)
 }
 
 /// The folder of the socket, which also holds the lock, pid and log files.

@@ -20,6 +20,9 @@ pub fn tests() -> Vec<Trial> {
         each_server_gets_its_own_key_with_the_oldest_supported_sdk,
         an_unsupported_sdk_leaves_the_hook_idle_and_doctor_says_so,
     ]);
+    all.extend(trials![[Need::Sdk, Need::KernelKeyring];
+        a_key_cleared_by_a_restart_is_said_before_the_sdk_prompts,
+    ]);
     all
 }
 
@@ -230,4 +233,46 @@ fn a_settings_api_key_belongs_to_its_own_server() {
         let out = sb.cmd(&["get", "--env", "--host", other]).run();
         assert!(!out.stdout.contains(&key), "{}", out.report());
     }
+}
+
+/// The kernel keyring emptied by a restart: `import wandb; wandb.login()` gets one line
+/// from the hook saying the key was cleared and what to do, before the SDK gives up
+/// (no terminal, so it cannot prompt), and no netrc is written. Failed before the fix:
+/// `get --env` printed nothing and exited 0, and the hook said nothing.
+fn a_key_cleared_by_a_restart_is_said_before_the_sdk_prompts() {
+    let mut sb = Sandbox::new();
+    sb.own_kernel_keyring();
+    sb.set_env("WANDB_CRED_NO_DAEMON", "1");
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let python = venv_over(&sb, &sdk_python().expect("checked by Need::Sdk"), "venv");
+    sb.keyctl(&["clear", "@u"]).unwrap();
+    let path = sb.home.join(".local/state/wandb-cred/stored.json");
+    let record = sb.read(&path).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    for placed in record["kernel_keyring"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+    {
+        placed["boot"] = serde_json::Value::from("00000000-0000-0000-0000-000000000000");
+    }
+    sb.write(&path, &record.to_string());
+    let out = sb
+        .program(
+            &python,
+            &["-c", "import wandb\ntry:\n    wandb.login()\nexcept Exception as e:\n    print(type(e).__name__)"],
+        )
+        .run();
+    let first = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("wandb-cred"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("cleared when this machine restarted") && first.contains("wandb-cred login"),
+        "{}",
+        out.report()
+    );
+    assert!(!sb.netrc().exists(), "the SDK wrote a netrc");
 }

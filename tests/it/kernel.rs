@@ -157,6 +157,10 @@ fn after_a_restart_readers_say_the_key_was_cleared() {
     pretend(&sb, "boot", "00000000-0000-0000-0000-000000000000");
     let cleared = "cleared when this machine restarted; log in again (`wandb-cred login`)";
     sb.cmd(&["get"]).run().fails(1).stderr_has(cleared);
+    // What the Python hook runs says the same, never an empty success.
+    let out = sb.cmd(&["get", "--env"]).run();
+    out.fails(1).stderr_has(cleared);
+    assert_eq!(out.stdout, "", "{}", out.report());
     sb.cmd(&["exec", "--", "true"])
         .run()
         .fails(1)
@@ -186,6 +190,8 @@ fn after_a_restart_readers_say_the_key_was_cleared() {
         .run()
         .fails(1)
         .stderr_has("run `wandb-cred login` first");
+    // No key stored any more: `get --env` prints nothing and succeeds.
+    sb.cmd(&["get", "--env"]).run().ok().stdout_is("");
 }
 
 fn migrate_moves_netrc_keys_into_the_kernel_keyring() {

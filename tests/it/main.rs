@@ -66,6 +66,8 @@ mod sdk;
 #[cfg(unix)]
 mod service;
 #[cfg(unix)]
+mod session;
+#[cfg(unix)]
 mod sshd;
 #[cfg(unix)]
 mod tls;
@@ -110,6 +112,7 @@ fn main() -> std::process::ExitCode {
         foreign::tests(),
         forward_attack::tests(),
         hook_servers::tests(),
+        session::tests(),
     ] {
         trials.extend(more);
     }

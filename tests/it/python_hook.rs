@@ -242,22 +242,20 @@ fn no_key_is_silent_and_a_failure_is_one_line() {
     let out = venv.run(&sb, &print_key(CLOUD));
     out.ok().stdout_is("None\nNone\n");
     assert_eq!(out.stderr, "", "{}", out.report());
-    // A failure (here a server URL wandb-cred refuses): one line, and the program goes on.
+    // A failure (here a setting wandb-cred refuses): one line, and the program goes on.
     let out = sb
         .program(
             &venv.python,
-            &[
-                "-c",
-                &format!("{}\nprint('went on')", print_key("http://api.wandb.ai")),
-            ],
+            &["-c", &format!("{}\nprint('went on')", print_key(CLOUD))],
         )
+        .env("WANDB_CRED_KEYCHAIN_TIMEOUT", "soon")
         .run();
     out.ok().stdout_is("None\nNone\nwent on\n");
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", out.report());
     assert!(
         lines[0].starts_with("wandb-cred: error:")
-            && lines[0].contains("http is not secure")
+            && lines[0].contains("WANDB_CRED_KEYCHAIN_TIMEOUT")
             && lines[0].contains("WANDB_CRED_NO_HOOK=1"),
         "{}",
         out.report()
