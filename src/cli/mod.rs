@@ -420,7 +420,8 @@ struct DaemonArgs {
     /// $XDG_RUNTIME_DIR/wandb-cred/daemon.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<std::path::PathBuf>,
-    /// Exit after this long without clients, e.g. 30m (default: never).
+    /// Exit after this long without clients, e.g. 30m (default: WANDB_CRED_IDLE_TIMEOUT,
+    /// else 1h for a daemon a command started, never for one a service manager started).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     idle_timeout: Option<std::time::Duration>,
     /// Close a connection that sends no complete request for this long.
@@ -432,6 +433,28 @@ struct DaemonArgs {
     /// Started by a client (recorded so that a newer client may replace it).
     #[arg(long, hide = true)]
     autostarted: bool,
+}
+
+/// How long an autostarted daemon waits without clients before it exits, unless told.
+pub const AUTOSTART_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The daemon's idle timeout: `--idle-timeout`, else `WANDB_CRED_IDLE_TIMEOUT`, else
+/// [`AUTOSTART_IDLE_TIMEOUT`] for a daemon a command started (one a service manager
+/// started follows its unit: no timeout unless the unit sets one).
+fn idle_timeout(
+    env: &crate::env::Environment,
+    flag: Option<std::time::Duration>,
+    autostarted: bool,
+) -> anyhow::Result<Option<std::time::Duration>> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    if let Some(text) = env.var("WANDB_CRED_IDLE_TIMEOUT") {
+        return crate::duration::parse(text)
+            .map(Some)
+            .map_err(|why| anyhow::anyhow!("WANDB_CRED_IDLE_TIMEOUT: {why}"));
+    }
+    Ok(autostarted.then_some(AUTOSTART_IDLE_TIMEOUT))
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -698,7 +721,7 @@ fn run_daemon(backend: BackendChoice, args: DaemonArgs) -> anyhow::Result<()> {
         crate::store::keychain::timeout_from(&env).map_err(anyhow::Error::msg)?;
     crate::daemon::run(crate::daemon::Options {
         socket: args.socket.unwrap_or_else(|| crate::ipc::socket_path(&env)),
-        idle_timeout: args.idle_timeout,
+        idle_timeout: idle_timeout(&env, args.idle_timeout, args.autostarted)?,
         autostarted: args.autostarted,
         backend,
         kernel_keyring: env

@@ -1,12 +1,14 @@
 //! The daemon: one trusted process that talks to the keychain, keeps keys in zeroizing
 //! memory, and answers every other process over a local socket. `lifecycle` owns the
 //! start (one daemon per socket) and the exit, `server` the connections, `handler` the
-//! requests, `log_budget` keeps misbehaving clients from flooding the log.
+//! requests, `log_budget` keeps misbehaving clients from flooding the log, `program`
+//! notices when the daemon's own program file is removed or replaced.
 
 mod forwarded;
 mod handler;
 mod lifecycle;
 mod log_budget;
+mod program;
 mod server;
 
 use std::path::PathBuf;

@@ -146,6 +146,8 @@ impl Server {
         let tick = self
             .idle_timeout
             .map(|d| (d / 4).clamp(Duration::from_millis(50), Duration::from_secs(30)));
+        let program = super::program::ProgramFile::now();
+        let mut housekeeping = tokio::time::interval(super::program::CHECK_EVERY);
         loop {
             let idle_check = async {
                 match tick {
@@ -170,8 +172,12 @@ impl Server {
                     tracing::info!("shutdown requested by a client");
                     break;
                 }
-                () = tokio::time::sleep(super::log_budget::WINDOW) => {
+                _ = housekeeping.tick() => {
                     self.state.forward_log.flush_if_due();
+                    if let Some(why) = program.as_ref().and_then(|p| p.changed()) {
+                        tracing::info!("{why}; exiting so the next command starts the program that is there now");
+                        break;
+                    }
                 }
                 () = idle_check => {
                     self.state.forward_log.flush_if_due();

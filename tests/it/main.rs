@@ -46,6 +46,8 @@ mod keychain;
 #[cfg(unix)]
 mod keyring;
 #[cfg(unix)]
+mod lifetime;
+#[cfg(unix)]
 mod load;
 #[cfg(unix)]
 mod packages;
@@ -113,6 +115,7 @@ fn main() -> std::process::ExitCode {
         forward_attack::tests(),
         hook_servers::tests(),
         session::tests(),
+        lifetime::tests(),
     ] {
         trials.extend(more);
     }
