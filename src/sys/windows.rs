@@ -99,7 +99,6 @@ pub fn writable_by_others(_meta: &Metadata) -> Option<String> {
 }
 
 /// Nothing to do: the ACL of the profile folder decides.
-
 pub fn make_dir_private(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
