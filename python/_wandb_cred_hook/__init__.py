@@ -169,6 +169,19 @@ def wrap_sdk() -> bool:
     return True
 
 
+def _gone(error: OSError) -> str:
+    """What to say when the recorded wandb-cred cannot be run (uninstalled, moved)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    site = os.path.dirname(here)
+    files = " ".join(
+        repr(os.path.join(site, name)) for name in ("wandb_cred_hook.pth", "wandb_cred_hook.start")
+    )
+    return (
+        f"wandb-cred: cannot run {WANDB_CRED} ({error.strerror or error}): reinstall wandb-cred and run "
+        f"`wandb-cred setup-python` again, or remove this hook: rm -r {here!r} {files}"
+    )
+
+
 def key_for(url: str) -> str | None:
     """wandb-cred's key for the server ``url`` (asked once per process), or None."""
     if os.environ.get(OPT_OUT, "") not in ("", "0"):
@@ -204,8 +217,9 @@ def _ask(url: str) -> str | None:
                 cwd=os.path.dirname(os.path.realpath(WANDB_CRED)),
                 env={**env, "WANDB_DIR": workspace},
             )
-        except OSError:
-            return None  # wandb-cred is gone: the SDK behaves as without the hook
+        except OSError as error:
+            _say(_gone(error))
+            return None
         except subprocess.TimeoutExpired:
             _say(f"wandb-cred: {WANDB_CRED} did not answer within {TIMEOUT_SECONDS:g} s")
             return None

@@ -260,13 +260,31 @@ fn no_key_is_silent_and_a_failure_is_one_line() {
         "{}",
         out.report()
     );
-    // wandb-cred gone: silent.
+    // wandb-cred gone (uninstalled): one line saying how to remove the hook, and its
+    // command works.
     let log = venv.spy(&sb);
     std::fs::remove_file(sb.root.join("spy.sh")).unwrap();
     let out = venv.run(&sb, &print_key(CLOUD));
     out.ok().stdout_is("None\nNone\n");
-    assert_eq!(out.stderr, "", "{}", out.report());
     assert_eq!(runs_logged(&log), 0);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.report());
+    assert!(
+        lines[0].contains("cannot run") && lines[0].contains("wandb-cred setup-python"),
+        "{}",
+        out.report()
+    );
+    let rm = lines[0]
+        .split("remove this hook: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (the W&B SDK").next())
+        .unwrap_or_else(|| panic!("no command in {:?}", lines[0]));
+    let removed = std::process::Command::new("sh").args(["-c", rm]).status().unwrap();
+    assert!(removed.success(), "{rm}");
+    for name in ["_wandb_cred_hook", "wandb_cred_hook.pth", "wandb_cred_hook.start"] {
+        assert!(!venv.site.join(name).exists(), "{name} is still there after {rm}");
+    }
+    venv.run(&sb, &print_key(CLOUD)).ok().stdout_is("None\nNone\n");
 }
 
 fn setup_is_idempotent_and_unset_leaves_site_packages_as_before() {
