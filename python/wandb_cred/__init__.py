@@ -2,7 +2,8 @@
 
 The key is looked up exactly as ``wandb-cred get`` does (``WANDB_API_KEY``, the
 keychain, the settings files, netrc), by the ``wandb-cred`` program installed with
-this package (never one found on ``PATH``). Nothing here prompts or writes a file.
+this package, or, where ``wandb-cred setup-python`` put it, the program its hook
+records (never one found on ``PATH``). Nothing here prompts or writes a file.
 
 In a notebook, hand the key to the SDK without writing it to ``~/.netrc``
 (``wandb.login(key=...)`` would)::
@@ -78,6 +79,20 @@ def _scheme_scripts(site_dir: Path) -> list[Path]:
     return found
 
 
+def _recorded_by_setup_python() -> Path | None:
+    """The program ``wandb-cred setup-python`` recorded in this environment's hook (it
+    also put this package here), if another user could not have replaced it."""
+    try:
+        import _wandb_cred_hook as hook
+    except ImportError:
+        return None
+    program = hook.WANDB_CRED
+    if not os.path.isabs(program) or hook._replaceable(program) is not None:
+        return None
+    path = Path(program)
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
 def find_wandb_cred() -> Path:
     """The ``wandb-cred`` program installed with this package.
 
@@ -88,6 +103,9 @@ def find_wandb_cred() -> Path:
         candidate = folder / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
+    recorded = _recorded_by_setup_python()
+    if recorded is not None:
+        return recorded
     looked = ", ".join(str(d) for d in _scripts_dirs())
     raise WandbCredError(
         f"the wandb-cred program installed with this package is missing (looked in {looked})"

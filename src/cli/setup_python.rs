@@ -2,7 +2,9 @@
 //! `import wandb` the stored key (`python/_wandb_cred_hook`) into one Python
 //! environment: the module, a `.pth` line that starts it, and the `.start` file that
 //! replaces that line on Python 3.15+ (PEP 829). The hook runs this program by its
-//! absolute path, recorded now. Idempotent; `--unset` removes exactly those files.
+//! absolute path, recorded now. It also makes the `wandb_cred` package importable there
+//! (unless pip put one there), which then runs the hook's recorded program. Idempotent;
+//! `--unset` removes exactly those files.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,14 @@ const MODULE_TEMPLATE: &str = include_str!("../../python/_wandb_cred_hook/__init
 const PATH_PLACEHOLDER: &str = "\"@WANDB_CRED@\"";
 /// Every installed module carries this line; `--unset` removes only such a module.
 const MARKER: &str = "# Installed by wandb-cred setup-python";
+
+/// The Python API, copied as the wheel carries it; a marker file says setup-python
+/// wrote it (a `wandb_cred` that pip installed has none, and is never touched).
+const API_PACKAGE: &str = "wandb_cred";
+const API_INIT: &str = include_str!("../../python/wandb_cred/__init__.py");
+const API_MARKER: &str = "_installed_by_setup_python";
+const API_MARKER_TEXT: &str =
+    "wandb-cred setup-python wrote this package; `wandb-cred setup-python --unset` removes it\n";
 
 const PTH: &str = "wandb_cred_hook.pth";
 const PTH_LINE: &str = "import _wandb_cred_hook; _wandb_cred_hook.install()\n";
@@ -79,7 +89,7 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
     }
     let replaced = current.iter().any(Option::is_some);
     say(format_args!(
-        "{} the wandb-cred hook for {which}, in {}: `import wandb` there now gets the key from {} unless WANDB_API_KEY is set. `wandb-cred setup-python --unset{}` removes it.",
+        "{} the wandb-cred hook for {which}, in {}: `import wandb` there now gets the key from {} unless WANDB_API_KEY is set, and `import wandb_cred` works there. `wandb-cred setup-python --unset{}` removes it.",
         if replaced { "Updated" } else { "Installed" },
         site.display(),
         wandb_cred.display(),
@@ -115,9 +125,19 @@ impl Hook {
         self.module_dir().join("__init__.py")
     }
 
+    fn api_dir(&self) -> PathBuf {
+        self.site.join(API_PACKAGE)
+    }
+
+    /// Whether `wandb_cred` there is setup-python's (or not there at all), so it may be
+    /// written or removed.
+    fn api_is_ours_or_absent(&self) -> bool {
+        !self.api_dir().exists() || self.api_dir().join(API_MARKER).is_file()
+    }
+
     /// Each file and its text, in the order they are written: the `.pth` line that
     /// starts the hook comes last.
-    fn files(&self, wandb_cred: &Path) -> anyhow::Result<[(PathBuf, String); 3]> {
+    fn files(&self, wandb_cred: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
         let Some(path) = wandb_cred.to_str() else {
             bail!(
                 "this program's path {} is not UTF-8 text, which the hook cannot record",
@@ -127,11 +147,19 @@ impl Hook {
         let literal = serde_json::to_string(path).expect("a string serialises");
         debug_assert!(MODULE_TEMPLATE.contains(MARKER));
         let module = MODULE_TEMPLATE.replacen(PATH_PLACEHOLDER, &literal, 1);
-        Ok([
+        let mut files = Vec::new();
+        if self.api_is_ours_or_absent() {
+            let api = self.api_dir();
+            files.push((api.join(API_MARKER), API_MARKER_TEXT.to_owned()));
+            files.push((api.join("__init__.py"), API_INIT.to_owned()));
+            files.push((api.join("py.typed"), String::new()));
+        }
+        files.extend([
             (self.module(), module),
             (self.site.join(START), START_LINE.to_owned()),
             (self.site.join(PTH), PTH_LINE.to_owned()),
-        ])
+        ]);
+        Ok(files)
     }
 }
 
@@ -141,8 +169,12 @@ fn install(hook: &Hook, files: &[(PathBuf, String)], facts: &Facts) -> anyhow::R
         std::fs::create_dir_all(&hook.site)
             .with_context(|| format!("cannot create {}", hook.site.display()))?;
     }
-    std::fs::create_dir_all(hook.module_dir())
-        .with_context(|| format!("cannot create {}", hook.module_dir().display()))?;
+    for dir in [hook.api_dir(), hook.module_dir()] {
+        if files.iter().any(|(path, _)| path.starts_with(&dir)) {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
     for (path, text) in files {
         write_replacing(path, text)?;
     }
@@ -176,6 +208,10 @@ fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
     if module.is_some() {
         std::fs::remove_dir_all(hook.module_dir())
             .with_context(|| format!("cannot remove {}", hook.module_dir().display()))?;
+    }
+    if hook.api_dir().join(API_MARKER).is_file() {
+        std::fs::remove_dir_all(hook.api_dir())
+            .with_context(|| format!("cannot remove {}", hook.api_dir().display()))?;
     }
     say(format_args!(
         "Removed the wandb-cred hook for {which} from {}.",

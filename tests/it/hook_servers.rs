@@ -13,6 +13,7 @@ use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
     let mut all = trials![a_settings_api_key_belongs_to_its_own_server];
+    all.extend(trials![[Need::Python]; a_wandb_cred_package_pip_installed_is_left_alone]);
     all.extend(trials![[Need::Sdk, Need::KernelKeyring];
         each_server_gets_its_own_key_with_the_current_sdk,
     ]);
@@ -275,4 +276,24 @@ fn a_key_cleared_by_a_restart_is_said_before_the_sdk_prompts() {
         out.report()
     );
     assert!(!sb.netrc().exists(), "the SDK wrote a netrc");
+}
+
+/// A `wandb_cred` that pip installed (no setup-python marker) is neither replaced by
+/// `setup-python` nor removed by `--unset`.
+fn a_wandb_cred_package_pip_installed_is_left_alone() {
+    let sb = Sandbox::new();
+    let (python, site) = make_venv(std::path::Path::new("python3"), &sb.root.join("venv"));
+    std::fs::create_dir(site.join("wandb_cred")).unwrap();
+    std::fs::write(site.join("wandb_cred/__init__.py"), "# pip's\n").unwrap();
+    let python = python.to_str().unwrap();
+    sb.cmd(&["setup-python", "--python", python]).run().ok();
+    assert_eq!(
+        std::fs::read_to_string(site.join("wandb_cred/__init__.py")).unwrap(),
+        "# pip's\n"
+    );
+    sb.cmd(&["setup-python", "--python", python, "--unset"])
+        .run()
+        .ok();
+    assert!(site.join("wandb_cred/__init__.py").is_file());
+    assert!(!site.join("_wandb_cred_hook").exists());
 }

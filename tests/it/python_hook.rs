@@ -279,12 +279,24 @@ fn no_key_is_silent_and_a_failure_is_one_line() {
         .nth(1)
         .and_then(|rest| rest.split(" (the W&B SDK").next())
         .unwrap_or_else(|| panic!("no command in {:?}", lines[0]));
-    let removed = std::process::Command::new("sh").args(["-c", rm]).status().unwrap();
+    let removed = std::process::Command::new("sh")
+        .args(["-c", rm])
+        .status()
+        .unwrap();
     assert!(removed.success(), "{rm}");
-    for name in ["_wandb_cred_hook", "wandb_cred_hook.pth", "wandb_cred_hook.start"] {
-        assert!(!venv.site.join(name).exists(), "{name} is still there after {rm}");
+    for name in [
+        "_wandb_cred_hook",
+        "wandb_cred_hook.pth",
+        "wandb_cred_hook.start",
+    ] {
+        assert!(
+            !venv.site.join(name).exists(),
+            "{name} is still there after {rm}"
+        );
     }
-    venv.run(&sb, &print_key(CLOUD)).ok().stdout_is("None\nNone\n");
+    venv.run(&sb, &print_key(CLOUD))
+        .ok()
+        .stdout_is("None\nNone\n");
 }
 
 fn setup_is_idempotent_and_unset_leaves_site_packages_as_before() {

@@ -112,17 +112,38 @@ fn recipe_get() {
     }
 }
 
+/// The notebook cell in a venv where `setup-python` ran (which makes `wandb_cred`
+/// importable there), with a stand-in `wandb` whose `init` prints the key it was given
+/// and whether the environment holds one. Failed before `setup-python` installed
+/// `wandb_cred`: ModuleNotFoundError.
 fn recipe_jupyter() {
     let (sb, key) = world();
-    let cell = format!(
-        "{}\nprint(os.environ['WANDB_API_KEY'])\n",
-        recipe("jupyter")
-    );
-    sb.program("python", &["-c", &cell])
+    let (python, site) = crate::harness::make_venv(Path::new("python3"), &sb.root.join("venv"));
+    std::fs::create_dir(site.join("wandb")).unwrap();
+    std::fs::write(
+        site.join("wandb/__init__.py"),
+        "import os\nclass Settings:\n    def __init__(self, **kw):\n        self.kw = kw\ndef init(settings):\n    print(settings.kw['api_key'], os.environ.get('WANDB_API_KEY'))\n",
+    )
+    .unwrap();
+    sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
+        .run()
+        .ok()
+        .stderr_has("`import wandb_cred` works there");
+    sb.program(&python, &["-c", &recipe("jupyter")])
         .key_on_stdout()
         .run()
         .ok()
-        .stdout_is(&format!("{key}\n"));
+        .stdout_is(&format!("{key} None\n"));
+    // --unset takes the package it put there.
+    sb.cmd(&[
+        "setup-python",
+        "--python",
+        python.to_str().unwrap(),
+        "--unset",
+    ])
+    .run()
+    .ok();
+    assert!(!site.join("wandb_cred").exists());
 }
 
 fn recipe_sbatch() {
