@@ -8,6 +8,7 @@ mod exec;
 pub mod fast;
 mod get;
 mod git_credential;
+mod hook_record;
 mod list;
 mod login;
 mod logout;
@@ -19,6 +20,7 @@ mod setup_git;
 mod setup_python;
 mod ssh;
 mod status;
+mod uninstall;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -211,6 +213,14 @@ enum Command {
   wandb-cred service install
   wandb-cred service uninstall                       # or: service install --uninstall")]
     Service(service::ServiceArgs),
+    /// Undo every integration wandb-cred made (Python hooks, git, service), stop the daemon.
+    ///
+    /// Removes the hook from each environment `setup-python` set up (and the active one),
+    /// the git helper entries `setup-git` added, and the units `service install` wrote;
+    /// stops the daemon; then says which keys remain where (--remove-keys removes them).
+    /// Touches nothing it did not write; running it again changes nothing. Run it before
+    /// removing the package.
+    Uninstall(uninstall::UninstallArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish) on stdout.
     #[command(after_help = "Examples:
   source <(wandb-cred completions bash)                          # bash, this shell
@@ -594,6 +604,7 @@ impl Cli {
             | Command::SetupPython(_)
             | Command::Stop
             | Command::Service(_)
+            | Command::Uninstall(_)
             | Command::Completions(_)
             | Command::Man(_) => None,
         };
@@ -704,6 +715,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
+        Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Reload(_) => daemon_control::reload(&ctx),
         Command::Daemon(_)
         | Command::Completions(_)

@@ -32,6 +32,34 @@ pub fn run(ctx: &Context, args: SetupGitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes every helper entry this program (or an older copy of it) added to the global
+/// git config, for `uninstall`; how many servers had one.
+pub fn remove_everywhere() -> anyhow::Result<usize> {
+    // Any copy's entry counts (is_ours), wherever this program runs from now.
+    let ours = "!wandb-cred git-credential";
+    let out = run_git(&[
+        "config",
+        "--global",
+        "--get-regexp",
+        r"^credential\..*\.helper$",
+    ])?;
+    let mut names: Vec<String> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let (name, value) = line.split_once(' ').unwrap_or((line, ""));
+        if is_ours(value, ours) && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    for name in &names {
+        let url = name
+            .strip_prefix("credential.")
+            .and_then(|n| n.strip_suffix(".helper"))
+            .unwrap_or(name);
+        unset(url, name, ours, &get_all(name)?)?;
+    }
+    Ok(names.len())
+}
+
 fn unset(url: &str, name: &str, ours: &str, values: &[String]) -> anyhow::Result<()> {
     let mine: Vec<&String> = values.iter().filter(|v| is_ours(v, ours)).collect();
     if mine.is_empty() {

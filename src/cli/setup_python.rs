@@ -87,6 +87,7 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
             site.display()
         )));
     }
+    super::hook_record::remember(site);
     let replaced = current.iter().any(Option::is_some);
     say(format_args!(
         "{} the wandb-cred hook for {which}, in {}: `import wandb` there now gets the key from {} unless WANDB_API_KEY is set, and `import wandb_cred` works there. `wandb-cred setup-python --unset{}` removes it.",
@@ -181,6 +182,20 @@ fn install(hook: &Hook, files: &[(PathBuf, String)], facts: &Facts) -> anyhow::R
     Ok(())
 }
 
+/// Removes the hook (and the `wandb_cred` package setup-python put there) from one
+/// site-packages folder, for `uninstall`; whether there was one.
+pub fn remove_at(site: &Path) -> anyhow::Result<bool> {
+    let hook = Hook::at(site);
+    let there =
+        hook.module().exists() || hook.site.join(PTH).exists() || hook.site.join(START).exists();
+    if there {
+        unset(&hook, &site.display().to_string())?;
+    } else {
+        super::hook_record::forget(site);
+    }
+    Ok(there)
+}
+
 fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
     let module = std::fs::read_to_string(hook.module()).ok();
     let pth = std::fs::read_to_string(hook.site.join(PTH)).ok();
@@ -213,6 +228,7 @@ fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
         std::fs::remove_dir_all(hook.api_dir())
             .with_context(|| format!("cannot remove {}", hook.api_dir().display()))?;
     }
+    super::hook_record::forget(&hook.site);
     say(format_args!(
         "Removed the wandb-cred hook for {which} from {}.",
         hook.site.display()

@@ -38,6 +38,7 @@ const COMMANDS: &[&str] = &[
     "ssh",
     "completions",
     "man",
+    "uninstall",
 ];
 
 fn bash_completions_load_and_complete() {

@@ -73,6 +73,8 @@ mod session;
 mod sshd;
 #[cfg(unix)]
 mod tls;
+#[cfg(unix)]
+mod uninstall;
 #[cfg(windows)]
 mod windows;
 
@@ -116,6 +118,7 @@ fn main() -> std::process::ExitCode {
         hook_servers::tests(),
         session::tests(),
         lifetime::tests(),
+        uninstall::tests(),
     ] {
         trials.extend(more);
     }

@@ -62,6 +62,17 @@ pub fn run(args: ServiceArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Removes the service `service install` set up, if any (for `uninstall`); nothing is
+/// said on a platform without one.
+pub fn uninstall_if_installed() -> anyhow::Result<()> {
+    let env = Environment::from_process();
+    match crate::sys::SERVICE_MANAGER {
+        None => Ok(()),
+        Some(ServiceManager::Systemd) => systemd::uninstall(&env),
+        Some(ServiceManager::Launchd) => launchd::uninstall(&env),
+    }
+}
+
 /// The command that starts the installed service (for `doctor`'s fix when
 /// WANDB_CRED_NO_AUTOSTART is set and no daemon runs), `None` when none is installed.
 pub fn start_command() -> Option<String> {
