@@ -105,6 +105,21 @@ impl Context {
         self.env.var(name).is_some_and(|v| v != "0")
     }
 
+    /// Inside `wandb-cred ssh` (which sets `WANDB_CRED_FORWARDED`): the forwarded socket
+    /// that serves this session's keys, get only.
+    pub fn forwarded_session(&self) -> Option<PathBuf> {
+        self.flag("WANDB_CRED_FORWARDED")
+            .then(|| ipc::socket_path(&self.env))
+    }
+
+    /// What to say when the session's forwarded socket no longer answers.
+    pub fn session_ended(socket: &std::path::Path) -> String {
+        format!(
+            "the `wandb-cred ssh` session that served keys here has ended ({} no longer answers); start a new one, or `unset WANDB_CRED_SOCKET WANDB_CRED_FORWARDED WANDB_CRED_NO_AUTOSTART` to use this machine's own keys",
+            socket.display()
+        )
+    }
+
     /// The key service: the daemon (started if needed), or this process when no daemon
     /// can run (said, unless `WANDB_CRED_NO_DAEMON` asked for it).
     pub fn service(&self) -> &dyn KeyService {
@@ -130,6 +145,15 @@ impl Context {
             }
             Ok(daemon) => {
                 tracing::info!(daemon = %daemon.hello.backend_choice, wanted = %ctx.backend_choice, "backend differs from the daemon's; working in-process");
+                local()
+            }
+            Err(StartError::Connect(ConnectError::NotRunning(_)))
+                if ctx.forwarded_session().is_some() =>
+            {
+                warn(format_args!(
+                    "{}; working without a daemon",
+                    Self::session_ended(&socket)
+                ));
                 local()
             }
             Err(StartError::Connect(ConnectError::NotRunning(_))) => {

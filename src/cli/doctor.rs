@@ -111,12 +111,22 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             None
         }
     };
-    check_service(&ctx, &mut report);
-    check_daemon(&ctx, &mut report);
+    let session = ctx.forwarded_session();
+    if let Some(socket) = &session {
+        check_session(socket, &mut report);
+    } else {
+        check_service(&ctx, &mut report);
+        check_daemon(&ctx, &mut report);
+    }
     let service = ctx.service();
     let backend = service.backend();
-    let off_disk = backend.off_disk();
+    let off_disk = backend.off_disk() || session.is_some();
     match backend.name.as_deref() {
+        _ if session.is_some() => report.add(
+            "backend",
+            Status::Ok,
+            "forwarded: keys served by the machine this ssh session came from (get only)",
+        ),
         Some(_) if off_disk => {
             report.add("backend", Status::Ok, backend.detail);
             check_round_trip(&ctx, service, netrc_broken, &mut report);
@@ -246,6 +256,26 @@ fn netrc_already_said(ctx: &Context, netrc_broken: bool, error: &str) -> bool {
 }
 
 const SEE_NETRC: &str = "fix the netrc file as the netrc check above says";
+
+/// Inside `wandb-cred ssh`: the session's forwarded socket answers, or the session ended.
+fn check_session(socket: &Path, report: &mut Report) {
+    match DaemonService::connect(socket) {
+        Ok(_) => report.add(
+            "daemon",
+            Status::Ok,
+            format!(
+                "this ssh session's forwarded socket {} (get only; keys stay on the machine the session came from)",
+                socket.display()
+            ),
+        ),
+        Err(_) => report.fix(
+            "daemon",
+            Status::Failed,
+            Context::session_ended(socket),
+            "start a new `wandb-cred ssh` session from the machine that holds the keys",
+        ),
+    }
+}
 
 /// A service `service install` set up: still pointing at a program that is there.
 fn check_service(ctx: &Context, report: &mut Report) {

@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
 /// spaces and quotes included), then `command`.
 fn session_script(socket: &str, command: &str) -> String {
     format!(
-        "WANDB_CRED_SOCKET={}; WANDB_CRED_NO_AUTOSTART=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART; unset WANDB_CRED_NO_DAEMON; trap 'rm -f \"$WANDB_CRED_SOCKET\"' EXIT HUP TERM; {command}",
+        "WANDB_CRED_SOCKET={}; WANDB_CRED_NO_AUTOSTART=1; WANDB_CRED_FORWARDED=1; export WANDB_CRED_SOCKET WANDB_CRED_NO_AUTOSTART WANDB_CRED_FORWARDED; unset WANDB_CRED_NO_DAEMON; trap 'rm -f \"$WANDB_CRED_SOCKET\"' EXIT HUP TERM; {command}",
         shell_quote(socket)
     )
 }

@@ -40,14 +40,27 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
     let ctx = &ctx;
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
     let service = ctx.service();
-    // One Status round trip answers both when a daemon serves us.
-    let daemon = service.daemon();
-    let backend = match &daemon {
-        Some(d) => BackendInfo {
+    // One Status round trip answers both when a daemon serves us. A forwarded socket
+    // answers no Status: it is this ssh session's, get only.
+    let session = ctx.forwarded_session().filter(|_| service.is_daemon());
+    let daemon = if session.is_some() {
+        None
+    } else {
+        service.daemon()
+    };
+    let backend = match (&session, &daemon) {
+        (Some(socket), _) => BackendInfo {
+            name: Some("forwarded".to_owned()),
+            detail: format!(
+                "keys served by the machine this ssh session came from, get only (socket {})",
+                socket.display()
+            ),
+        },
+        (None, Some(d)) => BackendInfo {
             name: d.backend.clone(),
             detail: d.backend_detail.clone(),
         },
-        None => service.backend(),
+        (None, None) => service.backend(),
     };
     let backend_ok = backend.name.is_some();
     let key = if backend_ok || ctx.env.api_key().is_some() {
@@ -138,6 +151,10 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
                     writeln!(out, "           log {log}")?;
                 }
             }
+            None if session.is_some() => writeln!(
+                out,
+                "Daemon:    this ssh session's forwarded socket (get only)"
+            )?,
             None => writeln!(out, "Daemon:    not in use (working in-process)")?,
         }
         match (&key_ok, &key_err) {

@@ -269,6 +269,10 @@ impl KeyService for DaemonService {
         self.status().ok()
     }
 
+    fn is_daemon(&self) -> bool {
+        true
+    }
+
     fn reload(&self) -> ServiceResult<()> {
         match self.call(&Request::Reload)? {
             Response::Done => Ok(()),

@@ -117,6 +117,10 @@ pub trait KeyService {
     fn backend(&self) -> BackendInfo;
     /// The daemon behind this service, if there is one.
     fn daemon(&self) -> Option<DaemonStatus>;
+    /// Whether a daemon (rather than this process) serves the keys.
+    fn is_daemon(&self) -> bool {
+        false
+    }
     /// Forgets cached keys and looks at the keychain again.
     fn reload(&self) -> ServiceResult<()>;
 }

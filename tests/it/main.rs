@@ -70,6 +70,8 @@ mod service;
 #[cfg(unix)]
 mod session;
 #[cfg(unix)]
+mod session_remote;
+#[cfg(unix)]
 mod sshd;
 #[cfg(unix)]
 mod tls;
@@ -117,6 +119,7 @@ fn main() -> std::process::ExitCode {
         forward_attack::tests(),
         hook_servers::tests(),
         session::tests(),
+        session_remote::tests(),
         lifetime::tests(),
         uninstall::tests(),
     ] {

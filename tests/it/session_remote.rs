@@ -1,0 +1,65 @@
+//! Inside `wandb-cred ssh` (issue 23, item 4): `status` and `doctor` on the remote
+//! describe the session (keys served by the machine the session came from, get only)
+//! instead of reporting failures, and a command that still names the socket of a
+//! session that has ended says so and starts no daemon there. A real sshd on 127.0.0.1.
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::keyring::{Keyring, Provider};
+use crate::sshd::Sshd;
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    trials![[Need::Sshd, Need::OtherUser, Need::Keyring];
+        status_and_doctor_describe_the_session_and_an_ended_one_is_named,
+    ]
+}
+
+fn ssh_args<'a>(options: &'a [String], destination: &'a str, command: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["ssh"];
+    args.extend(options.iter().map(String::as_str));
+    args.push(destination);
+    args.push(command);
+    args
+}
+
+fn status_and_doctor_describe_the_session_and_an_ended_one_is_named() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let sshd = Sshd::start(&sb.root, "wandbcredremote9");
+    let (options, destination) = (sshd.options(), sshd.destination());
+    let remote = "wandb-cred status; echo status=$?; wandb-cred doctor; echo doctor=$?; \
+                  echo \"$WANDB_CRED_SOCKET\" > ~/session-socket";
+    let out = sb.cmd(&ssh_args(&options, &destination, remote)).run();
+    out.ok()
+        .stdout_has("status=0\n")
+        .stdout_has("doctor=0\n")
+        .stdout_has("Backend:   forwarded: keys served by the machine this ssh session came from")
+        .stdout_has("Daemon:    this ssh session's forwarded socket (get only)")
+        .stdout_has("[ok]      backend    forwarded")
+        .stdout_has("[ok]      key ");
+    assert!(!out.stdout.contains("[failed]"), "{}", out.report());
+    // The session is over; a shell that still has its variables is told so, and no
+    // daemon is started on the socket's path.
+    let socket = std::fs::read_to_string(sshd.home.join("session-socket")).unwrap();
+    let socket = socket.trim();
+    let script = format!(
+        "WANDB_CRED_SOCKET='{socket}' WANDB_CRED_FORWARDED=1 WANDB_CRED_NO_AUTOSTART=1 {} get; echo get=$?",
+        sb.root.join("sshd/bin/wandb-cred").display()
+    );
+    let ended = sshd.as_remote_user("sh", &["-c", &script]);
+    let said = String::from_utf8_lossy(&ended.stderr);
+    let stdout = String::from_utf8_lossy(&ended.stdout);
+    assert!(stdout.contains("get=1"), "{stdout}{said}");
+    assert!(
+        said.contains("session that served keys here has ended"),
+        "{said}"
+    );
+    assert!(
+        !std::path::Path::new(socket).exists(),
+        "a daemon was started on the session's socket"
+    );
+}
