@@ -17,10 +17,8 @@ pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
             // Nothing, silently, only when no key was ever stored for this server here:
             // a key that should be there (cleared by a restart, stored on another
             // machine) is an error, as for `get`, so a program's hook never stays quiet.
-            None => match crate::store::record::why_missing(&url.account()) {
-                Some(_) => bail!(no_key(ctx, &url)),
-                None => Ok(()),
-            },
+            None if should_have_key(ctx, &url) => bail!(no_key(ctx, &url)),
+            None => Ok(()),
         };
     }
     print(&key(ctx, args.host.as_deref())?)
@@ -45,7 +43,9 @@ pub fn key(ctx: &Context, host: Option<&str>) -> anyhow::Result<ApiKey> {
 /// restarted, or it is another machine's), else to log in; and a netrc quote that is
 /// never closed, which hides every entry after it.
 pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
-    let mut said = match crate::store::record::why_missing(&url.account()) {
+    let why = crate::store::record::why_missing(&url.account())
+        .or_else(|| unreachable_keychain(ctx, url));
+    let mut said = match why {
         Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
         None => format!(
             "no API key for {} ({url}); run `wandb-cred login` first",
@@ -59,6 +59,29 @@ pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
         ));
     }
     said
+}
+
+/// Whether a key for `url` was stored here and is missing or out of reach now (then
+/// `get --env` fails instead of printing nothing).
+fn should_have_key(ctx: &Context, url: &BaseUrl) -> bool {
+    crate::store::record::why_missing(&url.account()).is_some()
+        || unreachable_keychain(ctx, url).is_some()
+}
+
+/// When the record says this machine's desktop keychain holds the key but this session
+/// uses another store (no desktop session: cron, ssh, `env -i`): why, and what reaches it.
+fn unreachable_keychain(ctx: &Context, url: &BaseUrl) -> Option<String> {
+    if !crate::store::record::in_keychain(&url.account()) {
+        return None;
+    }
+    let backend = ctx.service().backend();
+    if backend.name.as_deref() == Some(crate::service::Layer::Keychain.name()) {
+        return None;
+    }
+    Some(format!(
+        "it is in this machine's desktop keychain, which this session cannot reach ({}); run the command in the desktop session, let it reach that session's daemon (`export XDG_RUNTIME_DIR=/run/user/$(id -u)`), or start the program from a desktop shell with `wandb-cred exec`",
+        backend.detail
+    ))
 }
 
 pub fn print(key: &ApiKey) -> anyhow::Result<()> {

@@ -100,7 +100,9 @@ impl SecretStore for keychain::KeychainStore {
         "the keychain"
     }
     fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
-        keychain::KeychainStore::set_verified(self, url, key)
+        let place = keychain::KeychainStore::set_verified(self, url, key)?;
+        record::stored_in_keychain(&url.account());
+        Ok(place)
     }
     fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
         keychain::KeychainStore::list(self)

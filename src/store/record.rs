@@ -1,5 +1,6 @@
 //! What was stored where: a small record, with no key material, of the keys kept in the
-//! kernel keyring (account, machine name, boot id), in wandb-cred's private state folder
+//! kernel keyring (account, machine name, boot id) and in the desktop keychain (account,
+//! machine name), in wandb-cred's private state folder
 //! (`stored.json`, 0600, written atomically). Kernel keys are gone after a restart, and
 //! a home folder shared between machines (NFS) sees another machine's record: with it,
 //! a missing key is explained ("cleared when this machine restarted", "stored on gpu1")
@@ -20,7 +21,11 @@ const FILE: &str = "stored.json";
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Record {
     /// Account URL -> where its key was put.
+    #[serde(default)]
     kernel_keyring: BTreeMap<String, Placed>,
+    /// Account URL -> the machine whose desktop keychain holds its key.
+    #[serde(default)]
+    keychain: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -80,6 +85,29 @@ pub fn removed_from_kernel(account: &str) {
             .is_some_and(|p| p.machine == machine);
         ours && record.kernel_keyring.remove(account).is_some()
     });
+}
+
+/// Notes that the key for `account` is now in this machine's desktop keychain.
+pub fn stored_in_keychain(account: &str) {
+    let (machine, _) = kernel_keyring::machine();
+    change(|record| {
+        record.keychain.insert(account.to_owned(), machine.clone()) != Some(machine.clone())
+    });
+}
+
+/// Notes that `account` has no key in this machine's desktop keychain any more.
+pub fn removed_from_keychain(account: &str) {
+    let (machine, _) = kernel_keyring::machine();
+    change(|record| {
+        record.keychain.get(account) == Some(&machine) && record.keychain.remove(account).is_some()
+    });
+}
+
+/// Whether this machine's desktop keychain holds a key for `account`, as far as the
+/// record knows (for a session that cannot reach that keychain).
+pub fn in_keychain(account: &str) -> bool {
+    let (machine, _) = kernel_keyring::machine();
+    read().keychain.get(account) == Some(&machine)
 }
 
 /// Why there is no key for `account` although one was stored in a kernel keyring, for

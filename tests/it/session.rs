@@ -7,12 +7,64 @@
 use libtest_mimic::Trial;
 
 use crate::harness::{Need, Sandbox};
+use crate::keyring::{Keyring, Provider};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::OtherUser];
+    let mut all = trials![[Need::OtherUser];
         a_job_without_xdg_runtime_dir_reaches_the_session_daemon,
-    ]
+    ];
+    all.extend(trials![[Need::Keyring];
+        a_job_that_cannot_reach_the_keychain_is_told_where_the_key_is,
+    ]);
+    all
+}
+
+/// A key in the desktop keychain, and a job with no way to it (no session bus, no
+/// daemon): `get` and `get --env` (what the hook runs) say the key is in the keychain
+/// but unreachable from here, and what reaches it. Once the key is logged out, the
+/// plain "no key" again. Failed before: "run `wandb-cred login` first", and `get --env`
+/// printed nothing and exited 0.
+fn a_job_that_cannot_reach_the_keychain_is_told_where_the_key_is() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    sb.cmd(&["stop"]).run().ok();
+    let bus = sb.var("DBUS_SESSION_BUS_ADDRESS").unwrap().to_owned();
+    let runtime = sb.runtime_dir();
+    // A job outside the desktop session: no bus address, and a runtime folder of its
+    // own (zbus would otherwise find the session's bus there).
+    let elsewhere = sb.root.join("job-run");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::set_permissions(
+        &elsewhere,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    sb.remove_env("DBUS_SESSION_BUS_ADDRESS");
+    sb.set_env("XDG_RUNTIME_DIR", elsewhere.to_str().unwrap());
+    sb.set_env("WANDB_CRED_NO_DAEMON", "1");
+    let unreachable = "in this machine's desktop keychain, which this session cannot reach";
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(unreachable)
+        .stderr_has("XDG_RUNTIME_DIR");
+    let out = sb.cmd(&["get", "--env"]).run();
+    out.fails(1).stderr_has(unreachable);
+    assert_eq!(out.stdout, "");
+    // Logged out in the desktop session: nothing is out of reach any more.
+    sb.set_env("DBUS_SESSION_BUS_ADDRESS", &bus);
+    sb.set_env("XDG_RUNTIME_DIR", runtime.to_str().unwrap());
+    sb.cmd(&["logout"]).run().ok();
+    sb.remove_env("DBUS_SESSION_BUS_ADDRESS");
+    sb.set_env("XDG_RUNTIME_DIR", elsewhere.to_str().unwrap());
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has("run `wandb-cred login` first");
+    sb.cmd(&["get", "--env"]).run().ok().stdout_is("");
 }
 
 /// Runs `script` with `sh` in a new mount namespace whose `/run/user` is an empty tmpfs

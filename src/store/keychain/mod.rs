@@ -233,7 +233,9 @@ impl Store for KeychainStore {
     /// Removes the server's items under every name it has.
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
         let removed = self.delete_account(&url.account())?;
-        Ok(self.drop_aliases(url)? || removed)
+        let removed = self.drop_aliases(url)? || removed;
+        super::record::removed_from_keychain(&url.account());
+        Ok(removed)
     }
 }
 
