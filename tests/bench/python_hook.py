@@ -1,6 +1,8 @@
 """What the `setup-python` hook costs: Python start-up (`python -c pass`, and the hook's
-own import as `-X importtime` reports it) and `import wandb` (which runs one
-`wandb-cred get --env`), each with and without the hook. Prints figures; asserts nothing.
+own import as `-X importtime` reports it), `import wandb` (where the hook wraps the SDK's
+key reader and runs nothing), and the SDK's first key lookup for a server (where the
+hook runs one `wandb-cred get --env --host URL`), each with and without the hook.
+Prints figures; asserts nothing.
 
     python3 tests/bench/python_hook.py WANDB_CRED SDK_PYTHON [RUNS]
 
@@ -71,9 +73,14 @@ def main() -> None:
         hooked = show("python -c pass, hook installed", timed([python, "-c", "pass"], env, runs))
         us = hook_import_us(python, env, runs)
         print(f"{'the hook at start-up (-X importtime, cumulative)':<52} median {statistics.median(us) / 1000:8.3f} ms   (min {min(us) / 1000:.3f}, n={len(us)})")
-        imp = show("python -c 'import wandb', hook runs get --env", timed([python, "-c", "import wandb"], env, max(runs // 4, 5)))
-        get_env = show("wandb-cred get --env alone (daemon running)", timed([wandb_cred, "get", "--env"], env, runs))
-        print(f"start-up difference (medians): {(hooked - base) * 1000:+.2f} ms; import wandb difference: {(imp - imp_base) * 1000:+.2f} ms (get --env alone {get_env * 1000:.2f} ms)")
+        imp = show("python -c 'import wandb', hook installed", timed([python, "-c", "import wandb"], env, max(runs // 4, 5)))
+        subprocess.run([wandb_cred, "setup-python", "--python", python, "--unset"], env=env, check=True, capture_output=True)
+        lookup = "import wandb\nfrom wandb.sdk.lib.wbauth import wbnetrc\nwbnetrc.read_netrc_auth(host='https://api.wandb.ai')"
+        look_base = show("import wandb + a key lookup, no hook (netrc)", timed([python, "-c", lookup], env, max(runs // 4, 5)))
+        subprocess.run([wandb_cred, "setup-python", "--python", python], env=env, check=True, capture_output=True)
+        look = show("import wandb + a key lookup, hook runs get --env", timed([python, "-c", lookup], env, max(runs // 4, 5)))
+        get_env = show("wandb-cred get --env --host alone (daemon running)", timed([wandb_cred, "get", "--env", "--host", "https://api.wandb.ai"], env, runs))
+        print(f"start-up difference (medians): {(hooked - base) * 1000:+.2f} ms; import wandb difference: {(imp - imp_base) * 1000:+.2f} ms; first key lookup difference: {(look - look_base) * 1000:+.2f} ms (get --env alone {get_env * 1000:.2f} ms)")
         subprocess.run([wandb_cred, "stop"], env=env, capture_output=True)
 
 
