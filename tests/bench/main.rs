@@ -1,5 +1,6 @@
 //! Benchmarks that print figures (never asserted): `cargo bench --bench get`
-//! (`cargo bench --bench get -- --end-to-end` for part 1 alone).
+//! (`cargo bench --bench get -- --end-to-end` for part 1 alone; `--with-settings` adds
+//! a system settings file, whose ownership every `get` then checks).
 //! BENCHMARKS.md records what they printed and on which machine.
 //!
 //! 1. `get` and `git-credential get` end to end with a warm daemon, next to
@@ -94,6 +95,18 @@ fn main() {
         return; // `cargo test --benches` asks for a list; there are no tests here.
     }
     let world = World::new();
+    // `--with-settings`: a system settings file naming the server, as `wandb login
+    // --host` leaves one; every `get` then also checks who could have written it.
+    if std::env::args().any(|a| a == "--with-settings") {
+        let dir = world.home.join(".config/wandb");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("settings"),
+            "[default]\nbase_url = https://api.wandb.ai\n",
+        )
+        .unwrap();
+        println!("(with a system settings file)");
+    }
     // The daemon, started by hand so that it may hold more connections than the default.
     let mut daemon: Child = world
         .command(BIN)
