@@ -23,9 +23,11 @@ rm -rf "$out"
 mkdir -p "$out/from-sdist"
 maturin build --quiet --release --locked --out "$out" >&2
 maturin sdist --out "$out" >&2
-# From the sdist, as pip builds it (its own target folder: the paths differ), tagged
-# for any glibc >= 2.17 as the release wheels are.
-CARGO_TARGET_DIR="$PWD/target/sdist-build" pip wheel --quiet --no-deps --no-build-isolation \
+# From the sdist, as pip builds it, tagged for any glibc >= 2.17 as the release wheels
+# are. It shares the repo's target folder: cargo keys a package's artifacts by its source
+# path, so wandb-cred and its proto crate are compiled again from the unpacked sdist
+# (which is what this proves), while the registry crates, the same either way, are not.
+CARGO_TARGET_DIR="$PWD/target" pip wheel --quiet --no-deps --no-build-isolation \
   -C maturin.build-args="--compatibility manylinux2014" \
   -w "$out/from-sdist" "$out"/wandb_cred-*.tar.gz >&2
 packaging/deb.sh >&2
