@@ -1,7 +1,7 @@
 //! The daemon's service definitions, rendered for one program path: the systemd user
 //! units (`systemd/` in the repo, which the .deb ships as they are, naming
-//! `/usr/bin/wandb-cred`) and the macOS LaunchAgent. Text only; `cli::service`
-//! installs them.
+//! `/usr/bin/wandb-cred`) and the macOS LaunchAgent (`launchd/`). Text only;
+//! `cli::service` installs them.
 
 use std::path::Path;
 
@@ -11,6 +11,7 @@ pub const MARKER: &str = "Written by `wandb-cred service install`";
 
 const SOCKET_TEMPLATE: &str = include_str!("../systemd/wandb-cred.socket");
 const SERVICE_TEMPLATE: &str = include_str!("../systemd/wandb-cred.service");
+const LAUNCH_AGENT_TEMPLATE: &str = include_str!("../launchd/io.github.wandb-cred.plist");
 
 pub const SOCKET_UNIT: &str = "wandb-cred.socket";
 pub const SERVICE_UNIT: &str = "wandb-cred.service";
@@ -109,40 +110,21 @@ pub fn launch_agent(program: &Path, socket: &Path, log: &Path) -> Result<String,
     let program = xml_escape(path_text(program)?);
     let socket = xml_escape(path_text(socket)?);
     let log = xml_escape(path_text(log)?);
-    Ok(format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<!-- {MARKER}; `wandb-cred service uninstall` removes it. -->
-<plist version="1.0">
-<dict>
-    <key>Label</key>
-    <string>{LAUNCH_AGENT_LABEL}</string>
-    <key>ProgramArguments</key>
-    <array>
-        <string>{program}</string>
-        <string>daemon</string>
-        <string>--socket</string>
-        <string>{socket}</string>
-    </array>
-    <key>RunAtLoad</key>
-    <true/>
-    <key>KeepAlive</key>
-    <dict>
-        <key>SuccessfulExit</key>
-        <false/>
-    </dict>
-    <key>ProcessType</key>
-    <string>Background</string>
-    <key>Umask</key>
-    <integer>63</integer>
-    <key>StandardOutPath</key>
-    <string>{log}</string>
-    <key>StandardErrorPath</key>
-    <string>{log}</string>
-</dict>
-</plist>
-"#
-    ))
+    // The template's second comment explains the placeholders: it stays out of what is
+    // installed.
+    let rendered: String = LAUNCH_AGENT_TEMPLATE
+        .lines()
+        .scan(false, |in_note, line| {
+            let skip = *in_note || line.starts_with("<!-- The template");
+            *in_note = skip && !line.ends_with("-->");
+            Some((!skip).then(|| format!("{line}\n")))
+        })
+        .flatten()
+        .collect();
+    Ok(rendered
+        .replace("@PROGRAM@", &program)
+        .replace("@SOCKET@", &socket)
+        .replace("@LOG@", &log))
 }
 
 fn xml_escape(text: &str) -> String {
@@ -192,6 +174,18 @@ pub fn is_ours(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_launch_agent_template_is_rendered_whole() {
+        assert!(LAUNCH_AGENT_TEMPLATE.contains(MARKER));
+        assert!(LAUNCH_AGENT_TEMPLATE.contains(&format!("<string>{LAUNCH_AGENT_LABEL}</string>")));
+        let plist = launch_agent(Path::new("/p"), Path::new("/s"), Path::new("/l")).unwrap();
+        assert!(!plist.contains('@'), "{plist}");
+        assert!(!plist.contains("The template"), "{plist}");
+        assert!(plist.contains(MARKER));
+        assert!(plist.contains("<string>/p</string>") && plist.contains("<string>/s</string>"));
+        assert_eq!(plist.matches("<string>/l</string>").count(), 2);
+    }
 
     #[test]
     fn the_service_runs_the_program_named_quoted_and_unexpanded() {
