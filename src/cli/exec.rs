@@ -7,8 +7,6 @@ use std::process::Command;
 
 use super::output::say;
 use super::{Context, ExecArgs, Exit};
-use crate::key::ApiKey;
-use crate::resolve::base_url::BaseUrl;
 use crate::resolve::credential::KeySource;
 use crate::sys;
 
@@ -18,7 +16,7 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let Some(resolved) = ctx.stored_key(&url)? else {
         anyhow::bail!(
             "{} ({program} was not started)",
-            super::get::no_key(ctx, &url)
+            super::lookup::no_key(ctx, &url)
         );
     };
     if resolved.source == KeySource::Env {
@@ -30,7 +28,7 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let mut command = Command::new(&args.command[0]);
     command
         .args(&args.command[1..])
-        .envs(variables(&url, &resolved.key));
+        .envs(super::lookup::variables(&url, &resolved.key));
     let error = sys::run_in_place(&mut command);
     // Only reached when the program could not be started (the shell's statuses).
     let (code, why) = match error.kind() {
@@ -43,12 +41,4 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
         message: format!("{program}: {why}"),
     }
     .into())
-}
-
-/// The variables a program gets: the key, and the server it is for.
-pub fn variables<'a>(url: &'a BaseUrl, key: &'a ApiKey) -> [(&'static str, &'a str); 2] {
-    [
-        ("WANDB_API_KEY", key.expose()),
-        ("WANDB_BASE_URL", url.as_str()),
-    ]
 }

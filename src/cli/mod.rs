@@ -12,6 +12,7 @@ mod hook_record;
 mod list;
 mod login;
 mod logout;
+mod lookup;
 mod migrate;
 mod output;
 mod push;

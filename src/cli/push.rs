@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
     }
     let (url, _) = ctx.base_url(host.as_deref())?;
     let Some(found) = ctx.stored_key(&url)? else {
-        bail!("{} (nothing was sent)", super::get::no_key(ctx, &url));
+        bail!("{} (nothing was sent)", super::lookup::no_key(ctx, &url));
     };
     if let KeySource::Netrc(_) = &found.source
         && !has_machine_entry(ctx, &url)?

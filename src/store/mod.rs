@@ -73,7 +73,7 @@ pub trait Store {
 /// A store that keeps keys off disk: the platform keychain or the kernel keyring.
 pub trait SecretStore: Store + Send + Sync {
     /// How the protocol names where a key came from.
-    fn layer(&self) -> crate::service::Layer;
+    fn layer(&self) -> wandb_cred_proto::Layer;
     /// The backend's name, as `--backend` spells it.
     fn name(&self) -> &'static str {
         self.layer().name()
@@ -93,8 +93,8 @@ pub trait SecretStore: Store + Send + Sync {
 }
 
 impl SecretStore for keychain::KeychainStore {
-    fn layer(&self) -> crate::service::Layer {
-        crate::service::Layer::Keychain
+    fn layer(&self) -> wandb_cred_proto::Layer {
+        wandb_cred_proto::Layer::Keychain
     }
     fn title(&self) -> &'static str {
         "the keychain"
@@ -113,8 +113,8 @@ impl SecretStore for keychain::KeychainStore {
 }
 
 impl SecretStore for kernel_keyring::KernelKeyring {
-    fn layer(&self) -> crate::service::Layer {
-        crate::service::Layer::KernelKeyring
+    fn layer(&self) -> wandb_cred_proto::Layer {
+        wandb_cred_proto::Layer::KernelKeyring
     }
     fn title(&self) -> &'static str {
         "the kernel keyring"

@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::kernel_keyring;
 use crate::config::atomic;
 use crate::config::paths;
 
@@ -65,7 +64,7 @@ fn change(edit: impl Fn(&mut Record) -> bool) {
 
 /// Notes that the key for `account` is now in this machine's kernel keyring.
 pub fn stored_in_kernel(account: &str) {
-    let (machine, boot) = kernel_keyring::machine();
+    let (machine, boot) = crate::sys::machine();
     let placed = Placed { machine, boot };
     change(|record| {
         record
@@ -77,7 +76,7 @@ pub fn stored_in_kernel(account: &str) {
 
 /// Notes that `account` has no key in the kernel keyring of this machine any more.
 pub fn removed_from_kernel(account: &str) {
-    let (machine, _) = kernel_keyring::machine();
+    let (machine, _) = crate::sys::machine();
     change(|record| {
         let ours = record
             .kernel_keyring
@@ -89,7 +88,7 @@ pub fn removed_from_kernel(account: &str) {
 
 /// Notes that the key for `account` is now in this machine's desktop keychain.
 pub fn stored_in_keychain(account: &str) {
-    let (machine, _) = kernel_keyring::machine();
+    let (machine, _) = crate::sys::machine();
     change(|record| {
         record.keychain.insert(account.to_owned(), machine.clone()) != Some(machine.clone())
     });
@@ -97,7 +96,7 @@ pub fn stored_in_keychain(account: &str) {
 
 /// Notes that `account` has no key in this machine's desktop keychain any more.
 pub fn removed_from_keychain(account: &str) {
-    let (machine, _) = kernel_keyring::machine();
+    let (machine, _) = crate::sys::machine();
     change(|record| {
         record.keychain.get(account) == Some(&machine) && record.keychain.remove(account).is_some()
     });
@@ -106,7 +105,7 @@ pub fn removed_from_keychain(account: &str) {
 /// Whether this machine's desktop keychain holds a key for `account`, as far as the
 /// record knows (for a session that cannot reach that keychain).
 pub fn in_keychain(account: &str) -> bool {
-    let (machine, _) = kernel_keyring::machine();
+    let (machine, _) = crate::sys::machine();
     read().keychain.get(account) == Some(&machine)
 }
 
@@ -115,7 +114,7 @@ pub fn in_keychain(account: &str) -> bool {
 pub fn why_missing(account: &str) -> Option<String> {
     let record = read();
     let placed = record.kernel_keyring.get(account)?;
-    let (machine, boot) = kernel_keyring::machine();
+    let (machine, boot) = crate::sys::machine();
     Some(if placed.machine != machine {
         format!(
             "it was stored in the kernel keyring of machine {} (this home folder is shared), which this machine ({machine}) cannot read; log in here too (`wandb-cred login`)",

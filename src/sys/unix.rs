@@ -76,6 +76,23 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// This machine's name and the id of its current boot (which changes at every restart),
+/// from Linux's `/proc`; empty elsewhere.
+pub fn machine() -> (String, String) {
+    if !cfg!(target_os = "linux") {
+        return (String::new(), String::new());
+    }
+    let read = |path: &str| {
+        fs::read_to_string(path)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    (
+        read("/proc/sys/kernel/hostname"),
+        read("/proc/sys/kernel/random/boot_id"),
+    )
+}
+
 /// The folder helper programs start in: only root can put anything there.
 pub fn safe_dir() -> std::path::PathBuf {
     std::path::PathBuf::from("/")

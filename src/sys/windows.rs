@@ -46,6 +46,11 @@ pub fn home_dir() -> Option<std::path::PathBuf> {
     dirs::home_dir()
 }
 
+/// This machine's name and boot id: not tracked here (no kernel keyring to explain).
+pub fn machine() -> (String, String) {
+    (String::new(), String::new())
+}
+
 /// The folder helper programs start in: the Windows folder, which only administrators
 /// can write to.
 pub fn safe_dir() -> std::path::PathBuf {

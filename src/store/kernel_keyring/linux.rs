@@ -163,19 +163,6 @@ pub fn own_session() -> io::Result<()> {
     .map(drop)
 }
 
-/// This machine's name and the id of its current boot (changes at every restart).
-pub fn machine() -> (String, String) {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
-    };
-    (
-        read("/proc/sys/kernel/hostname"),
-        read("/proc/sys/kernel/random/boot_id"),
-    )
-}
-
 /// The C form of a description (no NUL inside: accounts are validated URLs).
 pub fn c_description(text: &str) -> io::Result<CString> {
     CString::new(text).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))

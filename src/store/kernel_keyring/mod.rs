@@ -28,11 +28,6 @@ const PREFIX: &str = "wandb-cred:";
 /// keys then go to netrc where there is no keychain.
 pub const OPT_OUT: &str = "WANDB_CRED_NO_KERNEL_KEYRING";
 
-/// The machine this process runs on: its name and the id of its current boot.
-pub fn machine() -> (String, String) {
-    platform::machine()
-}
-
 /// Whether the kernel keyring can be used here; why not, otherwise.
 pub fn probe(timeout: Duration) -> Result<Result<(), String>, StoreError> {
     if !platform::AVAILABLE {

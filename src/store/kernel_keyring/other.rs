@@ -60,10 +60,6 @@ pub fn own_session() -> io::Result<()> {
     absent()
 }
 
-pub fn machine() -> (String, String) {
-    (String::new(), String::new())
-}
-
 pub fn quota_limits() -> String {
     String::new()
 }

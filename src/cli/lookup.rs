@@ -1,0 +1,59 @@
+//! What `get`, `exec` and `push` share about a server's key: the variables a program
+//! gets, and the message when there is no key (with why, when one should be there).
+
+use super::Context;
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
+
+/// The variables a program gets: the key, and the server it is for.
+pub fn variables<'a>(url: &'a BaseUrl, key: &'a ApiKey) -> [(&'static str, &'a str); 2] {
+    [
+        ("WANDB_API_KEY", key.expose()),
+        ("WANDB_BASE_URL", url.as_str()),
+    ]
+}
+
+/// The "no key" error: why there is none when a kernel keyring had one (the machine
+/// restarted, or it is another machine's), else to log in; and a netrc quote that is
+/// never closed, which hides every entry after it.
+pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
+    let why = crate::store::record::why_missing(&url.account())
+        .or_else(|| unreachable_keychain(ctx, url));
+    let mut said = match why {
+        Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
+        None => format!(
+            "no API key for {} ({url}); run `wandb-cred login` first",
+            url.netloc()
+        ),
+    };
+    if let Ok(Some(line)) = ctx.netrc().unclosed_quote() {
+        said.push_str(&format!(
+            " (note: {}, line {line}, opens a quote (\") that is never closed: Python's netrc, and so the W&B SDK, read everything after it as one word, so no entry after that line counts; close or remove that quote)",
+            ctx.netrc_path.display()
+        ));
+    }
+    said
+}
+
+/// Whether a key for `url` was stored here and is missing or out of reach now (then
+/// `get --env` fails instead of printing nothing).
+pub fn should_have_key(ctx: &Context, url: &BaseUrl) -> bool {
+    crate::store::record::why_missing(&url.account()).is_some()
+        || unreachable_keychain(ctx, url).is_some()
+}
+
+/// When the record says this machine's desktop keychain holds the key but this session
+/// uses another store (no desktop session: cron, ssh, `env -i`): why, and what reaches it.
+fn unreachable_keychain(ctx: &Context, url: &BaseUrl) -> Option<String> {
+    if !crate::store::record::in_keychain(&url.account()) {
+        return None;
+    }
+    let backend = ctx.service().backend();
+    if backend.name.as_deref() == Some(crate::service::Layer::Keychain.name()) {
+        return None;
+    }
+    Some(format!(
+        "it is in this machine's desktop keychain, which this session cannot reach ({}); run the command in the desktop session, let it reach that session's daemon (`export XDG_RUNTIME_DIR=/run/user/$(id -u)`), or start the program from a desktop shell with `wandb-cred exec`",
+        backend.detail
+    ))
+}
