@@ -1,0 +1,128 @@
+//! `doctor`: one command that says why a key is not found, modelled on Git Credential
+//! Manager's `diagnose`. Each check ends as ok, warning or failed with a one-line fix;
+//! any failure makes the exit status 1. Keys are only ever shown masked, file problems
+//! by path and line (never their content), and no network request is made unless
+//! `--verify` asks for one.
+
+mod daemon;
+mod files;
+mod key;
+mod report;
+mod sdk;
+
+use super::{Context, DoctorArgs, Exit};
+use crate::resolve::base_url::UrlSource;
+use crate::store::backend::BackendChoice;
+use daemon::{check_daemon, check_round_trip, check_service, check_session};
+use files::{check_netrc, check_plaintext_copy};
+use key::{check_key, check_verify};
+use report::{Report, Status, print};
+use sdk::check_sdk;
+
+pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
+    let (ctx, broken_settings) = Context::load_lenient(backend)?;
+    let mut report = Report::default();
+    match &broken_settings {
+        Some(error) => report.fix(
+            "settings",
+            Status::Failed,
+            error.to_string(),
+            "fix or remove that line; neither wandb-cred nor the W&B SDK can use the file as it is",
+        ),
+        None => report.add("settings", Status::Ok, settings_summary(&ctx)),
+    }
+    let netrc_broken = check_netrc(&ctx, &mut report);
+    let url = match ctx.base_url(args.host.as_deref()) {
+        Ok((url, source)) => {
+            report.add(
+                "server",
+                Status::Ok,
+                format!("{url} ({})", source_text(&source)),
+            );
+            Some((url, source))
+        }
+        Err(e) => {
+            report.fix("server", Status::Failed, format!("{e:#}"), "set a valid http(s) URL with --host, WANDB_BASE_URL or base_url in the settings file");
+            None
+        }
+    };
+    let session = ctx.forwarded_session();
+    if let Some(socket) = &session {
+        check_session(socket, &mut report);
+    } else {
+        check_service(&ctx, &mut report);
+        check_daemon(&ctx, &mut report);
+    }
+    let service = ctx.service();
+    let backend = service.backend();
+    let off_disk = backend.off_disk() || session.is_some();
+    match backend.name.as_deref() {
+        _ if session.is_some() => report.add(
+            "backend",
+            Status::Ok,
+            "forwarded: keys served by the machine this ssh session came from (get only)",
+        ),
+        Some(_) if off_disk => {
+            report.add("backend", Status::Ok, backend.detail);
+            check_round_trip(&ctx, service, netrc_broken, &mut report);
+        }
+        Some(_) => report.fix(
+            "backend",
+            Status::Warning,
+            format!("{}; keys are kept in plaintext", backend.detail),
+            "to keep keys off disk, run a Secret Service (GNOME Keyring, KeePassXC) on a session bus, or on Linux use the kernel keyring (`--backend kernel-keyring`, until the machine restarts), then `wandb-cred migrate --all`",
+        ),
+        None => report.fix(
+            "backend",
+            Status::Failed,
+            backend.detail,
+            "unlock or start the keychain (the message says how), then `wandb-cred reload`; until then `--backend kernel-keyring` (Linux: in memory until the machine restarts) or `--backend netrc` (plaintext) work",
+        ),
+    }
+    if let Some((url, url_source)) = &url {
+        let (key, key_failure) = check_key(&ctx, url, netrc_broken, &mut report);
+        check_plaintext_copy(&ctx, (url, url_source), key.as_ref(), off_disk, &mut report);
+        check_sdk(
+            &ctx,
+            (url, url_source),
+            (key.as_ref(), key_failure.as_deref()),
+            args.python.as_deref(),
+            &mut report,
+        );
+        if args.verify
+            && let Some(key) = &key
+        {
+            check_verify(&ctx, url, key, &mut report);
+        }
+    }
+    print(&report, args.json)?;
+    if report.0.iter().any(|c| c.status == Status::Failed) {
+        return Err(Exit {
+            code: 1,
+            message: String::new(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn settings_summary(ctx: &Context) -> String {
+    let describe = |scope: &str, file: &crate::config::settings_files::SettingsFile| {
+        let state = if file.exists() { "readable" } else { "absent" };
+        format!("{scope} {} ({state})", file.path.display())
+    };
+    format!(
+        "{}; {}",
+        describe("workspace", &ctx.settings.workspace),
+        describe("system", &ctx.settings.system)
+    )
+}
+
+fn source_text(source: &UrlSource) -> String {
+    match source {
+        UrlSource::Flag => "from --host".to_owned(),
+        UrlSource::Env => "from WANDB_BASE_URL".to_owned(),
+        UrlSource::Settings(path) => format!("base_url in {}", path.display()),
+        UrlSource::Default => "the default".to_owned(),
+    }
+}
