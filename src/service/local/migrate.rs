@@ -1,0 +1,80 @@
+//! Moving keys from netrc into the off-disk store (`migrate`): each key is stored and
+//! read back before its netrc entry goes.
+
+use super::LocalService;
+use crate::resolve::base_url::BaseUrl;
+use crate::service::{ErrorKind, Found, ServiceError, ServiceResult};
+use crate::store::Store;
+use crate::store::backend::Selection;
+use crate::store::netrc::NetrcStore;
+
+impl LocalService {
+    pub(super) fn migrate_one(
+        &self,
+        selection: &Selection,
+        url: &BaseUrl,
+        netrc: &NetrcStore,
+        keep: bool,
+    ) -> ServiceResult<String> {
+        let keychain = selection.store().ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::NoBackend,
+                "there is no keychain to move keys into",
+            )
+        })?;
+        let title = keychain.title();
+        let netloc = url.netloc();
+        let mut named = netrc.named_keys(url)?;
+        if named.is_empty() {
+            return Ok(format!(
+                "{netloc}: no key in {}; nothing to move.",
+                netrc.path().display()
+            ));
+        }
+        if let Some((other, _)) = named.iter().find(|(_, k)| k.key != named[0].1.key) {
+            return Err(ServiceError::new(
+                ErrorKind::Internal,
+                format!(
+                    "{netloc}: {} holds different keys for {} and {other}, two names of one server; left both as they are (`wandb-cred login --host {url}` stores one key for both)",
+                    netrc.path().display(),
+                    named[0].0
+                ),
+            ));
+        }
+        let locations: Vec<String> = named.iter().map(|(_, k)| k.location.clone()).collect();
+        let (_, found) = named.swap_remove(0);
+        let mut said = match self.through_keychain(keychain.get(url))? {
+            Some(existing) if existing.key != found.key => {
+                return Err(ServiceError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "{netloc}: {title} already holds a different key for {url}; left both as they are (use `wandb-cred logout` and `login` to choose)"
+                    ),
+                ));
+            }
+            Some(_) => format!("{netloc}: {title} already holds this key."),
+            None => {
+                self.through_keychain(keychain.set_verified(url, &found.key))?;
+                format!(
+                    "{netloc}: stored in {title} as {} and read back.",
+                    url.account()
+                )
+            }
+        };
+        self.caches.remember(
+            url,
+            Some(&Found {
+                key: found.key.clone(),
+                layer: keychain.layer(),
+                location: keychain.location(url),
+            }),
+        );
+        let locations = locations.join(" and ");
+        if keep {
+            said.push_str(&format!(" Kept in {locations} (--keep-netrc)."));
+        } else if netrc.delete(url)? {
+            said.push_str(&format!(" Removed from {locations}."));
+        }
+        Ok(said)
+    }
+}
