@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::Options;
-use super::server::{Server, State};
+use super::server::Server;
+use super::state::State;
 use crate::ipc::{self, Listener, RuntimeFiles};
 use crate::service::KeyService;
 use crate::service::local::LocalService;

@@ -4,12 +4,14 @@
 //! requests, `log_budget` keeps misbehaving clients from flooding the log, `program`
 //! notices when the daemon's own program file is removed or replaced.
 
+mod connection;
 mod forwarded;
 mod handler;
 mod lifecycle;
 mod log_budget;
 mod program;
 mod server;
+mod state;
 
 use std::path::PathBuf;
 use std::time::Duration;
