@@ -8,7 +8,8 @@ use serde_json::json;
 use super::{Context, Exit, StatusArgs};
 use crate::config::settings_files::SettingsFile;
 use crate::key::{ApiKey, KeyKind};
-use crate::resolve::base_url::{BaseUrl, UrlSource};
+use crate::resolve::base_url::BaseUrl;
+use crate::resolve::precedence::UrlSource;
 use crate::service::BackendInfo;
 use crate::store::backend::BackendChoice;
 

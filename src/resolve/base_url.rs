@@ -1,48 +1,22 @@
 //! The W&B server URL: validation and normalisation (compat.md §1), the netloc that
-//! names a key, the app URL shown at the prompt, and the documented precedence.
+//! names a key, and the app URL shown at the prompt. The clouds' names are in
+//! [`super::cloud`], the precedence in [`super::precedence`].
 
 use std::fmt;
 
 use zeroize::Zeroizing;
 
+use super::cloud::{CLOUDS, Cloud, FORGE_API_PATH, canonical_host};
+
 /// The public cloud, and the default when nothing else names a server.
 pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
 
-/// A W&B cloud and its two names: its W&B API host and the CoreWeave Forge host in
-/// front of it (SDK 0.31 `urls.FORGE_HOSTS`). The API is served at the root of
-/// `api` and of `api.<forge>`, and proxied at `https://<forge>/api/wandb`.
-struct Cloud {
-    api: &'static str,
-    forge: &'static str,
-}
-
-impl Cloud {
-    fn forge_api(&self) -> String {
-        format!("api.{}", self.forge)
-    }
-}
-
-/// The public cloud first, then CoreWeave's QA deployment.
-const CLOUDS: &[Cloud] = &[
-    Cloud {
-        api: "api.wandb.ai",
-        forge: "forge.coreweave.com",
-    },
-    Cloud {
-        api: "api.qa.wandb.ai",
-        forge: "qa.forge.coreweave.com",
-    },
-];
-
-/// Where a Forge host proxies the W&B API (SDK `urls.FORGE_API_PATH`).
-const FORGE_API_PATH: &str = "/api/wandb";
-
-/// Why a URL was refused. Each message names the URL and the rule, except that text
-/// which passes the API key rules (a key pasted as `--host`) is named by the rule only.
 /// The longest server URL taken (a W&B server's address is far shorter): what a
 /// request may make the daemon parse, log or remember is bounded.
 pub const MAX_URL_LEN: usize = 2048;
 
+/// Why a URL was refused. Each message names the URL and the rule, except that text
+/// which passes the API key rules (a key pasted as `--host`) is named by the rule only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
     #[error("invalid URL {0}: it must start with http:// or https://")]
@@ -84,13 +58,6 @@ impl fmt::Debug for UrlText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-/// A host name as it is compared: ASCII lower case, one trailing dot dropped (DNS
-/// treats `API.wandb.ai.` and `api.wandb.ai` as one host).
-pub fn canonical_host(host: &str) -> String {
-    let host = host.strip_suffix('.').unwrap_or(host);
-    host.to_ascii_lowercase()
 }
 
 /// A validated server URL with trailing slashes removed; case, port and path are kept
@@ -369,46 +336,6 @@ impl fmt::Debug for BaseUrl {
     }
 }
 
-/// Where the base URL in use came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UrlSource {
-    /// `--host`/`--base-url` or `--cloud` on the command line.
-    Flag,
-    /// The `WANDB_BASE_URL` environment variable.
-    Env,
-    /// `base_url` in a settings file (the path).
-    Settings(std::path::PathBuf),
-    /// Nothing named a server.
-    Default,
-}
-
-impl fmt::Display for UrlSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Flag => f.write_str("command line"),
-            Self::Env => f.write_str("WANDB_BASE_URL"),
-            Self::Settings(path) => write!(f, "{}", path.display()),
-            Self::Default => f.write_str("default"),
-        }
-    }
-}
-
-/// Applies the documented precedence: flag > `WANDB_BASE_URL` > workspace settings >
-/// system settings > default. Each candidate is `(text, source)`; the first present one
-/// wins and must be valid (an invalid winner is an error, never silently skipped).
-pub fn choose_base_url<'a>(
-    candidates: impl IntoIterator<Item = (Option<&'a str>, UrlSource)>,
-) -> Result<(BaseUrl, UrlSource), (UrlError, UrlSource)> {
-    for (text, source) in candidates {
-        if let Some(text) = text {
-            return BaseUrl::parse(text)
-                .map(|u| (u, source.clone()))
-                .map_err(|e| (e, source));
-        }
-    }
-    Ok((BaseUrl::default_cloud(), UrlSource::Default))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,104 +456,5 @@ mod tests {
         assert_eq!(app("https://api.wandb.ai"), "https://wandb.ai");
         assert_eq!(app("https://api.acme.example"), "https://app.acme.example");
         assert_eq!(app("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-    }
-
-    #[test]
-    fn the_cloud_is_one_account_under_both_names() {
-        let cloud = BaseUrl::default_cloud();
-        for same in [
-            "https://api.forge.coreweave.com",
-            "https://API.Forge.CoreWeave.com./",
-            "https://api.forge.coreweave.com:443",
-            "https://forge.coreweave.com/api/wandb",
-            "https://forge.coreweave.com/api/wandb/",
-            "HTTPS://Forge.CoreWeave.com/api/wandb",
-        ] {
-            let url = BaseUrl::parse(same).unwrap();
-            assert_eq!(url, cloud, "{same}");
-            assert!(url.is_default(), "{same}");
-            assert_eq!(url.account(), "https://api.wandb.ai", "{same}");
-            assert_eq!(url.netrc_machine(), "api.wandb.ai", "{same}");
-        }
-        // The SDK's normalisation of the Forge proxy URL.
-        let proxy = BaseUrl::parse("https://forge.coreweave.com/api/wandb").unwrap();
-        assert_eq!(proxy.as_str(), "https://api.forge.coreweave.com");
-        // The name as written is read first (as the SDK does), then the other.
-        assert_eq!(
-            proxy.netrc_names(),
-            ["api.forge.coreweave.com", "api.wandb.ai"]
-        );
-        assert_eq!(
-            cloud.netrc_names(),
-            ["api.wandb.ai", "api.forge.coreweave.com"]
-        );
-        let qa = BaseUrl::parse("https://qa.forge.coreweave.com/api/wandb").unwrap();
-        assert_eq!(qa.account(), "https://api.qa.wandb.ai");
-        assert_eq!(qa, BaseUrl::parse("https://api.qa.wandb.ai").unwrap());
-        assert_ne!(qa, cloud);
-        assert_eq!(
-            qa.netrc_names(),
-            ["api.qa.forge.coreweave.com", "api.qa.wandb.ai"]
-        );
-        // Not the cloud: another port, a path, a user, plain http, any other host.
-        for other in [
-            "https://api.forge.coreweave.com:8443",
-            "https://api.forge.coreweave.com/sub",
-            "https://me@api.wandb.ai",
-            "https://api.example.com",
-        ] {
-            let url = BaseUrl::parse(other).unwrap();
-            assert_ne!(url, cloud, "{other}");
-            assert_eq!(url.netrc_names(), [url.netloc()], "{other}");
-            assert_eq!(url.netrc_machine(), url.netloc(), "{other}");
-        }
-    }
-
-    #[test]
-    fn a_forge_host_is_a_server_only_at_its_api_proxy() {
-        for bad in [
-            "https://forge.coreweave.com",
-            "https://forge.coreweave.com/wandb",
-            "https://forge.coreweave.com:8443/api/wandb",
-            "https://forge.coreweave.com/api/wandb?x=1",
-            "http://forge.coreweave.com/api/wandb",
-        ] {
-            let err = BaseUrl::parse(bad).unwrap_err();
-            assert!(matches!(err, UrlError::Forge(..)), "{bad}: {err:?}");
-            assert!(
-                err.to_string()
-                    .contains("use https://api.forge.coreweave.com"),
-                "{err}"
-            );
-        }
-        let err = BaseUrl::parse("https://qa.forge.coreweave.com").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("https://api.qa.forge.coreweave.com"),
-            "{err}"
-        );
-        let err = BaseUrl::parse("http://api.forge.coreweave.com").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "http is not secure, please use https://api.forge.coreweave.com"
-        );
-        let app = BaseUrl::parse("https://api.forge.coreweave.com")
-            .unwrap()
-            .app_url();
-        assert_eq!(app, "https://forge.coreweave.com/wandb");
-    }
-
-    #[test]
-    fn precedence_takes_the_first_present_candidate() {
-        let (u, s) = choose_base_url([
-            (None, UrlSource::Flag),
-            (Some("http://e:1"), UrlSource::Env),
-            (Some("http://ignored"), UrlSource::Default),
-        ])
-        .unwrap();
-        assert_eq!((u.as_str(), s), ("http://e:1", UrlSource::Env));
-        let (err, s) = choose_base_url([(Some("nope"), UrlSource::Env)]).unwrap_err();
-        assert!(matches!(err, UrlError::Scheme(_)) && s == UrlSource::Env);
-        assert!(choose_base_url([]).unwrap().0.is_default());
     }
 }

@@ -2,8 +2,9 @@
 //! plaintext copy of a key the keychain also holds.
 
 use crate::cli::context::Context;
-use crate::resolve::base_url::{BaseUrl, UrlSource};
+use crate::resolve::base_url::BaseUrl;
 use crate::resolve::credential::Resolved;
+use crate::resolve::precedence::UrlSource;
 
 use super::report::{Report, Status};
 

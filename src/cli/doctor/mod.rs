@@ -11,7 +11,7 @@ mod report;
 mod sdk;
 
 use super::{Context, DoctorArgs, Exit};
-use crate::resolve::base_url::UrlSource;
+use crate::resolve::precedence::UrlSource;
 use crate::store::backend::BackendChoice;
 use daemon::{check_daemon, check_round_trip, check_service, check_session};
 use files::{check_netrc, check_plaintext_copy};

@@ -10,8 +10,9 @@ use zeroize::Zeroizing;
 use crate::cli::context::Context;
 use crate::key::ApiKey;
 use crate::python_env::{self, Interpreter};
-use crate::resolve::base_url::{BaseUrl, UrlSource};
+use crate::resolve::base_url::BaseUrl;
 use crate::resolve::credential::Resolved;
+use crate::resolve::precedence::UrlSource;
 use crate::resolve::sdk::SdkVersion;
 
 use super::files::SEE_NETRC;
