@@ -7,87 +7,21 @@
 //! mix; a failure leaves the old one intact. A file or folder that another user owns or
 //! can write to is never written to, and a netrc another user owns is not trusted.
 
-use std::cell::Cell;
-use std::fs::{self, File};
+use std::fs::{self};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
 use crate::sys;
 
+pub use super::deadline::{deadline, out_of_time, with_deadline};
+use super::edit_lock::EditLock;
+pub use super::edit_lock::LOCK_WAIT;
+pub use super::file_error::FileError;
+
 /// The most a netrc or settings file may hold. Real ones hold a few hundred bytes.
 pub const MAX_FILE: u64 = 1 << 20;
-
-/// How long an edit waits for another edit (of this user's) to finish.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// An I/O failure on a named file.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {action} {}: {source}", path.display())]
-pub struct FileError {
-    pub action: &'static str,
-    pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
-}
-
-impl FileError {
-    pub fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
-        Self {
-            action,
-            path: path.to_owned(),
-            source,
-        }
-    }
-
-    fn refused(action: &'static str, path: &Path, why: String) -> Self {
-        Self::new(
-            action,
-            path,
-            io::Error::new(io::ErrorKind::PermissionDenied, why),
-        )
-    }
-
-    fn timed_out(action: &'static str, path: &Path, why: &str) -> Self {
-        Self::new(action, path, io::Error::new(io::ErrorKind::TimedOut, why))
-    }
-}
-
-/// The time by which the request this thread works on must be done (the daemon sets it,
-/// so that a client that gave up never sees its change made later).
-mod request_deadline {
-    // Clippy 1.96 for x86_64-pc-windows-gnu (tests/cross.sh) asks for the `const`
-    // initializer that is already there.
-    #![allow(clippy::missing_const_for_thread_local)]
-    use std::cell::Cell;
-    use std::time::Instant;
-
-    thread_local! {
-        pub static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-    }
-}
-use request_deadline::DEADLINE;
-
-/// Runs `work` with a deadline for every edit it makes: lock waits end by then, and an
-/// edit not ready to be renamed into place by then is abandoned, leaving the file as it was.
-pub fn with_deadline<R>(deadline: Instant, work: impl FnOnce() -> R) -> R {
-    let before = DEADLINE.with(|d| d.replace(Some(deadline)));
-    let result = work();
-    DEADLINE.with(|d| d.set(before));
-    result
-}
-
-/// The deadline [`with_deadline`] set for this thread's work, if any.
-pub fn deadline() -> Option<Instant> {
-    DEADLINE.with(Cell::get)
-}
-
-/// Whether this thread's work is past its deadline (never, without one).
-pub fn out_of_time() -> bool {
-    deadline().is_some_and(|d| Instant::now() >= d)
-}
 
 /// Reads a UTF-8 text file; `Ok(None)` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {
@@ -305,66 +239,6 @@ fn check_target(target: &Path) -> Result<Option<fs::Metadata>, FileError> {
         ));
     }
     Ok(Some(meta))
-}
-
-/// The lock every edit of this user's holds: a 0600 file in wandb-cred's private state
-/// folder, so no other user can open it, let alone hold it. Waited for at most
-/// [`LOCK_WAIT`] (and never past the request's deadline).
-struct EditLock {
-    _file: File,
-}
-
-impl EditLock {
-    fn take() -> Result<Self, FileError> {
-        let dir = crate::config::paths::state_dir().ok_or_else(|| {
-            FileError::new(
-                "find",
-                Path::new("the state folder"),
-                io::Error::other("no home folder is known (set HOME)"),
-            )
-        })?;
-        sys::create_private_dir_all(&dir)
-            .map_err(|e| FileError::new("create the folder", &dir, e))?;
-        let meta = fs::symlink_metadata(&dir).map_err(|e| FileError::new("use", &dir, e))?;
-        if !meta.is_dir() {
-            return Err(FileError::refused(
-                "use",
-                &dir,
-                "it is not a folder".to_owned(),
-            ));
-        }
-        if let Some(owner) = sys::foreign_owner(&meta) {
-            return Err(FileError::refused(
-                "use",
-                &dir,
-                format!("it belongs to {owner}"),
-            ));
-        }
-        if sys::open_to_others(&meta).is_some() {
-            sys::make_dir_private(&dir).map_err(|e| FileError::new("make private", &dir, e))?;
-        }
-        let path = dir.join("edit.lock");
-        let file =
-            sys::open_lock_file(&path).map_err(|e| FileError::new("open the lock", &path, e))?;
-        let give_up = Instant::now() + LOCK_WAIT;
-        let give_up = deadline().map_or(give_up, |d| d.min(give_up));
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < give_up => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(FileError::timed_out(
-                        "lock",
-                        &path,
-                        "another wandb-cred command of yours has been changing files for too long; nothing was changed, try again",
-                    ));
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(FileError::new("lock", &path, e)),
-            }
-        }
-    }
 }
 
 /// The random part tempfile puts between our prefix and suffix.

@@ -3,6 +3,9 @@
 //! atomic, locked writer both use.
 
 pub mod atomic;
+mod deadline;
+mod edit_lock;
+mod file_error;
 pub mod netrc;
 pub mod netrc_edit;
 pub mod paths;
