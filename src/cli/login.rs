@@ -2,10 +2,12 @@
 //! then remember the server in the settings files.
 
 use anyhow::{Context as _, bail};
+use clap::Args;
 use zeroize::Zeroizing;
 
+use super::Context;
+use super::StoreArg;
 use super::output::{say, warn};
-use super::{Context, LoginArgs};
 use crate::key::ApiKey;
 use crate::prompt;
 use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL};
@@ -14,6 +16,40 @@ use crate::resolve::precedence::UrlSource;
 use crate::secret_input::{self, WipingReader};
 use crate::service::Layer;
 use crate::verify;
+
+/// Authenticate this machine with W&B: store an API key (as `wandb login` does).
+///
+/// Without KEY the key is looked up in this order: the WANDB_API_KEY environment
+/// variable, the keychain, `api_key` in the workspace or system settings file, the
+/// netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal
+/// is available. New keys go to the keychain, or to netrc where there is none. By
+/// default keys are stored without asking the server (see --verify).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred login                                  # asks for the key (hidden)
+  wandb-cred login --host https://wandb.example.com # a self-hosted server
+  pass show wandb | wandb-cred login -              # the key from another program
+  wandb-cred login --verify                         # check it with the server first")]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// Log in to the W&B public cloud (https://api.wandb.ai). Not with --host.
+    #[arg(long)]
+    pub(super) cloud: bool,
+    /// Log in to a specific W&B server by URL, e.g. https://wandb.example.com. Not with --cloud.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// Ask for a new key even if one is already configured.
+    #[arg(long)]
+    pub(super) relogin: bool,
+    /// Check the key with the server before storing it, and show who it belongs to.
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// The API key (implies --relogin); `-` reads it from standard input. Arguments are
+    /// visible to other local users in the process list: prefer the prompt or `-`.
+    #[arg(value_name = "KEY")]
+    pub(super) key: Vec<String>,
+}
 
 /// The SDK's message when there is no key and nobody to ask, naming this tool (the SDK's
 /// `wandb login` would store the key in plaintext).

@@ -45,7 +45,7 @@ pub struct Cli {
 
 /// `--backend`, on the commands that store or look up keys (and before any command).
 #[derive(Debug, Args)]
-struct StoreArg {
+pub(super) struct StoreArg {
     /// Where keys are stored: auto (the keychain if one is usable, else the kernel
     /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring, or netrc.
     #[arg(long, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", value_parser = BackendParser)]
@@ -54,19 +54,7 @@ struct StoreArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Authenticate this machine with W&B: store an API key (as `wandb login` does).
-    ///
-    /// Without KEY the key is looked up in this order: the WANDB_API_KEY environment
-    /// variable, the keychain, `api_key` in the workspace or system settings file, the
-    /// netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal
-    /// is available. New keys go to the keychain, or to netrc where there is none. By
-    /// default keys are stored without asking the server (see --verify).
-    #[command(after_help = "Examples:
-  wandb-cred login                                  # asks for the key (hidden)
-  wandb-cred login --host https://wandb.example.com # a self-hosted server
-  pass show wandb | wandb-cred login -              # the key from another program
-  wandb-cred login --verify                         # check it with the server first")]
-    Login(LoginArgs),
+    Login(login::LoginArgs),
     /// Print the API key for the server on stdout (for scripts and other programs).
     #[command(after_help = "Examples:
   key=$(wandb-cred get) && WANDB_API_KEY=$key python train.py
@@ -233,28 +221,6 @@ enum Command {
   wandb-cred man | man -l -
   wandb-cred man --out-dir ~/.local/share/man/man1")]
     Man(ManArgs),
-}
-
-#[derive(Debug, Args)]
-struct LoginArgs {
-    #[command(flatten)]
-    store: StoreArg,
-    /// Log in to the W&B public cloud (https://api.wandb.ai). Not with --host.
-    #[arg(long)]
-    cloud: bool,
-    /// Log in to a specific W&B server by URL, e.g. https://wandb.example.com. Not with --cloud.
-    #[arg(long, visible_alias = "base-url", value_name = "URL")]
-    host: Option<String>,
-    /// Ask for a new key even if one is already configured.
-    #[arg(long)]
-    relogin: bool,
-    /// Check the key with the server before storing it, and show who it belongs to.
-    #[arg(long)]
-    verify: bool,
-    /// The API key (implies --relogin); `-` reads it from standard input. Arguments are
-    /// visible to other local users in the process list: prefer the prompt or `-`.
-    #[arg(value_name = "KEY")]
-    key: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -588,7 +554,7 @@ impl Cli {
     /// WANDB_CRED_BACKEND; `auto` otherwise.
     fn backend(&self) -> BackendChoice {
         let after = match &self.command {
-            Command::Login(LoginArgs { store, .. })
+            Command::Login(login::LoginArgs { store, .. })
             | Command::Get(GetArgs { store, .. })
             | Command::Exec(ExecArgs { store, .. })
             | Command::GitCredential(GitCredentialArgs { store, .. })
