@@ -1,5 +1,7 @@
 //! `stop` and `reload`: talking to a running daemon without starting one.
 
+use super::args::StoreArg;
+use clap::Args;
 use std::time::{Duration, Instant};
 
 use super::Context;
@@ -7,6 +9,15 @@ use super::output::say;
 use crate::client::{ConnectError, DaemonService};
 use crate::env::Environment;
 use crate::ipc;
+
+/// Make the daemon forget cached keys and look at the keychain again.
+#[derive(Debug, Args)]
+#[command(after_help = "Example (after changing the keychain with another tool):
+  secret-tool clear service wandb username https://api.wandb.ai && wandb-cred reload")]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+}
 
 fn running(env: &Environment) -> anyhow::Result<Option<DaemonService>> {
     match DaemonService::connect(&ipc::socket_path(env)) {

@@ -1,14 +1,39 @@
 //! `completions SHELL` and `man`: generated from the clap definitions, so they always
 //! match the commands and flags this binary has.
 
+use clap::Args;
 use std::io::Write;
 use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::CommandFactory;
 
 use super::Cli;
 use super::output::say;
+
+/// Print shell completions (bash, zsh, fish, powershell, elvish) on stdout.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  source <(wandb-cred completions bash)                          # bash, this shell
+  wandb-cred completions zsh > \"${fpath[1]}/_wandb-cred\"          # zsh
+  wandb-cred completions fish > ~/.config/fish/completions/wandb-cred.fish")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub(super) shell: clap_complete::Shell,
+}
+
+/// Print the manual page (roff) on stdout, or write one page per command to a folder.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred man | man -l -
+  wandb-cred man --out-dir ~/.local/share/man/man1")]
+pub struct ManArgs {
+    /// Write wandb-cred.1 and one page per command (wandb-cred-login.1, ...) here.
+    #[arg(long, value_name = "DIR")]
+    pub(super) out_dir: Option<PathBuf>,
+}
 
 const NAME: &str = "wandb-cred";
 

@@ -2,13 +2,44 @@
 //! key (aws-vault's `exec`), so the W&B SDK finds the key without any plaintext file and
 //! without the key ever appearing on a command line.
 
+use super::args::StoreArg;
+use clap::Args;
+use std::ffi::OsString;
 use std::io;
 use std::process::Command;
 
 use super::output::say;
-use super::{Context, ExecArgs, Exit};
+use super::{Context, Exit};
 use crate::resolve::credential::KeySource;
 use crate::sys;
+
+/// Run a program with WANDB_API_KEY and WANDB_BASE_URL set from the stored key.
+///
+/// The key is passed in the environment, never on a command line. On Unix the
+/// program replaces wandb-cred, so signals and the exit status are its own. A
+/// WANDB_API_KEY already set in the environment takes precedence (as for every
+/// reader) and is passed on unchanged; wandb-cred says so.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred exec -- python train.py
+  wandb-cred exec --host https://wandb.example.com -- wandb sync ./wandb/offline-run-*
+  wandb-cred exec -- sbatch train.sbatch            # Slurm passes the environment on
+  wandb-cred exec -- docker run --rm -e WANDB_API_KEY -e WANDB_BASE_URL my-image python train.py")]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// The program to run and its arguments (put `--` before them).
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(super) command: Vec<OsString>,
+}
 
 pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;

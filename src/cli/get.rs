@@ -1,13 +1,34 @@
 //! `get`: the key for a server on stdout, by the documented precedence, never prompting;
 //! with `--env`, the variables `exec` sets, for programs.
 
+use super::args::StoreArg;
+use clap::Args;
 use std::io::Write;
 
 use anyhow::bail;
 
-use super::{Context, GetArgs, lookup};
+use super::{Context, lookup};
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
+
+/// Print the API key for the server on stdout (for scripts and other programs).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  key=$(wandb-cred get) && WANDB_API_KEY=$key python train.py
+  wandb-cred get --host https://wandb.example.com
+  wandb-cred get --env                              # WANDB_API_KEY=... and WANDB_BASE_URL=...")]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// Print the variables `exec` sets, as NAME=VALUE lines, for programs (the Python
+    /// hook). When no key was ever stored for the server, nothing is printed (exit
+    /// status 0); a key that should be there and is not is an error, as for `get`.
+    #[arg(long)]
+    pub(super) env: bool,
+}
 
 pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
     if args.env {

@@ -4,6 +4,8 @@
 //! prompt; it stores only W&B-shaped keys for username `api`, and erases a key only
 //! when git names that very key as rejected.
 
+use super::args::StoreArg;
+use clap::Args;
 use std::io::Write;
 
 use anyhow::Context as _;
@@ -18,6 +20,29 @@ use crate::resolve::credential::stored_key;
 use crate::service::{Found, Layer, ServiceError};
 use crate::store::Store as _;
 use crate::store::backend::BackendChoice;
+
+/// Act as a git credential helper: get, store, erase or capability (gitcredentials(7)).
+///
+/// Reads git's request on standard input. `get` answers `username=api` and the key
+/// only for a W&B server with a stored key; for anything else it prints nothing, so
+/// git asks its next helper. `store` keeps a key given for username `api`; `erase`
+/// removes a stored key only when git names that same key. Installed as
+/// `git-credential-wandb` on PATH, the program behaves as `wandb-cred git-credential`.
+#[derive(Debug, Args)]
+#[command(
+    name = "git-credential",
+    after_help = "Examples:
+  printf 'protocol=https\\nhost=api.wandb.ai\\n\\n' | wandb-cred git-credential get
+  git config --global credential.https://api.wandb.ai.helper '!wandb-cred git-credential'
+  ln -s \"$(command -v wandb-cred)\" ~/.local/bin/git-credential-wandb   # then: helper = wandb"
+)]
+pub struct GitCredentialArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// get, store, erase or capability; other operations are ignored, as git asks.
+    #[arg(value_name = "OPERATION", value_parser = OperationParser)]
+    pub(super) operation: String,
+}
 
 /// The username W&B expects with an API key (HTTP basic auth `api:<key>`).
 pub const USERNAME: &str = "api";
@@ -299,5 +324,33 @@ mod tests {
         ] {
             assert!(candidates(&r).is_empty(), "{r:?}");
         }
+    }
+}
+
+/// git-credential's OPERATION: any word (git may add operations; those are ignored),
+/// with the ones git sends today offered to shell completion.
+#[derive(Clone)]
+struct OperationParser;
+
+impl clap::builder::TypedValueParser for OperationParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::git_credential::OPERATIONS
+                .iter()
+                .map(|op| clap::builder::PossibleValue::new(*op)),
+        ))
     }
 }

@@ -1,12 +1,27 @@
 //! `list`: the servers that have stored keys, masked, in the keychain and in netrc.
 
+use super::args::StoreArg;
+use clap::Args;
 use std::io::Write;
 
 use serde_json::json;
 
+use super::Context;
 use super::output::say;
-use super::{Context, ListArgs};
 use crate::service::Layer;
+
+/// List the servers that have stored keys (masked).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred list
+  wandb-cred list --json")]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub(super) json: bool,
+}
 
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let mut servers = ctx.service().list(&ctx.netrc_path)?;

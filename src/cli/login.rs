@@ -6,7 +6,7 @@ use clap::Args;
 use zeroize::Zeroizing;
 
 use super::Context;
-use super::StoreArg;
+use super::args::StoreArg;
 use super::output::{say, warn};
 use crate::key::ApiKey;
 use crate::prompt;

@@ -1,8 +1,23 @@
 //! `logout`: remove the server's key everywhere this tool puts keys (daemon memory, the
 //! keychain, its netrc entry), saying what it removed from where.
 
+use super::Context;
+use super::args::StoreArg;
 use super::output::{say, warn};
-use super::{Context, HostArgs};
+use clap::Args;
+
+/// Remove the server's API key from the keychain and from netrc.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred logout
+  wandb-cred logout --host https://wandb.example.com")]
+pub struct HostArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+}
 
 pub fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;

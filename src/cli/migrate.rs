@@ -1,11 +1,40 @@
 //! `migrate`: move W&B keys from netrc into the keychain. A netrc entry is removed only
 //! after its key was stored in the keychain and read back identical.
 
+use super::args::StoreArg;
 use anyhow::bail;
+use clap::Args;
 
+use super::Context;
 use super::output::{say, warn};
-use super::{Context, MigrateArgs};
 use crate::resolve::base_url::BaseUrl;
+
+/// Move W&B keys from netrc into the keychain.
+///
+/// Each key is stored in the keychain and read back before its netrc entry is
+/// removed; nothing is removed from netrc unless that round trip succeeded.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred migrate --all
+  wandb-cred migrate --host https://wandb.example.com --keep-netrc")]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// Move the key for this server (default: the server in use).
+    #[arg(
+        long,
+        visible_alias = "base-url",
+        value_name = "URL",
+        conflicts_with = "all"
+    )]
+    pub(super) host: Option<String>,
+    /// Move every netrc entry that holds a W&B key (`login user` and a valid key).
+    #[arg(long)]
+    pub(super) all: bool,
+    /// Leave the netrc entries in place (copy instead of move).
+    #[arg(long)]
+    pub(super) keep_netrc: bool,
+}
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     let urls = if args.all {

@@ -6,6 +6,8 @@
 //! server URL (given as `WANDB_BASE_URL` for that one command, so the remote's own
 //! settings are left as they are).
 
+use super::args::StoreArg;
+use clap::Args;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
@@ -13,9 +15,40 @@ use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
 use super::output::{escaped, say};
-use super::{Context, Exit, PushArgs};
+use super::{Context, Exit};
 use crate::resolve::credential::KeySource;
 use crate::ssh::{self, shell_quote};
+
+/// Copy the key for the server to another machine over ssh (stored in its best store).
+///
+/// Runs `wandb-cred login -` on DESTINATION with the key on ssh's standard input,
+/// never in a command line; the remote keeps it in its keychain, kernel keyring (a
+/// headless server: until it restarts) or netrc, and says which. SSH OPTIONS go to
+/// ssh as given (-p PORT, -i FILE, -o OPTION, -J HOST, ...).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred push gpu1
+  wandb-cred push -p 2222 -i ~/.ssh/id_ed25519 me@gpu1.example.com
+  wandb-cred push --host https://wandb.example.com --remote-command '~/.local/bin/wandb-cred' gpu1")]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server whose key to copy; the remote stores it under the same URL.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// The wandb-cred program on the remote (default: `wandb-cred` on the PATH ssh gives).
+    /// Quote a leading `~/` ('~/.local/bin/wandb-cred'): the remote expands it.
+    #[arg(long, value_name = "PATH")]
+    pub(super) remote_command: Option<String>,
+    /// ssh's options and the destination, as for ssh ([user@]host or ssh://...).
+    #[arg(
+        value_name = "SSH OPTIONS... DESTINATION",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(super) ssh: Vec<String>,
+}
 
 /// ssh options that would keep the key from reaching the remote's standard input, or
 /// hand it to a terminal that echoes it.

@@ -3,12 +3,35 @@
 //! `credential.<URL>.helper` (which clears helpers inherited for that URL) followed by
 //! this program. Idempotent; `--unset` removes exactly those two values.
 
+use clap::Args;
 use std::process::Output;
 
 use anyhow::{Context as _, bail};
 
+use super::Context;
 use super::output::say;
-use super::{Context, SetupGitArgs};
+
+/// Configure git (global config) to use this helper for the W&B server.
+///
+/// Adds an empty `credential.<URL>.helper` (which clears helpers inherited for that
+/// server) followed by this program, as `gh auth setup-git` does. Running it again
+/// changes nothing; --unset removes exactly what it added.
+#[derive(Debug, Args)]
+#[command(
+    name = "setup-git",
+    after_help = "Examples:
+  wandb-cred setup-git
+  wandb-cred setup-git --host https://wandb.example.com
+  wandb-cred setup-git --unset"
+)]
+pub struct SetupGitArgs {
+    /// The W&B server git should use this helper for (default: the server in use).
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// Remove what setup-git added.
+    #[arg(long)]
+    pub(super) unset: bool,
+}
 
 pub fn run(ctx: &Context, args: SetupGitArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;

@@ -6,14 +6,42 @@
 //! (unless pip put one there), which then runs the hook's recorded program. Idempotent;
 //! `--unset` removes exactly those files.
 
+use clap::Args;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
+use super::Context;
 use super::output::say;
-use super::{Context, SetupPythonArgs};
 use crate::config::plain_file::{remove_if_there, write_replacing};
 use crate::python_env::{self, Facts, HOOK_MODULE, Interpreter};
+
+/// Make `import wandb` in one Python environment find the stored key by itself.
+///
+/// Installs a small hook into the environment's site-packages (default: the active
+/// virtualenv or conda env, else the user site-packages of the python3 on PATH).
+/// When a program there first imports wandb with no WANDB_API_KEY set, the hook runs
+/// `wandb-cred get --env` once (this program, by the absolute path recorded now) and
+/// sets WANDB_API_KEY and WANDB_BASE_URL, so `python train.py`, Jupyter and `wandb
+/// agent` find the key with no plaintext file. Start-up cost: one small import.
+/// WANDB_CRED_NO_HOOK=1 turns it off for a run; --unset removes it.
+#[derive(Debug, Args)]
+#[command(
+    name = "setup-python",
+    after_help = "Examples:
+  wandb-cred setup-python                           # the active venv (or the user site)
+  wandb-cred setup-python --python ~/envs/ml/bin/python
+  wandb-cred setup-python --unset"
+)]
+pub struct SetupPythonArgs {
+    /// The Python whose environment gets the hook (default: the active virtualenv or
+    /// conda env, else the python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub(super) python: Option<PathBuf>,
+    /// Remove what setup-python added.
+    #[arg(long)]
+    pub(super) unset: bool,
+}
 
 /// The hook's module, with the path of the wandb-cred it runs left open.
 const MODULE_TEMPLATE: &str = include_str!("../../python/_wandb_cred_hook/__init__.py");

@@ -10,12 +10,39 @@
 //! socket file when it ends. A name per session means a socket a killed session left
 //! behind never blocks the next one.
 
+use super::args::StoreArg;
 use anyhow::{Context as _, bail};
+use clap::Args;
 
-use super::{Context, Exit, SshArgs};
+use super::{Context, Exit};
 use crate::client::autostart;
 use crate::ipc::{self, RuntimeFiles};
 use crate::ssh::{self as ssh_line, shell_quote};
+
+/// Open an SSH session whose wandb-cred is served by this machine's keys (get only).
+///
+/// Forwards the daemon's get-only socket into a private folder on DESTINATION
+/// (`ssh -R`) and sets WANDB_CRED_SOCKET there, so `wandb-cred get` and `exec --
+/// python train.py` on the remote use this machine's key for as long as the session
+/// lasts, and nothing is stored there. The remote cannot store, remove or list keys
+/// through it; each key handed out is logged here. Root on the remote can use the
+/// forwarded socket while the session lasts, as with ssh-agent forwarding.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred ssh gpu1                               # a login shell on gpu1
+  wandb-cred ssh -p 2222 me@gpu1 wandb-cred exec -- python train.py")]
+pub struct SshArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// ssh's options, the destination and a remote command, as for ssh.
+    #[arg(
+        value_name = "SSH OPTIONS... DESTINATION [COMMAND...]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(super) ssh: Vec<String>,
+}
 
 /// Run on the remote first: makes the private folder and prints its absolute path.
 /// Sockets older than 30 days there are ones killed sessions left behind.

@@ -1,17 +1,37 @@
 //! `status`: the server and where it came from, the settings files, the backend and why,
 //! where the key comes from (masked). No network request is made.
 
+use super::args::StoreArg;
+use clap::Args;
 use std::io::Write;
 
 use serde_json::json;
 
-use super::{Context, Exit, StatusArgs};
+use super::{Context, Exit};
 use crate::config::settings_files::SettingsFile;
 use crate::key::{ApiKey, KeyKind};
 use crate::resolve::base_url::BaseUrl;
 use crate::resolve::precedence::UrlSource;
 use crate::service::BackendInfo;
 use crate::store::backend::BackendChoice;
+
+/// Show the server in use, the settings files, and where the API key comes from.
+///
+/// Makes no network request. The key is only ever shown masked.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred status
+  wandb-cred status --json | jq .key_source")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server URL to report on.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub(super) json: bool,
+}
 
 const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
 

@@ -10,14 +10,46 @@ mod key;
 mod report;
 mod sdk;
 
-use super::{Context, DoctorArgs, Exit};
+use super::{Context, Exit};
+use crate::cli::args::StoreArg;
 use crate::resolve::precedence::UrlSource;
 use crate::store::backend::BackendChoice;
+use clap::Args;
 use daemon::{check_daemon, check_round_trip, check_service, check_session};
 use files::{check_netrc, check_plaintext_copy};
 use key::{check_key, check_verify};
 use report::{Report, Status, print};
 use sdk::check_sdk;
+use std::path::PathBuf;
+
+/// Check everything that decides whether programs find a key, with a fix for each problem.
+///
+/// Checks the settings and netrc files, the daemon, the backend, a keychain round
+/// trip with a throwaway item, where the key comes from, plaintext copies left in
+/// netrc, and whether the W&B SDK would find a key by itself. Exit status 1 when a
+/// check failed. No network request unless --verify.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  wandb-cred doctor
+  wandb-cred doctor --host https://wandb.example.com --verify
+  wandb-cred doctor --json")]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub(super) store: StoreArg,
+    /// The W&B server URL to check.
+    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    pub(super) host: Option<String>,
+    /// Also ask the server whether the key is accepted (a network request).
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// The Python whose W&B SDK to check (default: the active virtualenv or conda env,
+    /// else the python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub(super) python: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub(super) json: bool,
+}
 
 pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
     let (ctx, broken_settings) = Context::load_lenient(backend)?;

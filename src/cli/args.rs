@@ -1,0 +1,45 @@
+//! Arguments several commands share: `--backend` (with its parser, which offers the
+//! store names to completion and `--help`).
+
+use clap::Args;
+
+use crate::store::backend::BackendChoice;
+
+/// `--backend`, on the commands that store or look up keys (and before any command).
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// Where keys are stored: auto (the keychain if one is usable, else the kernel
+    /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring, or netrc.
+    #[arg(long, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", value_parser = BackendParser)]
+    pub(super) backend: Option<BackendChoice>,
+}
+
+/// `--backend`: parsed by [`BackendChoice`]'s own rules (and its message), with the
+/// choices offered to shell completion and `--help`.
+#[derive(Clone)]
+struct BackendParser;
+
+impl clap::builder::TypedValueParser for BackendParser {
+    type Value = BackendChoice;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<BackendChoice, clap::Error> {
+        let text = value.to_str().unwrap_or("");
+        text.parse().map_err(|message: String| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n"))
+                .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(BackendChoice::ALL.into_iter().map(|choice| {
+            clap::builder::PossibleValue::new(choice.name())
+        })))
+    }
+}
