@@ -1,13 +1,12 @@
-//! `completions SHELL` and `man`: generated from the clap definitions, so they always
+//! `completions SHELL` and `man`, and the manual's command reference
+//! (`docs/reference/commands.md`): generated from the clap definitions, so they always
 //! match the commands and flags this binary has.
 
-use clap::Args;
 use std::io::Write;
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::CommandFactory;
+use clap::{Args, CommandFactory};
 
 use super::Cli;
 use super::output::say;
@@ -78,4 +77,53 @@ pub fn man(out_dir: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+/// The manual's command reference in Markdown: every command's full `--help`, as this
+/// program prints it. A unit test keeps `docs/reference/commands.md` equal to it
+/// (`WANDB_CRED_BLESS=1 cargo test --lib reference` rewrites the file).
+pub fn reference() -> String {
+    let mut cli = Cli::command().name(NAME).bin_name(NAME);
+    cli.build();
+    let mut out = String::from(
+        "# Command reference\n\nEvery command's `--help`, generated from the program's own definitions (do not edit: `WANDB_CRED_BLESS=1 cargo test --lib reference` rewrites this file when they change).\n\n",
+    );
+    let mut help = |path: &str, cmd: &mut clap::Command| {
+        out.push_str(&format!("## `{path}`\n\n```text\n"));
+        out.push_str(cmd.render_long_help().to_string().trim_end());
+        out.push_str("\n```\n\n");
+    };
+    help(NAME, &mut cli.clone());
+    for sub in cli.get_subcommands_mut().filter(|c| !c.is_hide_set()) {
+        let path = format!("{NAME} {}", sub.get_name());
+        help(&path, sub);
+        for nested in sub
+            .get_subcommands_mut()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+        {
+            help(&format!("{path} {}", nested.get_name()), nested);
+        }
+    }
+    out.trim_end().to_owned() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in reference is what this program prints; `WANDB_CRED_BLESS=1`
+    /// rewrites it instead.
+    #[test]
+    fn the_reference_is_not_stale() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference/commands.md");
+        let now = super::reference();
+        if std::env::var_os("WANDB_CRED_BLESS").is_some() {
+            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+            std::fs::write(path, &now).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == now,
+            "docs/reference/commands.md is stale: run `WANDB_CRED_BLESS=1 cargo test --lib reference`"
+        );
+    }
 }
