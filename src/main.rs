@@ -1,7 +1,7 @@
 //! `wandb-cred`: a small front. `get` and `git-credential get` are answered here when a
 //! daemon is running (`cli::fast`); every other command, and every case the fast path
 //! does not take, goes to the full program (`wandb-cred-full` beside this one, exec'd;
-//! on Windows run in this process). README "How `get` is fast" explains why.
+//! on Windows run in this process). ARCHITECTURE.md "How `get` is fast" explains why.
 //!
 //! `main` is the C entry point (`no_main`): std's own start-up (ignoring SIGPIPE, a
 //! stack-overflow guard for the main thread, which reads /proc/self/maps) costs a good

@@ -79,7 +79,7 @@ fn shows_who_is_logged_in() {
     assert!(sb.read(&sb.netrc()).unwrap().contains(&key));
 }
 
-/// The binaries are linked statically (README "How `get` is fast"): glibc's `files`
+/// The binaries are linked statically (ARCHITECTURE.md "How `get` is fast"): glibc's `files`
 /// service, built in, still resolves `localhost` from /etc/hosts.
 fn a_host_name_is_resolved_by_the_static_binary() {
     let server = FakeServer::start(VIEWER);
