@@ -17,7 +17,8 @@ pub fn tests() -> Vec<Trial> {
     ]
 }
 
-fn ssh_args<'a>(options: &'a [String], destination: &'a str, command: &'a str) -> Vec<&'a str> {
+/// `wandb-cred ssh [OPTIONS] DESTINATION COMMAND` as arguments.
+pub fn ssh_args<'a>(options: &'a [String], destination: &'a str, command: &'a str) -> Vec<&'a str> {
     let mut args = vec!["ssh"];
     args.extend(options.iter().map(String::as_str));
     args.push(destination);

@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use libtest_mimic::Trial;
 use wandb_cred_proto::{self as proto, ErrorKind, PROTOCOL, Request, Response, Secret};
 
+use crate::forward::ssh_args;
 use crate::harness::{Need, Sandbox, alive};
 use crate::keyring::{Keyring, Provider};
 use crate::sshd::Sshd;
@@ -22,14 +23,6 @@ pub fn tests() -> Vec<Trial> {
         every_forwarded_request_is_logged_and_memory_stays_bounded,
     ]);
     all
-}
-
-fn ssh_args<'a>(options: &'a [String], destination: &'a str, command: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["ssh"];
-    args.extend(options.iter().map(String::as_str));
-    args.push(destination);
-    args.push(command);
-    args
 }
 
 /// The laptop's netrc holds a GitHub token and a catch-all `default` entry whose password

@@ -5,6 +5,7 @@
 
 use libtest_mimic::Trial;
 
+use crate::forward::ssh_args;
 use crate::harness::{Need, Sandbox};
 use crate::keyring::{Keyring, Provider};
 use crate::sshd::Sshd;
@@ -14,14 +15,6 @@ pub fn tests() -> Vec<Trial> {
     trials![[Need::Sshd, Need::OtherUser, Need::Keyring];
         status_and_doctor_describe_the_session_and_an_ended_one_is_named,
     ]
-}
-
-fn ssh_args<'a>(options: &'a [String], destination: &'a str, command: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["ssh"];
-    args.extend(options.iter().map(String::as_str));
-    args.push(destination);
-    args.push(command);
-    args
 }
 
 fn status_and_doctor_describe_the_session_and_an_ended_one_is_named() {
