@@ -203,16 +203,20 @@ impl Context {
         })
     }
 
+    /// Whether `url` is the server the configuration names (flag aside: environment,
+    /// settings files, default), whose key a settings `api_key` or `WANDB_API_KEY` is.
+    pub fn is_configured(&self, url: &BaseUrl) -> bool {
+        self.base_url(None)
+            .is_ok_and(|(configured, _)| &configured == url)
+    }
+
     /// The key already configured for `url`, by precedence, or `None`. Neither the
     /// daemon nor the keychain is consulted when `WANDB_API_KEY` decides.
     /// A settings `api_key` belongs to the server the configuration names (as the SDK
     /// 0.31 uses it only for its `base_url`): for any other server it does not count.
     pub fn stored_key(&self, url: &BaseUrl) -> anyhow::Result<Option<Resolved>> {
         let unconfigured;
-        let settings = if self
-            .base_url(None)
-            .is_ok_and(|(configured, _)| &configured == url)
-        {
+        let settings = if self.is_configured(url) {
             &self.settings
         } else {
             unconfigured = SettingsFiles::absent(&self.env);

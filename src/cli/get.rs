@@ -38,8 +38,10 @@ pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
             // Nothing, silently, only when no key was ever stored for this server here:
             // a key that should be there (cleared by a restart, stored on another
             // machine) is an error, as for `get`, so a program's hook never stays quiet.
-            None if lookup::should_have_key(ctx, &url) => bail!(lookup::no_key(ctx, &url)),
-            None => Ok(()),
+            None => match lookup::why_missing(ctx, &url) {
+                Some(why) => bail!(lookup::no_key_because(ctx, &url, Some(why))),
+                None => Ok(()),
+            },
         };
     }
     print(&key(ctx, args.host.as_deref())?)

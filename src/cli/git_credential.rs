@@ -86,11 +86,8 @@ pub fn get(ctx: &Context, request: &Request) -> anyhow::Result<Option<Zeroizing<
     };
     // WANDB_API_KEY and a settings `api_key` are keys for the configured W&B server
     // only: for any other host only a key stored for that very host is answered.
-    let configured = ctx
-        .base_url(None)
-        .is_ok_and(|(configured, _)| configured == url);
     let unconfigured;
-    let (env_key, settings) = if configured {
+    let (env_key, settings) = if ctx.is_configured(&url) {
         (ctx.env.api_key(), &ctx.settings)
     } else {
         unconfigured = SettingsFiles::absent(&ctx.env);
@@ -225,10 +222,7 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
     }
     // netrc knows no scheme: never hand an https key to a plain http request unless
     // that http URL is the server configured for this machine.
-    let scheme_known = host_only.as_str().starts_with("https://")
-        || ctx
-            .base_url(None)
-            .is_ok_and(|(configured, _)| configured == host_only);
+    let scheme_known = host_only.as_str().starts_with("https://") || ctx.is_configured(&host_only);
     let in_netrc = scheme_known
         && ctx
             .netrc()

@@ -17,8 +17,11 @@ pub fn variables<'a>(url: &'a BaseUrl, key: &'a ApiKey) -> [(&'static str, &'a s
 /// restarted, or it is another machine's), else to log in; and a netrc quote that is
 /// never closed, which hides every entry after it.
 pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
-    let why = crate::store::record::why_missing(&url.account())
-        .or_else(|| unreachable_keychain(ctx, url));
+    no_key_because(ctx, url, why_missing(ctx, url))
+}
+
+/// [`no_key`] with the reason already looked up.
+pub fn no_key_because(ctx: &Context, url: &BaseUrl, why: Option<String>) -> String {
     let mut said = match why {
         Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
         None => format!(
@@ -35,11 +38,10 @@ pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
     said
 }
 
-/// Whether a key for `url` was stored here and is missing or out of reach now (then
-/// `get --env` fails instead of printing nothing).
-pub fn should_have_key(ctx: &Context, url: &BaseUrl) -> bool {
-    crate::store::record::why_missing(&url.account()).is_some()
-        || unreachable_keychain(ctx, url).is_some()
+/// Why there is no key for `url` although one was stored here (cleared by a restart,
+/// another machine's, or in a keychain this session cannot reach), if one was.
+pub fn why_missing(ctx: &Context, url: &BaseUrl) -> Option<String> {
+    crate::store::record::why_missing(&url.account()).or_else(|| unreachable_keychain(ctx, url))
 }
 
 /// When the record says this machine's desktop keychain holds the key but this session
