@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::Trial;
 
 use crate::attack::Stage;
-use crate::harness::{BIN, Need, Sandbox, copy_program, make_venv, snapshot, v1_key};
+use crate::harness::{Need, Sandbox, install_programs, make_venv, snapshot, v1_key};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
@@ -210,14 +210,6 @@ pub fn stand_in_sdk(site: &Path) {
 /// WANDB_API_KEY.
 pub const ASK_KEY: &str = "import os, wandb\nfrom wandb.sdk.lib.wbauth import wbnetrc\nclass Host:\n    url = 'https://api.wandb.ai'\nfound = wbnetrc.read_netrc_auth_with_source(host=Host)\nprint(found.auth.api_key if found else None, os.environ.get('WANDB_API_KEY'))";
 
-/// Copies both programs (the front and the full one) into `dir`; the front's path.
-fn copy_programs(dir: &Path) -> PathBuf {
-    let full = Path::new(BIN).with_file_name("wandb-cred-full");
-    copy_program(&full, &dir.join("wandb-cred-full"));
-    copy_program(Path::new(BIN), &dir.join("wandb-cred"));
-    dir.join("wandb-cred")
-}
-
 /// A trial copy run from a folder others can write to: `setup-python`, `setup-git` and
 /// `service install` each refuse to record it, say why, and change nothing. Failed
 /// before the fix: all three recorded the path.
@@ -225,7 +217,7 @@ fn a_program_another_user_could_replace_is_never_recorded() {
     let stage = Stage::new();
     let sb = Sandbox::new();
     let shared = stage.attacker_dir("scratch", 0o777);
-    let program = copy_programs(&shared);
+    let program = install_programs(&shared);
     let program = program.to_str().unwrap();
     let (python, site) = make_venv(Path::new("python3"), &sb.root.join("venv"));
     let before = snapshot(&sb.root);
@@ -251,7 +243,7 @@ fn a_program_another_user_could_replace_is_never_recorded() {
     // A copy in a folder of the user's own below a sticky shared folder is fine.
     let own = stage.tmp().join("trial");
     std::fs::create_dir(&own).unwrap();
-    let program = copy_programs(&own);
+    let program = install_programs(&own);
     sb.program(&program, &["setup-python", "--python", python])
         .run()
         .ok();
@@ -270,7 +262,7 @@ fn the_hook_never_runs_a_recorded_program_another_user_replaced() {
     stand_in_sdk(&site);
     let trial = stage.tmp().join("trial");
     std::fs::create_dir(&trial).unwrap();
-    let program = copy_programs(&trial);
+    let program = install_programs(&trial);
     sb.program(
         &program,
         &["setup-python", "--python", python.to_str().unwrap()],

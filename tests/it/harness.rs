@@ -870,6 +870,21 @@ pub fn copy_program(from: &Path, to: &Path) {
     }
 }
 
+/// Puts both programs (the front and the full one) into `dir`, as an install or an
+/// upgrade does: the full program is written beside and renamed over any old one (a new
+/// file, never the running one changed in place). The front's path.
+#[cfg(unix)]
+pub fn install_programs(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let full = Path::new(BIN).with_file_name("wandb-cred-full");
+    copy_program(&full, &dir.join("wandb-cred-full.new"));
+    std::fs::rename(dir.join("wandb-cred-full.new"), dir.join("wandb-cred-full")).unwrap();
+    if !dir.join("wandb-cred").exists() {
+        copy_program(Path::new(BIN), &dir.join("wandb-cred"));
+    }
+    dir.join("wandb-cred")
+}
+
 #[cfg(unix)]
 fn libc_etxtbsy() -> i32 {
     rustix::io::Errno::TXTBSY.raw_os_error()

@@ -3,12 +3,11 @@
 //! was replaced (an upgrade) or removed (an uninstall) exits, the next command starting
 //! the program that is there now.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Trial;
 
-use crate::harness::{BIN, Sandbox, alive, copy_program};
+use crate::harness::{Sandbox, alive, install_programs};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
@@ -55,29 +54,17 @@ fn an_autostarted_daemon_exits_after_its_idle_timeout() {
     .stderr_has("WANDB_CRED_IDLE_TIMEOUT");
 }
 
-/// Copies both programs into `dir`: the front's path.
-fn install(dir: &Path) -> std::path::PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let full = Path::new(BIN).with_file_name("wandb-cred-full");
-    copy_program(&full, &dir.join("wandb-cred-full.new"));
-    std::fs::rename(dir.join("wandb-cred-full.new"), dir.join("wandb-cred-full")).unwrap();
-    if !dir.join("wandb-cred").exists() {
-        copy_program(Path::new(BIN), &dir.join("wandb-cred"));
-    }
-    dir.join("wandb-cred")
-}
-
 /// Failed before the fix: the daemon went on serving from the replaced (and then the
 /// deleted) file.
 fn a_daemon_whose_program_file_changes_exits_and_the_next_command_starts_the_new_one() {
     let sb = Sandbox::new();
     let dir = sb.root.join("installed");
-    let program = install(&dir);
+    let program = install_programs(&dir);
     let key = sb.key();
     sb.program(&program, &["login", &key]).run().ok();
     let first = sb.daemon_pid().expect("login started a daemon");
     // An upgrade: a new file renamed over the old one.
-    install(&dir);
+    install_programs(&dir);
     wait_for_exit(first, "its program file was replaced");
     let log = sb
         .read(&sb.daemon_dir().join("daemon.log"))
