@@ -32,8 +32,7 @@ pub fn default_socket_path(env: &Environment) -> PathBuf {
 /// (cron, `env -i`, `sudo -u`, Slurm `--export=NONE`) then find the session's daemon.
 fn session_runtime_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(format!("/run/user/{}", current_uid()));
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
-    (meta.is_dir() && meta.uid() == current_uid() && meta.mode() & 0o077 == 0).then_some(dir)
+    check_private_dir(&dir).is_ok().then_some(dir)
 }
 
 /// The folder of the socket, which also holds the lock, pid and log files.
