@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds what users install, for the packaging tests (tests/it/packages.rs), into
 # target/packages: the wheel (maturin), the sdist and a wheel built from that sdist
-# (pip, as `pip install wandb-cred` from source would), and the .deb
-# (packaging/deb.sh). The tools come from the registries into target/: maturin,
+# (pip, as `pip install wandb-cred` from source would), the .deb
+# (packaging/deb.sh), and a venv where the README's install command ran. The tools come from the registries into target/: maturin,
 # auditwheel, uv and pipx (PyPI) into target/packaging-tools; cargo-deb into
 # target/tools. Prints the folder on the last line; exit status 1 when something
 # could not be built (the tests then say so).
@@ -31,4 +31,11 @@ CARGO_TARGET_DIR="$PWD/target" pip wheel --quiet --no-deps --no-build-isolation 
   -C maturin.build-args="--compatibility manylinux2014" \
   -w "$out/from-sdist" "$out"/wandb_cred-*.tar.gz >&2
 packaging/deb.sh >&2
+# The README's install command, exactly as written there, run in the clone with a fresh
+# venv active (tests/it/packages.rs checks what it installed and that it is the
+# README's command). It shares the target folder, so cargo reuses this script's build.
+readme_install=$(awk '/<!-- recipe: install -->/ {m=1; next} m && /^```/ {if (b) exit; b=1; next} b' README.md)
+python3 -m venv "$out/readme-venv"
+(. "$out/readme-venv/bin/activate" && CARGO_TARGET_DIR="$PWD/target" bash -euc "$readme_install") >&2
+printf '%s\n' "$readme_install" > "$out/readme-install.txt"
 echo "$PWD/$out"

@@ -20,9 +20,10 @@ use crate::verify;
 /// Authenticate this machine with W&B: store an API key (as `wandb login` does).
 ///
 /// Without KEY the key is looked up in this order: the WANDB_API_KEY environment
-/// variable, the keychain, `api_key` in the workspace or system settings file, the
-/// netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a hidden prompt if a terminal
-/// is available. New keys go to the keychain, or to netrc where there is none. By
+/// variable, the keychain, the kernel keyring (Linux), `api_key` in the workspace or
+/// system settings file, the netrc file ($NETRC, ~/.netrc, ~/_netrc), and finally a
+/// hidden prompt if a terminal is available. New keys go to the keychain; on Linux
+/// without one, to the kernel keyring; and to netrc only where neither exists. By
 /// default keys are stored without asking the server (see --verify).
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

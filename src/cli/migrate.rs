@@ -9,9 +9,10 @@ use super::Context;
 use super::output::{say, warn};
 use crate::resolve::base_url::BaseUrl;
 
-/// Move W&B keys from netrc into the keychain.
+/// Move W&B keys from netrc into the keychain (or the kernel keyring).
 ///
-/// Each key is stored in the keychain and read back before its netrc entry is
+/// Keys go where `login` would put them: the keychain, or on Linux without one the
+/// kernel keyring. Each key is stored there and read back before its netrc entry is
 /// removed; nothing is removed from netrc unless that round trip succeeded.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

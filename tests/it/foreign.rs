@@ -13,7 +13,7 @@ use crate::harness::{Need, Sandbox, install_programs, make_venv, snapshot, v1_ke
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    let mut all = trials![the_readme_says_what_these_tests_check];
+    let mut all = trials![the_manual_says_what_these_tests_check];
     all.extend(trials![[Need::OtherUser];
         the_python_probe_imports_nothing_from_the_callers_folder,
         helper_programs_run_from_a_folder_nobody_else_controls,
@@ -25,7 +25,7 @@ pub fn tests() -> Vec<Trial> {
     all
 }
 
-/// The words the README's security section uses for what is defended, each of which a
+/// The words the manual's security page uses for what is defended, each of which a
 /// test here or in `forward_attack.rs` checks in the program's own output.
 const PROMISED: &[&str] = &[
     "ignoring api_key and base_url in",
@@ -36,17 +36,15 @@ const PROMISED: &[&str] = &[
     "PYTHONSAFEPATH",
 ];
 
-fn the_readme_says_what_these_tests_check() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = readme
-        .split("## Security notes")
-        .nth(1)
-        .expect("a security section");
+fn the_manual_says_what_these_tests_check() {
+    let page = crate::doc_blocks::read("docs/concepts/security.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for words in PROMISED {
         assert!(
-            section.contains(words),
-            "README's security section lacks {words:?}"
+            page.contains(words),
+            "docs/concepts/security.md lacks {words:?}"
         );
     }
 }

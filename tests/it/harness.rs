@@ -154,7 +154,7 @@ pub fn sdk_python() -> Option<String> {
 
 /// A test trial. A test whose needs are missing is reported as ignored, except when
 /// `WANDB_CRED_TEST_REQUIRE_ALL=1` (CI), where it fails instead.
-pub fn trial(name: &str, needs: &[Need], test: fn()) -> Trial {
+pub fn trial(name: &str, needs: &[Need], test: impl FnOnce() + Send + 'static) -> Trial {
     let missing: Vec<String> = needs.iter().filter_map(|n| n.missing()).collect();
     let name = name.trim_start_matches("it::").to_owned();
     if missing.is_empty() {
@@ -498,6 +498,49 @@ pub fn make_venv(base: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     let python = dir.join("bin/python");
     let site = purelib(&python);
     (python, site)
+}
+
+/// A throwaway venv in the sandbox whose Python sees the shared SDK's packages (through
+/// a `.pth` path line; the shared venv is only read): its Python and site-packages.
+#[cfg(unix)]
+pub fn sdk_venv(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let shared = PathBuf::from(sdk_python().expect("checked by Need::Sdk"));
+    let (python, site) = make_venv(&shared, &sb.root.join("venv"));
+    let shared_site = purelib(&shared);
+    std::fs::write(
+        site.join("zz_shared_sdk.pth"),
+        format!("{}\n", shared_site.display()),
+    )
+    .unwrap();
+    (python, site)
+}
+
+/// The arguments of the one-line `wandb-cred ...` recipe NAME from the manual, with
+/// each word `host` replaced by `with` (a test's sshd options and destination, say).
+pub fn recipe_args(name: &str, host: &str, with: &[String]) -> Vec<String> {
+    let recipe = crate::doc_blocks::recipe(name);
+    let mut words = recipe.split_whitespace();
+    assert_eq!(words.next(), Some("wandb-cred"), "recipe {name}: {recipe}");
+    words
+        .flat_map(|w| {
+            if w == host {
+                with.to_vec()
+            } else {
+                vec![w.to_owned()]
+            }
+        })
+        .collect()
+}
+
+/// [`sdk_venv`], activated for every later command of the sandbox (`VIRTUAL_ENV`, and
+/// its `bin` first on `PATH`), as `source .venv/bin/activate` would.
+#[cfg(unix)]
+pub fn activate_sdk_venv(sb: &mut Sandbox) {
+    let (python, _) = sdk_venv(sb);
+    let bin = python.parent().unwrap();
+    let path = format!("{}:{}", bin.display(), sb.var("PATH").unwrap());
+    sb.set_env("PATH", &path);
+    sb.set_env("VIRTUAL_ENV", bin.parent().unwrap().to_str().unwrap());
 }
 
 /// Where a Python installs packages (`sysconfig`'s purelib).

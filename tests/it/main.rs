@@ -22,6 +22,8 @@ mod cloud;
 #[cfg(unix)]
 mod daemon;
 #[cfg(unix)]
+mod doc_blocks;
+#[cfg(unix)]
 mod docs;
 #[cfg(unix)]
 mod doctor;
@@ -49,6 +51,8 @@ mod keyring;
 mod lifetime;
 #[cfg(unix)]
 mod load;
+#[cfg(unix)]
+mod manual;
 #[cfg(unix)]
 mod packages;
 #[cfg(unix)]
@@ -108,6 +112,7 @@ fn main() -> std::process::ExitCode {
         front::tests(),
         exec::tests(),
         recipes::tests(),
+        manual::tests(),
         readonly::tests(),
         doctor::tests(),
         docs::tests(),

@@ -23,6 +23,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![[Need::Packages, Need::Python];
         the_wheel_works_from_a_venv_a_uv_tool_and_pipx,
         the_python_api_runs_the_program_of_its_own_install,
+        the_readme_install_command_installs_both_programs,
     ]);
     all.extend(trials![[Need::Packages, Need::Sdk, Need::Keyring];
         the_python_api_gives_the_keychain_key_to_the_sdk_and_writes_no_netrc,
@@ -63,6 +64,23 @@ pub fn deb_missing() -> Option<String> {
 
 fn packages() -> PathBuf {
     PathBuf::from(std::env::var_os("WANDB_CRED_TEST_PACKAGES").expect("checked by Need::Packages"))
+}
+
+/// tests/packages.sh ran the README's install command (`pip install .`) as written, in
+/// a fresh venv: both programs are there and run, and `wandb_cred` imports.
+fn the_readme_install_command_installs_both_programs() {
+    let ran = std::fs::read_to_string(packages().join("readme-install.txt")).unwrap();
+    assert_eq!(ran, crate::doc_blocks::recipe("install"));
+    let venv = packages().join("readme-venv");
+    let sb = Sandbox::new();
+    sb.program(venv.join("bin/wandb-cred"), &["--version"])
+        .run()
+        .ok()
+        .stdout_has("wandb-cred ");
+    assert!(venv.join("bin/wandb-cred-full").is_file());
+    sb.program(venv.join("bin/python"), &["-c", "import wandb_cred"])
+        .run()
+        .ok();
 }
 
 /// The one file in `dir` whose name ends with `suffix`.

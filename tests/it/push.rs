@@ -73,7 +73,13 @@ fn push_puts_the_key_in_the_remote_kernel_keyring_and_nowhere_else() {
     sb.cmd(&["login", &key]).run().ok();
     let (options, destination) = (sshd.options(), sshd.destination());
     let watch = ArgvWatch::new(&key);
-    let out = sb.cmd(&push_args(&options, &[], &destination)).run();
+    // The guide's command, with gpu1 standing for this sshd.
+    let mut target = options.clone();
+    target.push(destination.clone());
+    let args = crate::harness::recipe_args("push", "gpu1", &target);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(args, push_args(&options, &[], &destination));
+    let out = sb.cmd(&args).run();
     let seen = watch.seen();
     out.ok()
         .stderr_has(&format!(

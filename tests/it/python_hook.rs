@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::Trial;
 
-use crate::harness::{Need, Sandbox, make_venv, purelib, sdk_python, snapshot};
+use crate::harness::{Need, Sandbox, snapshot};
 use crate::keyring::{Keyring, Provider};
 use crate::server::{FakeServer, Reply};
 use crate::trials;
@@ -40,14 +40,7 @@ struct Venv {
 
 impl Venv {
     fn new(sb: &Sandbox) -> Self {
-        let shared = PathBuf::from(sdk_python().expect("checked by Need::Sdk"));
-        let (python, site) = make_venv(&shared, &sb.root.join("venv"));
-        let shared_site = purelib(&shared);
-        std::fs::write(
-            site.join("zz_shared_sdk.pth"),
-            format!("{}\n", shared_site.display()),
-        )
-        .unwrap();
+        let (python, site) = crate::harness::sdk_venv(sb);
         Self { python, site }
     }
 

@@ -1,6 +1,6 @@
-//! The README's "Using the key" recipes, run exactly as written there: each block after
-//! a `<!-- recipe: NAME -->` marker is read from README.md, so the documentation and
-//! what is tested cannot drift apart.
+//! The manual's recipes for using the key, run exactly as written there: each block
+//! after a `<!-- recipe: NAME -->` marker is read from the README or `docs/`, so the
+//! documentation and what is tested cannot drift apart.
 //!
 //! Two programs the recipes name are not on this machine, Slurm's `sbatch`/`srun` and a
 //! Docker engine; small stand-ins in the sandbox's PATH model only what the recipes rely
@@ -13,39 +13,24 @@ use std::path::Path;
 use libtest_mimic::Trial;
 
 use crate::harness::{Need, Sandbox};
+use crate::keyring::{Keyring, Provider};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::Python];
+    let mut all = trials![[Need::Python];
         recipe_exec,
         recipe_get,
         recipe_jupyter,
         recipe_sbatch,
         recipe_docker,
-        readme_gives_the_hook_recipe_and_its_limits,
-    ]
+        the_python_guide_gives_the_hook_recipe_and_its_limits,
+        recipe_python_package,
+    ];
+    all.extend(trials![[Need::Sdk, Need::Keyring]; recipe_hook]);
+    all
 }
 
-fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
-}
-
-/// The code block after `<!-- recipe: NAME -->`.
-fn recipe(name: &str) -> String {
-    let text = readme();
-    let marker = format!("<!-- recipe: {name} -->\n");
-    let start = text
-        .find(&marker)
-        .unwrap_or_else(|| panic!("README has no recipe {name}"));
-    let rest = &text[start + marker.len()..];
-    let fence_end = rest.find('\n').unwrap();
-    assert!(
-        rest.starts_with("```"),
-        "recipe {name} is not followed by a code block"
-    );
-    let body = &rest[fence_end + 1..];
-    body[..body.find("```").unwrap()].to_owned()
-}
+use crate::doc_blocks::recipe;
 
 /// A sandbox whose PATH has `wandb-cred`, `python` (this machine's python3), and a
 /// `train.py` that prints what the W&B SDK would be given.
@@ -192,20 +177,65 @@ os.execvpe(args[0], args, env)
     assert!(!recipe("docker").contains("WANDB_API_KEY="));
 }
 
-fn readme_gives_the_hook_recipe_and_its_limits() {
-    let text = readme();
-    let section =
-        &text[text.find("## Using the key").unwrap()..text.find("## The daemon").unwrap()];
-    // The recipe (run for real by tests/it/python_hook.rs), and what it cannot do.
-    assert!(section.contains("wandb-cred setup-python "));
-    assert!(section.contains("python train.py "));
-    assert!(section.contains("**writes the key to `~/.netrc` in plaintext**"));
+fn the_python_guide_gives_the_hook_recipe_and_its_limits() {
+    let page = crate::doc_blocks::read("docs/guides/python.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The recipe (run by recipe_hook), and what it cannot do.
+    assert!(recipe("hook").contains("wandb-cred setup-python "));
+    assert!(recipe("hook").contains("python train.py "));
+    assert!(page.contains("**writes the key to `~/.netrc` in plaintext**"));
     for limit in [
         "`python -S`",
         "`wandb.login(key=...)`",
         "`WANDB_CRED_NO_HOOK=1`",
         "wandb-cred exec --",
     ] {
-        assert!(section.contains(limit), "{limit}");
+        assert!(page.contains(limit), "{limit}");
     }
+}
+
+/// The hook recipe, as written, in an active venv whose Python has the real SDK: the
+/// SDK finds the keychain's key for the server, and no netrc is written.
+fn recipe_hook() {
+    let mut sb = Sandbox::new();
+    sb.bin_dir();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let key = sb.key();
+    sb.cmd(&["login", "--host", "https://wandb.example.com", &key])
+        .run()
+        .ok();
+    crate::harness::activate_sdk_venv(&mut sb);
+    sb.write(
+        &sb.work.join("train.py"),
+        "from wandb.sdk.lib.wbauth import wbnetrc\nprint(wbnetrc.read_netrc_auth(host='https://wandb.example.com'))\n",
+    );
+    let out = run_sh(&sb, &recipe("hook"));
+    assert!(out.contains(&key), "the SDK did not get the key: {out}");
+    assert!(!sb.netrc().exists(), "a netrc was written");
+}
+
+/// The `wandb_cred` package's lines, run one by one as at Python's prompt (each
+/// expression's value is printed), where `setup-python` installed the package.
+fn recipe_python_package() {
+    let (sb, key) = world();
+    let (python, _) = crate::harness::make_venv(Path::new("python3"), &sb.root.join("venv"));
+    sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
+        .run()
+        .ok();
+    let out = sb
+        .program(&python, &["-q", "-i"])
+        .stdin(&recipe("python-package"))
+        .key_on_stdout()
+        .run();
+    out.ok();
+    // get_key(), get_key(URL) and environ() each print the key.
+    assert_eq!(out.stdout.matches(&key).count(), 3, "{}", out.report());
+    assert!(
+        out.stdout
+            .contains("'WANDB_BASE_URL': 'https://wandb.example.com'"),
+        "{}",
+        out.report()
+    );
 }

@@ -306,7 +306,10 @@ fn install_runs_the_daemon_under_systemd_and_uninstall_removes_it() {
     let key = sb.key();
     let program = full_program();
 
-    let installed = manager.run(&sb, BIN, &["service", "install"], &[]);
+    // The desktop guide's command, as written there.
+    let args = crate::harness::recipe_args("service-install", "", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let installed = manager.run(&sb, BIN, &args, &[]);
     installed
         .ok()
         .stderr_has("Installed the daemon as systemd user units")

@@ -26,7 +26,14 @@ fn status_and_doctor_describe_the_session_and_an_ended_one_is_named() {
     let (options, destination) = (sshd.options(), sshd.destination());
     let remote = "wandb-cred status; echo status=$?; wandb-cred doctor; echo doctor=$?; \
                   echo \"$WANDB_CRED_SOCKET\" > ~/session-socket";
-    let out = sb.cmd(&ssh_args(&options, &destination, remote)).run();
+    // The guide's command, with gpu1 standing for this sshd, and a command typed there.
+    let mut target = options.clone();
+    target.push(destination.clone());
+    let mut args = crate::harness::recipe_args("ssh", "gpu1", &target);
+    args.push(remote.to_owned());
+    assert_eq!(args, ssh_args(&options, &destination, remote));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb.cmd(&args).run();
     out.ok()
         .stdout_has("status=0\n")
         .stdout_has("doctor=0\n")

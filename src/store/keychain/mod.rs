@@ -1,6 +1,6 @@
 //! Keys in the platform keychain through the keyring-core family of crates.
 //!
-//! Item identity (documented in the README): service `wandb`, account = the server's
+//! Item identity (documented in docs/concepts/stores.md): service `wandb`, account = the server's
 //! account URL ([`BaseUrl::account`]: for the cloud `https://api.wandb.ai`, whichever
 //! name it is given by), so keys for different servers live side by side. An item
 //! filed under another name of the same server (by an earlier version, which used the
