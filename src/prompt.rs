@@ -41,3 +41,17 @@ pub fn ask_key(app_url: &str) -> io::Result<Option<ApiKey>> {
         }
     }
 }
+
+/// Asks a yes/no question on the terminal (the answer is echoed: it is no secret).
+/// Enter alone is yes; end of input is no.
+pub fn confirm(question: &str) -> io::Result<bool> {
+    eprint!("wandb-cred: {question} [Y/n] ");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer)? == 0 {
+        eprintln!();
+        return Ok(false);
+    }
+    let answer = answer.trim().to_ascii_lowercase();
+    Ok(answer.is_empty() || answer == "y" || answer == "yes")
+}

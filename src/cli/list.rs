@@ -1,4 +1,5 @@
-//! `list`: the servers that have stored keys, masked, in the keychain and in netrc.
+//! `list`: the servers that have stored keys, masked, in the keychain, the kernel keyring
+//! and netrc, and the copies `push` made on other machines.
 
 use super::args::StoreArg;
 use clap::Args;
@@ -8,7 +9,7 @@ use serde_json::json;
 
 use super::Context;
 use super::output::say;
-use crate::service::Layer;
+use super::push_record;
 
 /// List the servers that have stored keys (masked).
 #[derive(Debug, Args)]
@@ -23,38 +24,59 @@ pub struct ListArgs {
     pub(super) json: bool,
 }
 
+/// One row: a stored key, or a copy `push` made on another machine.
+struct Row {
+    server: String,
+    store: &'static str,
+    masked: String,
+    location: String,
+}
+
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let mut servers = ctx.service().list(&ctx.netrc_path)?;
+    let mut rows: Vec<Row> = ctx
+        .service()
+        .list(&ctx.netrc_path)?
+        .into_iter()
+        .map(|s| Row {
+            server: s.server,
+            store: s.layer.name(),
+            masked: s.masked,
+            location: s.location,
+        })
+        .collect();
+    // Copies `push` made live on other machines: their location is the machine.
+    rows.extend(push_record::all().into_iter().map(|c| Row {
+        location: format!("{}, {}", c.destination, push_record::date(c.time)),
+        server: c.server,
+        store: "pushed",
+        masked: c.key,
+    }));
     // One order for every store: by server (a URL, or for netrc the machine name, which
     // carries no scheme), then by store.
-    servers.sort_by(|a, b| {
+    rows.sort_by(|a, b| {
         let server = |s: &str| {
             let bare = s.split_once("://").map_or(s, |(_, rest)| rest);
             bare.to_ascii_lowercase()
         };
-        (server(&a.server), a.layer.name()).cmp(&(server(&b.server), b.layer.name()))
+        (server(&a.server), a.store).cmp(&(server(&b.server), b.store))
     });
     let mut out = std::io::stdout().lock();
-    let layer = |l: Layer| l.name();
     if args.json {
-        let items: Vec<_> = servers
+        let items: Vec<_> = rows
             .iter()
-            .map(|s| json!({"server": s.server, "store": layer(s.layer), "key": s.masked, "location": s.location}))
+            .map(|s| json!({"server": s.server, "store": s.store, "key": s.masked, "location": s.location}))
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
-    } else if servers.is_empty() {
+    } else if rows.is_empty() {
         drop(out);
         say("No stored keys.");
     } else {
-        let width = servers.iter().map(|s| s.server.len()).max().unwrap_or(0);
-        for s in &servers {
+        let width = rows.iter().map(|s| s.server.len()).max().unwrap_or(0);
+        for s in &rows {
             writeln!(
                 out,
                 "{:<width$}  {:<8}  {:<14}  {}",
-                s.server,
-                layer(s.layer),
-                s.masked,
-                s.location
+                s.server, s.store, s.masked, s.location
             )?;
         }
     }

@@ -68,6 +68,12 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let (url, url_source) = ctx.base_url(flag)?;
     let http = http_options(ctx)?;
 
+    if args.key.len() > 1 {
+        warn(format_args!(
+            "using the first KEY argument and ignoring the other {} (`wandb login` ignores them without a word)",
+            args.key.len() - 1
+        ));
+    }
     let explicit = match args.key.first().map(String::as_str) {
         // `-` at a terminal: the hidden prompt (reading the line would echo the key).
         Some("-") if std::io::IsTerminal::is_terminal(&std::io::stdin()) => Some(ask(ctx, &url)?),
@@ -79,10 +85,15 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         }),
         None => None,
     };
+    let mut store_env_key = false;
     let resolved = match explicit {
         Some(resolved) => resolved,
         None if args.relogin => ask(ctx, &url)?,
         None => match ctx.stored_key(&url)? {
+            Some(found) if found.source == KeySource::Env && !is_stored(ctx, &url)? => {
+                store_env_key = offer_env_key(ctx, &url, &found.key)?;
+                found
+            }
             Some(found) => found,
             None => ask(ctx, &url)?,
         },
@@ -111,9 +122,11 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
 
     let mut in_keychain = false;
-    if resolved.source.is_new() {
+    if resolved.source.is_new() || store_env_key {
         in_keychain = store_key(ctx, &url, &resolved.key)?.off_disk();
         warn_about_overrides(ctx);
+    } else if resolved.source == KeySource::Env {
+        // offer_env_key said what there is to say.
     } else if !args.verify {
         say(format_args!(
             "Already logged in to {url} with the API key ({}) from {}. Use --relogin to enter another.",
@@ -131,10 +144,50 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stores the key where the backend says, saying where and, for netrc, why. A key put
-/// into the keychain leaves no plaintext copy for that server behind in netrc.
+/// Whether any store (netrc included) holds a key for `url`.
+fn is_stored(ctx: &Context, url: &BaseUrl) -> anyhow::Result<bool> {
+    Ok(ctx.service().get(url, Some(&ctx.netrc_path))?.is_some())
+}
+
+/// A key that lives only in `WANDB_API_KEY` is not logged in: programs started without
+/// that variable find none. At a terminal, offers to store it (returns the answer);
+/// elsewhere says how.
+fn offer_env_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<bool> {
+    say(format_args!(
+        "WANDB_API_KEY holds an API key ({}) for {url}, but none is stored: programs started without that variable find no key.",
+        key.masked()
+    ));
+    if prompt::available(&ctx.env) {
+        let backend = ctx.service().backend();
+        let into = backend.name.as_deref().unwrap_or("the store");
+        return Ok(prompt::confirm(&format!("Store it ({into})?"))?);
+    }
+    say(format_args!(
+        "To store it: `printenv WANDB_API_KEY | wandb-cred login{} -`",
+        host_flag(ctx, url)
+    ));
+    Ok(false)
+}
+
+/// ` --host URL` when `url` is not the configured server, for commands to show.
+fn host_flag(ctx: &Context, url: &BaseUrl) -> String {
+    if ctx.is_configured(url) {
+        String::new()
+    } else {
+        format!(" --host {url}")
+    }
+}
+
+/// Stores the key where the backend says, saying where and, for netrc, why, and which
+/// key it replaced. A key put into the keychain leaves no plaintext copy for that
+/// server behind in netrc.
 fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer> {
     let netloc = url.netloc();
+    // Through a forwarded socket a store is refused: ask for no key there.
+    let before = match ctx.forwarded_session() {
+        Some(_) => None,
+        None => ctx.service().get(url, Some(&ctx.netrc_path))?,
+    };
     let stored = ctx.service().store(url, key, &ctx.netrc_path)?;
     match (stored.layer, &stored.why) {
         (Layer::Netrc, Some(why)) => say(format_args!(
@@ -149,6 +202,22 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer
             "Stored the API key for {netloc} in {}.",
             stored.location
         )),
+    }
+    if let Some(old) = before.filter(|old| old.key != *key) {
+        say(format_args!(
+            "It replaced the API key {} (from {}).",
+            old.key.masked(),
+            old.location
+        ));
+    }
+    let stale = super::push_record::stale(url, key);
+    if !stale.is_empty() {
+        let machines: Vec<String> = stale.iter().map(|c| c.describe()).collect();
+        say(format_args!(
+            "Still holding an older key for {netloc} (copied there by push): {}. `wandb-cred push --again{}` sends them this one.",
+            machines.join(", "),
+            host_flag(ctx, url)
+        ));
     }
     if stored.removed_plaintext {
         say(format_args!(

@@ -7,7 +7,12 @@ use clap::Args;
 
 use super::Context;
 use super::output::{say, warn};
+use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
+use crate::service::Migrated;
+use zeroize::Zeroizing;
+
+use super::plaintext;
 
 /// Move W&B keys from netrc into the keychain (or the kernel keyring).
 ///
@@ -17,7 +22,8 @@ use crate::resolve::base_url::BaseUrl;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred migrate --all
-  wandb-cred migrate --host https://wandb.example.com --keep-netrc")]
+  wandb-cred migrate --host https://wandb.example.com --keep-netrc
+  wandb-cred migrate --replace     # netrc's newer key replaces the stored one")]
 pub struct MigrateArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
@@ -35,6 +41,10 @@ pub struct MigrateArgs {
     /// Leave the netrc entries in place (copy instead of move).
     #[arg(long)]
     pub(super) keep_netrc: bool,
+    /// Take netrc's key even where a different one is stored off disk (after the SDK's
+    /// `wandb login --relogin` wrote a newer key to netrc); the stored one is replaced.
+    #[arg(long)]
+    pub(super) replace: bool,
 }
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
@@ -49,16 +59,24 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     } else {
         vec![ctx.base_url(args.host.as_deref())?.0]
     };
-    if urls.is_empty() {
+    if args.replace {
+        replace_with_netrc_keys(ctx, &urls)?;
+    }
+    let mut results = if urls.is_empty() {
+        Vec::new()
+    } else {
+        ctx.service()
+            .migrate(&urls, &ctx.netrc_path, args.keep_netrc)?
+    };
+    if args.all {
+        results.extend(settings_keys(ctx, args.keep_netrc)?);
+    }
+    if results.is_empty() {
         say(format_args!(
-            "No W&B keys in {} to move.",
+            "No W&B keys in {} or the settings files to move.",
             ctx.netrc_path.display()
         ));
-        return Ok(());
     }
-    let results = ctx
-        .service()
-        .migrate(&urls, &ctx.netrc_path, args.keep_netrc)?;
     let failed = results.iter().filter(|r| !r.ok).count();
     for result in &results {
         if result.ok {
@@ -67,13 +85,119 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
             warn(&result.message);
         }
     }
+    if args.all {
+        shell_exports(ctx);
+    }
     if failed > 0 {
         bail!(
-            "{failed} of {} keys were not moved; their netrc entries are unchanged",
+            "{failed} of {} keys were not moved; the files that hold them are unchanged",
             results.len()
         );
     }
     Ok(())
+}
+
+/// `--replace`: where netrc holds a different key than the off-disk store, netrc's
+/// goes into the store (the plaintext copy is then removed, or kept with the rest by
+/// `migrate` itself when `--keep-netrc` is given: the store's copy is the same key).
+fn replace_with_netrc_keys(ctx: &Context, urls: &[BaseUrl]) -> anyhow::Result<()> {
+    let service = ctx.service();
+    if !service.backend().off_disk() {
+        bail!("--replace needs a keychain or kernel keyring to put netrc's key into");
+    }
+    for url in urls {
+        let Some(copy) = ctx.netrc().named_key(url)? else {
+            continue;
+        };
+        if let Some(found) = service.get(url, None)?
+            && found.key != copy.key
+        {
+            let stored = service.store(url, &copy.key, &ctx.netrc_path)?;
+            say(format_args!(
+                "{}: netrc's key ({}, {}) replaced {} in {}.",
+                url.netloc(),
+                copy.key.masked(),
+                copy.location,
+                found.key.masked(),
+                stored.location
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `api_key` in the settings files belongs to the configured server: each is stored
+/// off disk for it and read back, then its line is removed (kept with `keep`). A
+/// different key already stored for that server is left alone, as for netrc.
+fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
+    let mut results = Vec::new();
+    let home = ctx.env.home.as_deref();
+    for file in [&ctx.settings.workspace, &ctx.settings.system] {
+        let Some(setting) = file.get("api_key") else {
+            continue;
+        };
+        let place = format!(
+            "api_key in {} (line {})",
+            plaintext::short_path(setting.path, home),
+            setting.line
+        );
+        let Ok(key) = ApiKey::parse(Zeroizing::new(setting.value.to_owned())) else {
+            continue;
+        };
+        let (url, _) = ctx.base_url(None)?;
+        let service = ctx.service();
+        let result = match service.get(&url, None)? {
+            Some(found) if found.key != key => Migrated {
+                url: url.to_string(),
+                ok: false,
+                message: format!(
+                    "{place}: {} already holds a different key ({}) for {url}; both were left alone (to keep the settings key instead: `wandb-cred login --host {url} -` with it on standard input, then remove the line)",
+                    found.location,
+                    found.key.masked()
+                ),
+            },
+            _ if !service.backend().off_disk() => Migrated {
+                url: url.to_string(),
+                ok: false,
+                message: format!("{place}: there is no keychain or kernel keyring to move it to"),
+            },
+            found => {
+                let stored = match found {
+                    Some(found) => found.location,
+                    None => service.store(&url, &key, &ctx.netrc_path)?.location,
+                };
+                let removed = if keep { false } else { file.remove("api_key")? };
+                let tail = if removed { " Removed the line." } else { "" };
+                Migrated {
+                    url: url.to_string(),
+                    ok: true,
+                    message: format!("{place}: stored in {stored} for {url}.{tail}"),
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// wandb-cred never edits shell files: each line that exports a plaintext key is named,
+/// with what to do.
+fn shell_exports(ctx: &Context) {
+    let home = ctx.env.home.as_deref();
+    let kept = ctx
+        .base_url(None)
+        .ok()
+        .and_then(|(url, _)| ctx.service().get(&url, None).ok().flatten())
+        .map(|f| f.key);
+    for finding in plaintext::find(ctx, false) {
+        if matches!(finding.kind, plaintext::Kind::Export) {
+            warn(format_args!(
+                "{} is a plaintext key; {}",
+                finding.describe(home),
+                finding.fix(kept.as_ref() == Some(&finding.key), home)
+            ));
+        }
+    }
 }
 
 /// Every netrc machine holding a W&B key, as server URLs. A machine's scheme is only

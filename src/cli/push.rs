@@ -15,7 +15,10 @@ use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
 use super::output::{escaped, say};
+use super::push_record::{self, Copy};
 use super::{Context, Exit};
+use crate::key::ApiKey;
+use crate::resolve::base_url::BaseUrl;
 use crate::resolve::credential::KeySource;
 use crate::ssh::{self, shell_quote};
 
@@ -29,7 +32,8 @@ use crate::ssh::{self, shell_quote};
 #[command(after_help = "Examples:
   wandb-cred push gpu1
   wandb-cred push -p 2222 -i ~/.ssh/id_ed25519 me@gpu1.example.com
-  wandb-cred push --host https://wandb.example.com --remote-command '~/.local/bin/wandb-cred' gpu1")]
+  wandb-cred push --host https://wandb.example.com --remote-command '~/.local/bin/wandb-cred' gpu1
+  wandb-cred push --again          # after a new login: every machine with the old key")]
 pub struct PushArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
@@ -40,10 +44,15 @@ pub struct PushArgs {
     /// Quote a leading `~/` ('~/.local/bin/wandb-cred'): the remote expands it.
     #[arg(long, value_name = "PATH")]
     pub(super) remote_command: Option<String>,
+    /// Push the key again to every machine an earlier push gave another key for this
+    /// server (after `login` replaced it), with the ssh options used then.
+    #[arg(long, conflicts_with = "remote_command")]
+    pub(super) again: bool,
     /// ssh's options and the destination, as for ssh ([user@]host or ssh://...).
     #[arg(
         value_name = "SSH OPTIONS... DESTINATION",
-        required = true,
+        required_unless_present = "again",
+        conflicts_with = "again",
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
@@ -67,6 +76,9 @@ const REFUSED: &[(char, &str)] = &[
 ];
 
 pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
+    if args.again {
+        return again(ctx, args.host.as_deref());
+    }
     let line = ssh::parse(&args.ssh, &["--host", "--base-url", "--remote-command"]).map_err(
         |why| Exit {
             code: 2,
@@ -107,30 +119,81 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
         }
     }
     let (url, _) = ctx.base_url(host.as_deref())?;
-    let Some(found) = ctx.stored_key(&url)? else {
-        bail!("{} (nothing was sent)", super::lookup::no_key(ctx, &url));
+    let key = key_to_send(ctx, &url)?;
+    let copy = Copy {
+        destination: line.destination.clone(),
+        ssh_options: line.options.clone(),
+        remote_command: remote_program,
+        server: url.to_string(),
+        key: key.masked(),
+        time: 0,
+    };
+    send(&url, &key, &copy)?;
+    if !url.is_default() {
+        say(format_args!(
+            "On {}, the key is filed under {url}; its default server stays what it was. Programs there reach {url} with `WANDB_BASE_URL={url}` or `--host {url}`; `wandb-cred login --host {url}` there makes it the default.",
+            copy.destination
+        ));
+    }
+    Ok(())
+}
+
+/// `push --again`: every recorded copy of another key for the server gets the current
+/// one, the way it was pushed before.
+fn again(ctx: &Context, host: Option<&str>) -> anyhow::Result<()> {
+    let (url, _) = ctx.base_url(host)?;
+    let key = key_to_send(ctx, &url)?;
+    let stale = push_record::stale(&url, &key);
+    if stale.is_empty() {
+        say(format_args!(
+            "No machine holds an older key for {url} that push put there; nothing to do."
+        ));
+        return Ok(());
+    }
+    let mut failed = Vec::new();
+    for copy in stale {
+        if let Err(e) = send(&url, &key, &copy) {
+            crate::cli::output::warn(format_args!("{}: {e:#}", copy.destination));
+            failed.push(copy.destination);
+        }
+    }
+    if !failed.is_empty() {
+        bail!("the key was not pushed to {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// The key `push` may send for `url`: a stored one, never netrc's catch-all entry.
+fn key_to_send(ctx: &Context, url: &BaseUrl) -> anyhow::Result<ApiKey> {
+    let Some(found) = ctx.stored_key(url)? else {
+        bail!("{} (nothing was sent)", super::lookup::no_key(ctx, url));
     };
     if let KeySource::Netrc(_) = &found.source
-        && !has_machine_entry(ctx, &url)?
+        && !has_machine_entry(ctx, url)?
     {
         bail!(
             "the only key for {url} is the catch-all `default` entry of {}, which push never sends (it usually belongs to another service); store the W&B key with `wandb-cred login` first (nothing was sent)",
             ctx.netrc_path.display()
         );
     }
-    let remote_program = remote_program.unwrap_or_else(|| "wandb-cred".to_owned());
+    Ok(found.key)
+}
+
+/// Sends `key` to `copy`'s destination and, when the remote stored it, records the copy.
+fn send(url: &BaseUrl, key: &ApiKey, copy: &Copy) -> anyhow::Result<()> {
+    let remote_program = copy.remote_command.as_deref().unwrap_or("wandb-cred");
     // `env` runs in every remote login shell (sh, bash, zsh, fish, tcsh); the URL and
     // the program are quoted (but for a leading `~/`, which the remote expands).
     let remote = format!(
         "env WANDB_BASE_URL={} {} login -",
         shell_quote(url.as_str()),
-        remote_word(&remote_program)?
+        remote_word(remote_program)?
     );
-    let destination = &line.destination;
+    let destination = &copy.destination;
     let mut child = crate::child::helper("ssh")
         // No terminal on the remote side: the key stays out of any echo.
         .arg("-T")
-        .args(&line.options)
+        .args(&copy.ssh_options)
         .arg("--")
         .arg(destination)
         .arg(&remote)
@@ -146,7 +209,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
             .map_while(Result::ok)
             .collect()
     });
-    let mut key_line = Zeroizing::new(found.key.expose().to_owned());
+    let mut key_line = Zeroizing::new(key.expose().to_owned());
     key_line.push('\n');
     let sent = child
         .stdin
@@ -170,6 +233,11 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
                 "Pushed the API key for {} ({url}) to {destination}.",
                 url.netloc()
             ));
+            push_record::remember(Copy {
+                time: push_record::now(),
+                key: key.masked(),
+                ..copy.clone()
+            });
             Ok(())
         }
         Some(127) => bail!(
@@ -189,10 +257,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
 
 /// Whether netrc has an entry of its own for one of the server's names (a key found
 /// there otherwise came from the catch-all `default` entry).
-fn has_machine_entry(
-    ctx: &Context,
-    url: &crate::resolve::base_url::BaseUrl,
-) -> anyhow::Result<bool> {
+fn has_machine_entry(ctx: &Context, url: &BaseUrl) -> anyhow::Result<bool> {
     let netrc = ctx.netrc();
     for name in url.netrc_names() {
         if netrc.machine_key(&name)?.is_some() {

@@ -96,14 +96,24 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
     // A plaintext copy left behind while the keychain is in use deserves a word, and
     // the command that removes it in this very state.
     let flag = (url_source == UrlSource::Flag).then_some(&url);
-    let stale_netrc = backend
+    let netrc_copy = backend
         .off_disk()
         .then(|| ctx.netrc().named_key(&url).ok().flatten())
-        .flatten()
-        .map(|copy| {
-            let (what, fix) = plaintext_advice(flag, &copy.key, key_ok.map(|r| &r.key));
-            format!("{what} is still in {}; {fix}", copy.location)
-        });
+        .flatten();
+    let stale_netrc = netrc_copy.as_ref().map(|copy| {
+        let (what, fix) = plaintext_advice(flag, &copy.key, key_ok.map(|r| &r.key));
+        format!("{what} is still in {}; {fix}", copy.location)
+    });
+    // Every other plaintext key: other servers' netrc entries, settings, shell files.
+    let plaintext = super::plaintext::shown(
+        ctx,
+        &url,
+        backend.off_disk(),
+        netrc_copy.as_ref().map(|c| &c.key),
+    );
+    let home = ctx.env.home.as_deref();
+    let in_use = key_ok.map(|r| r.key.masked());
+    let pushed = super::push_record::for_server(&url);
     let files = [
         ("workspace", &ctx.settings.workspace),
         ("system", &ctx.settings.system),
@@ -139,6 +149,19 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
             "api_key_error": key_err,
             "settings_error": broken_settings.as_ref().map(ToString::to_string),
             "plaintext_copy": stale_netrc,
+            "plaintext": plaintext.iter().map(|(f, fix)| json!({
+                "kind": f.kind.name(),
+                "key": f.key.masked(),
+                "path": f.path,
+                "line": f.line,
+                "fix": fix,
+            })).collect::<Vec<_>>(),
+            "pushed": pushed.iter().map(|c| json!({
+                "destination": c.destination,
+                "key": c.key,
+                "time": c.time,
+                "current": in_use.as_deref() == Some(c.key.as_str()),
+            })).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
@@ -190,6 +213,22 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
         if let Some(advice) = &stale_netrc {
             writeln!(out, "Warning:   {advice}")?;
         }
+        for (i, (finding, fix)) in plaintext.iter().enumerate() {
+            let label = if i == 0 { "Plaintext:" } else { "" };
+            writeln!(out, "{label:<10} {}; {fix}", finding.describe(home))?;
+        }
+        for (i, copy) in pushed.iter().enumerate() {
+            let label = if i == 0 { "Pushed:" } else { "" };
+            let note = if in_use.as_deref() == Some(copy.key.as_str()) {
+                String::new()
+            } else {
+                format!(
+                    ": an older key; `wandb-cred push --again{}` sends the one in use",
+                    flag.map(|u| format!(" --host {u}")).unwrap_or_default()
+                )
+            };
+            writeln!(out, "{label:<10} {}{note}", copy.describe())?;
+        }
         if key_ok.is_some_and(|r| r.key.kind() == KeyKind::V1) {
             writeln!(out, "Note:      {V1_NOTE}")?;
         }
@@ -226,7 +265,8 @@ pub(super) fn plaintext_advice(
                 key.masked()
             ),
             format!(
-                "the W&B SDK would use it; to keep {} and remove the plaintext one: `wandb-cred get{host} | wandb-cred login{host} -`",
+                "the W&B SDK would use it (`wandb login` writes there); to keep it instead of {}: `wandb-cred migrate{host} --replace`; to keep {} and remove the plaintext one: `wandb-cred get{host} | wandb-cred login{host} -`",
+                key.masked(),
                 key.masked()
             ),
         ),

@@ -12,3 +12,5 @@ pub mod paths;
 pub mod plain_file;
 pub mod settings;
 pub mod settings_files;
+pub mod shell_files;
+pub mod state_file;

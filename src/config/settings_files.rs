@@ -91,7 +91,7 @@ impl SettingsFile {
         self.ini.is_some()
     }
 
-    fn get(&self, key: &str) -> Option<Setting<'_>> {
+    pub fn get(&self, key: &str) -> Option<Setting<'_>> {
         if self.foreign.is_some() && TRUSTED_ONLY.contains(&key) {
             return None;
         }
@@ -112,7 +112,7 @@ impl SettingsFile {
         Ok(())
     }
 
-    fn remove(&self, key: &str) -> Result<bool, SettingsError> {
+    pub fn remove(&self, key: &str) -> Result<bool, SettingsError> {
         // Another user's file is not ours to edit (and its value was never used).
         if !self.exists() || self.foreign.is_some() {
             return Ok(false);

@@ -8,7 +8,7 @@ use super::{Store, StoreError, StoredKey};
 use crate::config::atomic;
 use crate::config::netrc::{Entry, Netrc};
 use crate::config::netrc_edit;
-use crate::key::ApiKey;
+use crate::key::{ApiKey, KeyKind};
 use crate::resolve::base_url::BaseUrl;
 
 pub struct NetrcStore {
@@ -158,6 +158,25 @@ impl NetrcStore {
     /// The first of the server's own entries with a key (see [`Self::named_keys`]).
     pub fn named_key(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
         Ok(self.named_keys(url)?.into_iter().next().map(|(_, key)| key))
+    }
+
+    /// Every entry that holds a W&B key, whatever its machine: the SDK's (`login user`
+    /// and a valid key) and any whose password is a key of W&B's own formats
+    /// (`wandb_v1_`, `local-`), `default` included. `(machine, line, key)`.
+    pub fn wandb_entries(&self) -> Result<Vec<(Option<String>, usize, ApiKey)>, StoreError> {
+        let Some(netrc) = self.load()? else {
+            return Ok(Vec::new());
+        };
+        Ok(netrc
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                let key = ApiKey::parse(entry.password.clone()).ok()?;
+                let wandb = entry.login == netrc_edit::SDK_LOGIN
+                    || matches!(key.kind(), KeyKind::V1 | KeyKind::OnPrem);
+                wandb.then(|| (entry.machine.clone(), entry.line, key))
+            })
+            .collect())
     }
 
     /// The machines whose entries look like the SDK's: `login user` and a valid key.

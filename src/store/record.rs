@@ -6,14 +6,9 @@
 //! a missing key is explained ("cleared when this machine restarted", "stored on gpu1")
 //! instead of "no key". Keeping the record is best effort; it never decides anything.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
+use crate::config::state_file;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
-
-use crate::config::atomic;
-use crate::config::paths;
+use std::collections::BTreeMap;
 
 const FILE: &str = "stored.json";
 
@@ -33,33 +28,12 @@ struct Placed {
     boot: String,
 }
 
-fn path() -> Option<PathBuf> {
-    Some(paths::state_dir()?.join(FILE))
-}
-
 fn read() -> Record {
-    path()
-        .and_then(|p| atomic::read_own_text(&p).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    state_file::read(FILE)
 }
 
-/// Changes the record; a failure is logged, never an error of the command.
 fn change(edit: impl Fn(&mut Record) -> bool) {
-    let Some(path) = path() else {
-        return;
-    };
-    let written = atomic::update(&path, |text| {
-        let mut record: Record = serde_json::from_str(text).unwrap_or_default();
-        if !edit(&mut record) {
-            return Ok::<_, atomic::FileError>(None);
-        }
-        let json = serde_json::to_string_pretty(&record).expect("the record serialises");
-        Ok(Some((Zeroizing::new(json + "\n"), ())))
-    });
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "cannot update the record of where keys are kept");
-    }
+    state_file::change(FILE, edit);
 }
 
 /// Notes that the key for `account` is now in this machine's kernel keyring.

@@ -56,6 +56,8 @@ mod manual;
 #[cfg(unix)]
 mod packages;
 #[cfg(unix)]
+mod plaintext;
+#[cfg(unix)]
 mod prompt;
 #[cfg(unix)]
 mod pty;
@@ -113,6 +115,7 @@ fn main() -> std::process::ExitCode {
         exec::tests(),
         recipes::tests(),
         manual::tests(),
+        plaintext::tests(),
         readonly::tests(),
         doctor::tests(),
         docs::tests(),

@@ -18,7 +18,8 @@
 //! the sandbox's own), neither (no keychain, no kernel keyring: netrc); `logged-in` (the
 //! example key stored for the cloud first), `logged-in=URL` (for that server); `paste`
 //! (a `wandb-cred login` without a key runs on a terminal and the example key is typed
-//! at its prompt); `netrc` (a `~/.netrc` as `wandb login` leaves it); `venv` (an active virtualenv whose Python has the W&B SDK).
+//! at its prompt); `netrc` (a `~/.netrc` as `wandb login` leaves it); `exported` (a `~/.bashrc` that
+//! exports the example key on line 2); `venv` (an active virtualenv whose Python has the W&B SDK).
 
 use libtest_mimic::Trial;
 
@@ -188,6 +189,11 @@ fn world(block: &Block) -> World {
                 sb.cmd(&args).stdin(DOC_KEY).run().ok();
             }
             ("paste", "") => paste = true,
+            ("exported", "") => {
+                // The most common plaintext key: an export in a shell startup file.
+                let text = format!("# ~/.bashrc\nexport WANDB_API_KEY={DOC_KEY}\n");
+                sb.write(&sb.home.join(".bashrc"), &text);
+            }
             ("netrc", "") => {
                 // What `wandb login` leaves behind.
                 let entry = format!("machine api.wandb.ai\n  login user\n  password {DOC_KEY}\n");

@@ -15,6 +15,7 @@ pub fn tests() -> Vec<Trial> {
         push_puts_the_key_in_the_remote_kernel_keyring_and_nowhere_else,
         push_names_the_missing_remote_program_and_takes_another,
         push_stores_under_the_same_server_and_leaves_remote_settings_alone,
+        a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old,
     ];
     all.extend(trials![
         push_refuses_ssh_options_that_would_lose_or_echo_the_key
@@ -157,7 +158,11 @@ fn push_stores_under_the_same_server_and_leaves_remote_settings_alone() {
     ))
     .run()
     .ok()
-    .stderr_has("Stored the API key for 127.0.0.1:8765");
+    .stderr_has("Stored the API key for 127.0.0.1:8765")
+    // Failed before: nothing said how programs there reach that server.
+    .stderr_has(&format!(
+        "On {destination}, the key is filed under http://127.0.0.1:8765; its default server stays what it was."
+    ));
     assert_eq!(
         sshd.remote_kernel_key("wandb-cred:http://127.0.0.1:8765")
             .as_deref(),
@@ -200,4 +205,67 @@ fn push_refuses_ssh_options_that_would_lose_or_echo_the_key() {
         .run()
         .fails(2)
         .stderr_has("push runs its own remote command");
+}
+
+/// Issue 25, item 3. Failed before: nothing recorded the copy, so after a new `login`
+/// nothing said which machines still held the old key, and each had to be pushed by hand.
+fn a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old() {
+    let sb = Sandbox::new();
+    let sshd = Sshd::start(&sb.root, "wandbcredremote4");
+    let old = sb.key();
+    sb.cmd(&["login", &old]).run().ok();
+    let (options, destination) = (sshd.options(), sshd.destination());
+    sb.cmd(&push_args(&options, &[], &destination)).run().ok();
+    let masked = |k: &str| format!("{}****{}", &k[..9], &k[k.len() - 4..]);
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has(&format!("Pushed:    {destination} ({}, ", masked(&old)));
+    sb.cmd(&["list"])
+        .run()
+        .ok()
+        .stdout_has(&format!("pushed    {}  {destination}, ", masked(&old)));
+    // The record holds no key, and only its owner can read it.
+    let record = sb.home.join(".local/state/wandb-cred/pushed.json");
+    let text = sb.read(&record).unwrap();
+    assert!(!text.contains(&old), "{text}");
+    assert_eq!(crate::harness::mode(&record) & 0o077, 0);
+
+    let new = sb.key();
+    sb.cmd(&["login", &new])
+        .run()
+        .ok()
+        .stderr_has(&format!(
+            "Still holding an older key for api.wandb.ai (copied there by push): {destination} ({}, ",
+            masked(&old)
+        ))
+        .stderr_has("`wandb-cred push --again` sends them this one.");
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("an older key; `wandb-cred push --again` sends the one in use");
+    // The SSH guide's command.
+    let again = crate::harness::recipe_args("push-again", "", &[]);
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    sb.cmd(&again).run().ok().stderr_has(&format!(
+        "Pushed the API key for api.wandb.ai (https://api.wandb.ai) to {destination}."
+    ));
+    assert_eq!(
+        sshd.remote_kernel_key("wandb-cred:https://api.wandb.ai")
+            .as_deref(),
+        Some(new.as_str())
+    );
+    let status = sb.cmd(&["status"]).run();
+    status
+        .ok()
+        .stdout_has(&format!("Pushed:    {destination} ({}, ", masked(&new)));
+    assert!(
+        !status.stdout.contains("an older key"),
+        "{}",
+        status.report()
+    );
+    sb.cmd(&["push", "--again"])
+        .run()
+        .ok()
+        .stderr_has("nothing to do");
 }

@@ -83,7 +83,18 @@ pub(super) fn check_plaintext_copy(
     if !off_disk {
         return;
     }
-    if let Ok(Some(copy)) = ctx.netrc().named_key(url) {
+    let copy = ctx.netrc().named_key(url).ok().flatten();
+    let home = ctx.env.home.as_deref();
+    let others = crate::cli::plaintext::shown(ctx, url, off_disk, copy.as_ref().map(|c| &c.key));
+    for (finding, fix) in &others {
+        report.fix(
+            "plaintext",
+            Status::Warning,
+            finding.describe(home),
+            fix.clone(),
+        );
+    }
+    if let Some(copy) = copy {
         let flag = (*source == UrlSource::Flag).then_some(url);
         let (what, fix) =
             crate::cli::status::plaintext_advice(flag, &copy.key, key.map(|k| &k.key));
@@ -93,13 +104,12 @@ pub(super) fn check_plaintext_copy(
             format!("{what} for {} is still in {}", url.netloc(), copy.location),
             fix,
         );
-    } else {
+    } else if others.is_empty() {
         report.add(
             "plaintext",
             Status::Ok,
             format!(
-                "no plaintext key for {} in {}",
-                url.netloc(),
+                "no plaintext W&B key in {}, the settings files or shell startup files",
                 ctx.netrc_path.display()
             ),
         );
