@@ -29,7 +29,7 @@ pub struct Context {
     pub settings: SettingsFiles,
     pub netrc_path: PathBuf,
     pub backend_choice: BackendChoice,
-    keychain_timeout: Duration,
+    pub keychain_timeout: Duration,
     open: Opener,
     service: OnceCell<Box<dyn KeyService>>,
 }
@@ -102,6 +102,13 @@ impl Context {
     }
 
     /// Whether a yes/no variable is set to anything but `0`.
+    /// The backend choice with the kernel keyring's opt-out, as the daemon must share it
+    /// for its answers to be this command's ([`BackendChoice::label`]).
+    pub fn backend_label(&self) -> String {
+        self.backend_choice
+            .label(!self.flag(crate::store::kernel_keyring::OPT_OUT))
+    }
+
     pub fn flag(&self, name: &str) -> bool {
         self.env.var(name).is_some_and(|v| v != "0")
     }
@@ -127,21 +134,29 @@ impl Context {
         self.service.get_or_init(|| (self.open)(self)).as_ref()
     }
 
+    /// This process doing the work itself, with this command's backend settings.
+    pub fn local_service(&self) -> LocalService {
+        LocalService::new(
+            self.backend_choice,
+            self.keychain_timeout,
+            !self.flag(crate::store::kernel_keyring::OPT_OUT),
+        )
+    }
+
     fn open_service(ctx: &Context) -> Box<dyn KeyService> {
-        let local = || -> Box<dyn KeyService> {
-            Box::new(LocalService::new(
-                ctx.backend_choice,
-                ctx.keychain_timeout,
-                !ctx.flag(crate::store::kernel_keyring::OPT_OUT),
-            ))
-        };
+        let local = || -> Box<dyn KeyService> { Box::new(ctx.local_service()) };
         if ctx.flag("WANDB_CRED_NO_DAEMON") {
             return local();
         }
         let socket = ipc::socket_path(&ctx.env);
         let autostart = !ctx.flag("WANDB_CRED_NO_AUTOSTART");
         match autostart::connect_or_start(&socket, autostart) {
-            Ok(daemon) if daemon.hello.backend_choice == ctx.backend_choice.to_string() => {
+            // A forwarded socket serves gets from the other machine's stores, whatever
+            // this machine's settings.
+            Ok(daemon)
+                if ctx.forwarded_session().is_some()
+                    || daemon.hello.backend_choice == ctx.backend_label() =>
+            {
                 Box::new(daemon)
             }
             Ok(daemon) => {

@@ -183,7 +183,7 @@ fn keychain_said_no(error: &anyhow::Error) -> bool {
 fn quick_daemon(ctx: &Context) -> Box<dyn KeyService> {
     Box::new(QuickDaemon::new(
         ipc::socket_path(&ctx.env),
-        ctx.backend_choice,
+        ctx.backend_label(),
     ))
 }
 

@@ -14,7 +14,7 @@ use crate::resolve::base_url::{BaseUrl, DEFAULT_BASE_URL};
 use crate::resolve::credential::{KeySource, Resolved};
 use crate::resolve::precedence::UrlSource;
 use crate::secret_input::{self, WipingReader};
-use crate::service::Layer;
+use crate::service::{KeyService, Layer};
 use crate::verify;
 
 /// Authenticate this machine with W&B: store an API key (as `wandb login` does).
@@ -136,12 +136,20 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
 
     remember_server(ctx, &url, &url_source, args.cloud)?;
-    if in_keychain {
+    if in_keychain && !hook_active(ctx) {
         say(
             "The W&B SDK does not read the keychain: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
         );
     }
     Ok(())
+}
+
+/// Whether the Python on PATH (or the active environment's) runs wandb-cred's hook, so
+/// `python train.py` finds the key already and the hint to set it up is noise.
+fn hook_active(ctx: &Context) -> bool {
+    let interpreter = crate::python_env::Interpreter::choose(&ctx.env, None);
+    crate::python_env::probe(&interpreter)
+        .is_ok_and(|facts| facts.hook.is_some_and(|hook| hook.active))
 }
 
 /// Whether any store (netrc included) holds a key for `url`.
@@ -183,12 +191,31 @@ fn host_flag(ctx: &Context, url: &BaseUrl) -> String {
 /// server behind in netrc.
 fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer> {
     let netloc = url.netloc();
+    // The daemon may have gone away while the key was typed at the prompt: the key is
+    // not lost for that, this process stores it.
+    let local = std::cell::OnceCell::new();
+    let service = |e: &crate::service::ServiceError| -> &dyn KeyService {
+        if crate::client::lost(e) {
+            warn(format_args!("{e}; storing the key without it"));
+        }
+        local.get_or_init(|| ctx.local_service())
+    };
+    let netrc = Some(ctx.netrc_path.as_path());
     // Through a forwarded socket a store is refused: ask for no key there.
     let before = match ctx.forwarded_session() {
         Some(_) => None,
-        None => ctx.service().get(url, Some(&ctx.netrc_path))?,
+        None => match ctx.service().get(url, netrc) {
+            Err(e) if crate::client::lost(&e) => service(&e).get(url, netrc)?,
+            before => before?,
+        },
     };
-    let stored = ctx.service().store(url, key, &ctx.netrc_path)?;
+    let stored = match local.get() {
+        Some(local) => local.store(url, key, &ctx.netrc_path)?,
+        None => match ctx.service().store(url, key, &ctx.netrc_path) {
+            Err(e) if crate::client::lost(&e) => service(&e).store(url, key, &ctx.netrc_path)?,
+            stored => stored?,
+        },
+    };
     match (stored.layer, &stored.why) {
         (Layer::Netrc, Some(why)) => say(format_args!(
             "Stored the API key for {netloc} in {} (plaintext; {why}).",

@@ -10,17 +10,31 @@ use clap::Args;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred logout
-  wandb-cred logout --host https://wandb.example.com")]
+  wandb-cred logout --host https://wandb.example.com
+  wandb-cred logout --cloud          # the public cloud, whatever server is configured")]
 pub struct HostArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
-    #[arg(long, visible_alias = "base-url", value_name = "URL")]
+    #[arg(
+        long,
+        visible_alias = "base-url",
+        value_name = "URL",
+        conflicts_with = "cloud"
+    )]
     pub(super) host: Option<String>,
+    /// The W&B public cloud (https://api.wandb.ai), as `login --cloud` names it.
+    #[arg(long)]
+    pub(super) cloud: bool,
 }
 
 pub fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<()> {
-    let (url, _) = ctx.base_url(args.host.as_deref())?;
+    let flag = if args.cloud {
+        Some(crate::resolve::base_url::DEFAULT_BASE_URL)
+    } else {
+        args.host.as_deref()
+    };
+    let (url, _) = ctx.base_url(flag)?;
     let netloc = url.netloc();
     let erased = ctx.service().erase(&url, &ctx.netrc_path)?;
     for place in &erased.removed {

@@ -24,8 +24,13 @@ pub fn no_key(ctx: &Context, url: &BaseUrl) -> String {
 pub fn no_key_because(ctx: &Context, url: &BaseUrl, why: Option<String>) -> String {
     let mut said = match why {
         Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
-        None => format!(
+        // For a server other than the configured one, the fix names it.
+        None if ctx.is_configured(url) => format!(
             "no API key for {} ({url}); run `wandb-cred login` first",
+            url.netloc()
+        ),
+        None => format!(
+            "no API key for {} ({url}); run `wandb-cred login --host {url}` first",
             url.netloc()
         ),
     };

@@ -26,6 +26,7 @@ mod setup_python;
 mod ssh;
 mod status;
 mod uninstall;
+mod unlock;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,7 @@ enum Command {
     Status(status::StatusArgs),
     Doctor(doctor::DoctorArgs),
     List(list::ListArgs),
+    Unlock(unlock::UnlockArgs),
     Daemon(daemon::DaemonArgs),
     /// Ask the running daemon to shut down.
     #[command(after_help = "Example:
@@ -143,6 +145,7 @@ impl Cli {
             | Command::Status(status::StatusArgs { store, .. })
             | Command::Doctor(doctor::DoctorArgs { store, .. })
             | Command::List(list::ListArgs { store, .. })
+            | Command::Unlock(unlock::UnlockArgs { store })
             | Command::Daemon(daemon::DaemonArgs { store, .. })
             | Command::Reload(daemon_control::ReloadArgs { store }) => store.backend,
             Command::SetupGit(_)
@@ -259,6 +262,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
+        Command::Unlock(args) => unlock::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Reload(_) => daemon_control::reload(&ctx),

@@ -124,6 +124,15 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
         wandb_cred.display(),
         python_flag(&args.python),
     ));
+    if !facts.venv && !facts.conda {
+        // The user site is shared: say who else now gets the hook.
+        let minor: Vec<&str> = facts.version.split('.').take(2).collect();
+        say(format_args!(
+            "{} is your user site-packages: every Python {} you run outside a virtualenv or conda env gets the hook too (other Python versions read their own).",
+            site.display(),
+            minor.join(".")
+        ));
+    }
     Ok(())
 }
 

@@ -51,6 +51,15 @@ pub struct DaemonService {
     pub hello: Hello,
 }
 
+/// How a request that lost its daemon (it exited or crashed) begins its message.
+pub const LOST: &str = "lost the daemon";
+
+/// Whether `error` says the daemon went away before it answered (rather than that it
+/// answered with a failure).
+pub fn lost(error: &ServiceError) -> bool {
+    error.kind == ErrorKind::Internal && error.message.starts_with(LOST)
+}
+
 impl DaemonService {
     /// Connects and says hello.
     pub fn connect(socket: &Path) -> Result<Self, ConnectError> {
@@ -119,8 +128,7 @@ impl DaemonService {
 
     fn call(&self, request: &Request) -> ServiceResult<Response> {
         let mut stream = self.stream.borrow_mut();
-        let lost =
-            |e: FrameError| ServiceError::new(ErrorKind::Internal, format!("lost the daemon: {e}"));
+        let lost = |e: FrameError| ServiceError::new(ErrorKind::Internal, format!("{LOST}: {e}"));
         proto::write_frame(&mut *stream, request).map_err(lost)?;
         match proto::read_frame::<Response>(&mut *stream).map_err(lost)? {
             Response::Error { kind, message } => Err(ServiceError::new(kind, message)),

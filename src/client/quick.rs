@@ -15,13 +15,12 @@ use crate::service::{
     BackendInfo, DaemonStatus, Erased, ErrorKind, Found, KeyService, Listed, Migrated,
     ServiceError, ServiceResult, Stored,
 };
-use crate::store::backend::BackendChoice;
 
 /// A daemon to be reached on first use, and greeted with that first `Get`.
 pub struct QuickDaemon {
     socket: PathBuf,
     stream: RefCell<Option<ClientStream>>,
-    backend_choice: BackendChoice,
+    backend_label: String,
     greeted: Cell<bool>,
 }
 
@@ -35,11 +34,11 @@ fn not_here(what: &str) -> ServiceError {
 
 impl QuickDaemon {
     /// Does nothing yet: the first `get` connects (no daemon there is an error).
-    pub fn new(socket: PathBuf, backend_choice: BackendChoice) -> Self {
+    pub fn new(socket: PathBuf, backend_label: String) -> Self {
         Self {
             socket,
             stream: RefCell::new(None),
-            backend_choice,
+            backend_label,
             greeted: Cell::new(false),
         }
     }
@@ -54,7 +53,7 @@ impl KeyService for QuickDaemon {
             Request::HelloGet {
                 protocol: PROTOCOL,
                 client: concat!("wandb-cred ", env!("CARGO_PKG_VERSION")).to_owned(),
-                backend_choice: self.backend_choice.to_string(),
+                backend_choice: self.backend_label.clone(),
                 url,
                 netrc,
                 keychain_timeout_ms: crate::store::keychain::requested_bound_ms(),

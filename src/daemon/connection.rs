@@ -100,7 +100,7 @@ pub(super) async fn connection(
             Ok(request) if greeted => answer(&state, request, &mut bound).await,
             Ok(request) => {
                 greeted = true;
-                first(&state, request, &mut bound).await
+                first(&state, request, &mut bound, socket == Socket::Forwarded).await
             }
         };
         if socket == Socket::Forwarded {
@@ -131,11 +131,13 @@ pub(super) async fn connection(
 }
 
 /// The first request: `Hello`, or `HelloGet`, whose `Get` is answered at once when the
-/// client speaks this protocol and wants this daemon's backend.
+/// client speaks this protocol and wants this daemon's backend (on the forwarded socket,
+/// which only answers gets from this machine's stores, whatever the remote's settings).
 pub(super) async fn first(
     state: &Arc<State>,
     request: Request,
     bound: &mut Option<Duration>,
+    forwarded: bool,
 ) -> (Response, Then) {
     match request {
         Request::Hello { protocol, client } => hello(state, protocol, &client),
@@ -148,7 +150,7 @@ pub(super) async fn first(
             keychain_timeout_ms,
         } => {
             *bound = keychain_timeout_ms.map(|ms| Duration::from_millis(ms.into()));
-            if protocol == PROTOCOL && backend_choice == state.service.choice().to_string() {
+            if protocol == PROTOCOL && (forwarded || backend_choice == state.service.label()) {
                 tracing::debug!(client = %ClientText(&client), protocol, "hello with a get");
                 answer(state, Request::Get { url, netrc }, bound).await
             } else {
@@ -172,7 +174,7 @@ pub(super) fn hello(state: &State, protocol: u32, client: &str) -> (Response, Th
         protocol: PROTOCOL,
         server: env!("CARGO_PKG_VERSION").to_owned(),
         pid: std::process::id(),
-        backend_choice: state.service.choice().to_string(),
+        backend_choice: state.service.label().to_owned(),
     };
     let then = if protocol == PROTOCOL {
         Then::Continue

@@ -59,6 +59,18 @@ impl FromStr for BackendChoice {
     }
 }
 
+impl BackendChoice {
+    /// What a client and the daemon compare to know they would store alike: the choice,
+    /// and whether the kernel keyring may be used (`WANDB_CRED_NO_KERNEL_KEYRING`).
+    pub fn label(self, kernel_allowed: bool) -> String {
+        if kernel_allowed {
+            self.to_string()
+        } else {
+            format!("{self} without the kernel keyring")
+        }
+    }
+}
+
 impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

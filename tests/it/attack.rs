@@ -94,7 +94,7 @@ fn serve_as_thief(mut stream: UnixStream, log: &Path, key: &str) {
                 protocol: PROTOCOL,
                 server: env!("CARGO_PKG_VERSION").to_owned(),
                 pid: std::process::id(),
-                backend_choice: "auto".to_owned(),
+                backend_choice: "auto without the kernel keyring".to_owned(),
             },
             Request::HelloGet { .. } | Request::Get { .. } => Response::Key {
                 key: Secret::new(key),
@@ -859,7 +859,7 @@ fn a_frozen_keychain_probe_leaves_the_event_loop_serving() {
     let hello_get = |host: &str| Request::HelloGet {
         protocol: PROTOCOL,
         client: "test".into(),
-        backend_choice: "auto".into(),
+        backend_choice: "auto without the kernel keyring".into(),
         url: format!("https://{host}"),
         netrc: None,
         keychain_timeout_ms: None,

@@ -600,7 +600,9 @@ fn socket_activation_through_systemd() {
     let activator = Command::new("systemd-socket-activate")
         .arg("-l")
         .arg(&sock)
-        .args(["-E", "HOME", "-E", "PATH", BIN, "daemon"])
+        .args(["-E", "HOME", "-E", "PATH"])
+        // As the sandbox's commands: a daemon with another setting is not theirs.
+        .args(["-E", "WANDB_CRED_NO_KERNEL_KEYRING=1", BIN, "daemon"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &sb.home)
@@ -924,7 +926,12 @@ fn hello_get_answers_in_one_round_trip() {
 
     let mut agreed = open();
     assert!(is_key(
-        ask(&mut agreed, &hello_get(PROTOCOL, "auto")).unwrap()
+        // The sandbox's commands and daemon opt out of the kernel keyring.
+        ask(
+            &mut agreed,
+            &hello_get(PROTOCOL, "auto without the kernel keyring")
+        )
+        .unwrap()
     ));
     assert!(
         is_key(ask(&mut agreed, &get).unwrap()),
@@ -937,10 +944,19 @@ fn hello_get_answers_in_one_round_trip() {
 
     let mut other_backend = open();
     match ask(&mut other_backend, &hello_get(PROTOCOL, "netrc")).unwrap() {
-        Response::Hello { backend_choice, .. } => assert_eq!(backend_choice, "auto"),
+        Response::Hello { backend_choice, .. } => {
+            assert_eq!(backend_choice, "auto without the kernel keyring")
+        }
         other => panic!("expected the daemon's Hello, got {other:?}"),
     }
     assert!(is_key(ask(&mut other_backend, &get).unwrap()));
+
+    // A client that would use the kernel keyring is not answered by a daemon that won't.
+    let mut kernel_allowed = open();
+    match ask(&mut kernel_allowed, &hello_get(PROTOCOL, "auto")).unwrap() {
+        Response::Hello { .. } => {}
+        other => panic!("expected the daemon's Hello, got {other:?}"),
+    }
 
     let mut other_protocol = open();
     match ask(&mut other_protocol, &hello_get(PROTOCOL + 1, "auto")).unwrap() {

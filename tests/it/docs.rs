@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "completions",
     "man",
     "uninstall",
+    "unlock",
 ];
 
 fn bash_completions_load_and_complete() {

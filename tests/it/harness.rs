@@ -330,6 +330,15 @@ impl Sandbox {
         self.remove_env("WANDB_CRED_NO_KERNEL_KEYRING");
     }
 
+    /// `wandb-cred get` succeeds and prints exactly `key`.
+    pub fn get_gives(&self, key: &str) {
+        self.cmd(&["get"])
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{key}\n"));
+    }
+
     /// `keyctl` with these arguments in this sandbox's user namespace: its stdout, or
     /// `None` when it failed.
     #[cfg(unix)]
@@ -537,9 +546,18 @@ pub fn recipe_args(name: &str, host: &str, with: &[String]) -> Vec<String> {
 #[cfg(unix)]
 pub fn activate_sdk_venv(sb: &mut Sandbox) {
     let (python, _) = sdk_venv(sb);
+    activate_venv(sb, &python);
+}
+
+/// The venv of `python` activated for every later command of the sandbox.
+#[cfg(unix)]
+pub fn activate_venv(sb: &mut Sandbox, python: &Path) {
     let bin = python.parent().unwrap();
-    let path = format!("{}:{}", bin.display(), sb.var("PATH").unwrap());
-    sb.set_env("PATH", &path);
+    let path = match sb.var("PATH") {
+        Some(path) => path.to_owned(),
+        None => std::env::var("PATH").unwrap_or_default(),
+    };
+    sb.set_env("PATH", &format!("{}:{path}", bin.display()));
     sb.set_env("VIRTUAL_ENV", bin.parent().unwrap().to_str().unwrap());
 }
 

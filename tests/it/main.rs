@@ -82,7 +82,11 @@ mod sshd;
 #[cfg(unix)]
 mod tls;
 #[cfg(unix)]
+mod truths;
+#[cfg(unix)]
 mod uninstall;
+#[cfg(unix)]
+mod unlock;
 #[cfg(windows)]
 mod windows;
 
@@ -129,7 +133,9 @@ fn main() -> std::process::ExitCode {
         session::tests(),
         session_remote::tests(),
         lifetime::tests(),
+        truths::tests(),
         uninstall::tests(),
+        unlock::tests(),
     ] {
         trials.extend(more);
     }

@@ -166,11 +166,7 @@ fn login_names_the_key_it_replaced_and_the_arguments_it_ignored() {
             "It replaced the API key {} (from the Secret Service",
             masked(&old)
         ));
-    sb.cmd(&["get"])
-        .key_on_stdout()
-        .run()
-        .ok()
-        .stdout_is(&format!("{new}\n"));
+    sb.get_gives(&new);
     // The same key again replaces nothing.
     let again = sb.cmd(&["login", &new]).run();
     assert!(!again.stderr.contains("It replaced"), "{}", again.report());
@@ -205,11 +201,7 @@ fn a_key_only_in_the_environment_is_not_logged_in() {
         transcript.contains("Stored the API key for api.wandb.ai in the Secret Service"),
         "{transcript}"
     );
-    sb.cmd(&["get"])
-        .key_on_stdout()
-        .run()
-        .ok()
-        .stdout_is(&format!("{key}\n"));
+    sb.get_gives(&key);
 }
 
 /// The real SDK's `wandb login --relogin` writes a newer key to netrc, for the cloud

@@ -110,7 +110,7 @@ pub(super) fn check_daemon(ctx: &Context, report: &mut Report) {
                     format!("{detail}; this is wandb-cred {}", env!("CARGO_PKG_VERSION")),
                     "restart it: `wandb-cred stop` (commands start the new one)",
                 );
-            } else if hello.backend_choice != ctx.backend_choice.to_string() {
+            } else if hello.backend_choice != ctx.backend_label() {
                 report.fix(
                     "daemon",
                     Status::Warning,

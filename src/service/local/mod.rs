@@ -29,6 +29,8 @@ pub struct LocalService {
     timeout: Duration,
     /// `auto` may choose the kernel keyring (not turned off by `WANDB_CRED_NO_KERNEL_KEYRING`).
     kernel_allowed: bool,
+    /// [`Self::label`], made once: the daemon compares it on every `HelloGet`.
+    label: String,
     selection: Mutex<Option<Arc<Selection>>>,
     /// Held while a backend is being chosen, with the last failed choice and when it failed.
     selecting: Mutex<Option<(Instant, ServiceError)>>,
@@ -57,6 +59,7 @@ impl LocalService {
     pub fn new(choice: BackendChoice, timeout: Duration, kernel_allowed: bool) -> Self {
         Self {
             choice,
+            label: choice.label(kernel_allowed),
             timeout,
             kernel_allowed,
             selection: Mutex::new(None),
@@ -72,6 +75,12 @@ impl LocalService {
     /// Keys currently cached from the keychain.
     pub fn cached_hosts(&self) -> usize {
         self.caches.cached_hosts()
+    }
+
+    /// The choice and the kernel keyring's opt-out, as clients compare them
+    /// ([`BackendChoice::label`]).
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     pub fn choice(&self) -> BackendChoice {
@@ -377,6 +386,25 @@ impl KeyService for LocalService {
         match self.selection() {
             Ok(selection) => match &selection.primary {
                 Primary::Secret(k) => {
+                    // The keychain's state now, not when it was chosen: it may have been
+                    // locked since (status and doctor must not call it ready then).
+                    if k.name() == "keychain" {
+                        match crate::store::keychain::probe(self.timeout, false) {
+                            Ok(crate::store::keychain::Probe::Locked(hint)) => {
+                                return BackendInfo {
+                                    name: None,
+                                    detail: format!("the keychain is locked: {hint}"),
+                                };
+                            }
+                            Err(e) => {
+                                return BackendInfo {
+                                    name: None,
+                                    detail: e.to_string(),
+                                };
+                            }
+                            Ok(_) => {}
+                        }
+                    }
                     let also = selection
                         .other
                         .as_ref()

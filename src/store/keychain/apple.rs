@@ -11,6 +11,14 @@ pub const NAME: &str = "macOS Keychain";
 pub const LOCKED: &str = "the macOS Keychain is locked or access was denied";
 pub const UNLOCK_HINT: &str = "Unlock it (`security unlock-keychain`) or allow access when asked, or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
 
+/// How `wandb-cred unlock` unlocks: `security` asks for the password itself.
+pub const UNLOCK_PROGRAM: Option<&[&str]> = Some(&["security", "unlock-keychain"]);
+
+/// Unlocking is `security unlock-keychain`'s job here ([`UNLOCK_PROGRAM`]).
+pub fn unlock(_password: &[u8]) -> Result<(), String> {
+    Err("run `security unlock-keychain`".to_owned())
+}
+
 pub fn probe(_may_start: bool) -> Probe {
     match open() {
         Ok(_) => Probe::Ready,

@@ -66,6 +66,19 @@ pub fn probe(timeout: Duration, may_start: bool) -> Result<Probe, StoreError> {
     bounded(timeout, move || platform::probe(may_start))
 }
 
+/// The program that unlocks this platform's keychain at a terminal by itself (macOS:
+/// `security unlock-keychain`); `None` where [`unlock`] takes a password.
+pub const UNLOCK_PROGRAM: Option<&[&str]> = platform::UNLOCK_PROGRAM;
+
+/// Unlocks the keychain with its password (the Secret Service: GNOME Keyring), bounded
+/// by `timeout`; the reason when it could not.
+pub fn unlock(timeout: Duration, password: Zeroizing<Vec<u8>>) -> Result<(), String> {
+    match bounded(timeout, move || platform::unlock(&password)) {
+        Ok(done) => done,
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Calls `changed` whenever the keychain says it changed (locked, unlocked, items added
 /// or removed), where the platform tells (the Secret Service does); whether it does.
 pub fn watch_changes(changed: Box<dyn Fn() + Send>) -> bool {

@@ -14,7 +14,10 @@ use super::Probe;
 
 pub const NAME: &str = "Secret Service";
 pub const LOCKED: &str = "the Secret Service's default collection is locked";
-pub const UNLOCK_HINT: &str = "Unlock it in your keyring manager (GNOME: Passwords and Keys, `seahorse`; KDE: KWalletManager), or log out of the desktop and in again; or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+pub const UNLOCK_HINT: &str = "Unlock it: `wandb-cred unlock` asks for its password at this terminal (GNOME Keyring; works over SSH), or use your keyring manager (GNOME: Passwords and Keys, `seahorse`; KDE: KWalletManager), or log out of the desktop and in again; or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+
+/// How `wandb-cred unlock` unlocks: with a password it asks for.
+pub const UNLOCK_PROGRAM: Option<&[&str]> = None;
 
 const SECRETS: &str = "org.freedesktop.secrets";
 
@@ -55,12 +58,7 @@ fn look(may_start: bool) -> zbus::Result<Probe> {
             ));
         }
     }
-    let service = Proxy::new(
-        &conn,
-        SECRETS,
-        "/org/freedesktop/secrets",
-        "org.freedesktop.Secret.Service",
-    )?;
+    let service = service(&conn)?;
     let default: OwnedObjectPath = service.call("ReadAlias", &("default",))?;
     if default.as_str() == "/" {
         return Ok(Probe::Missing(
@@ -79,6 +77,16 @@ fn look(may_start: bool) -> zbus::Result<Probe> {
     } else {
         Probe::Ready
     })
+}
+
+/// The Secret Service's own object, on `conn`.
+fn service(conn: &Connection) -> zbus::Result<Proxy<'static>> {
+    Proxy::new(
+        conn,
+        SECRETS,
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service",
+    )
 }
 
 pub fn open() -> keyring_core::Result<Arc<CredentialStore>> {
@@ -151,4 +159,50 @@ fn locks(message: &zbus::Message) -> bool {
             .unwrap_or(false),
         _ => false,
     }
+}
+
+/// Unlocks the default collection with its password, through GNOME Keyring's
+/// `UnlockWithMasterPassword` (the call its own unlock prompt makes), on a session of the
+/// `plain` algorithm: the password travels only on the private session bus. A provider
+/// without that call (KWallet, KeePassXC) is named as such.
+pub fn unlock(password: &[u8]) -> Result<(), String> {
+    let call = || -> zbus::Result<()> {
+        let conn = Connection::session()?;
+        let service = service(&conn)?;
+        let (_, session): (zbus::zvariant::OwnedValue, OwnedObjectPath) =
+            service.call("OpenSession", &("plain", zbus::zvariant::Value::from("")))?;
+        let default: OwnedObjectPath = service.call("ReadAlias", &("default",))?;
+        let internal = Proxy::new(
+            &conn,
+            SECRETS,
+            "/org/freedesktop/secrets",
+            "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+        )?;
+        let secret = (&session, &[] as &[u8], password, "text/plain");
+        let unlocked: zbus::Result<()> =
+            internal.call("UnlockWithMasterPassword", &(&default, secret));
+        let closed = Proxy::new(
+            &conn,
+            SECRETS,
+            session.as_str(),
+            "org.freedesktop.Secret.Session",
+        )
+        .and_then(|s| s.call::<_, _, ()>("Close", &()));
+        unlocked?;
+        closed
+    };
+    call().map_err(|e| match &e {
+        zbus::Error::MethodError(name, _, _)
+            if matches!(
+                name.as_str(),
+                "org.freedesktop.DBus.Error.UnknownMethod"
+                    | "org.freedesktop.DBus.Error.UnknownInterface"
+                    | "org.freedesktop.DBus.Error.UnknownObject"
+            ) =>
+        {
+            "this Secret Service offers no unlock with a password (GNOME Keyring does); unlock it in its own window".to_owned()
+        }
+        zbus::Error::MethodError(_, Some(message), _) => message.clone(),
+        _ => e.to_string(),
+    })
 }

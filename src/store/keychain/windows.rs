@@ -11,6 +11,17 @@ pub const NAME: &str = "Windows Credential Manager";
 pub const LOCKED: &str = "the Windows Credential Manager refused access";
 pub const UNLOCK_HINT: &str = "Run as the user who owns the credentials, or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
 
+/// How `wandb-cred unlock` unlocks: there is nothing to unlock here.
+pub const UNLOCK_PROGRAM: Option<&[&str]> = None;
+
+/// The Credential Manager is open whenever its user is logged in.
+pub fn unlock(_password: &[u8]) -> Result<(), String> {
+    Err(
+        "the Windows Credential Manager has no lock of its own: it is open while you are logged in"
+            .to_owned(),
+    )
+}
+
 pub fn probe(_may_start: bool) -> Probe {
     match open() {
         Ok(_) => Probe::Ready,
