@@ -8,6 +8,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::Context;
+use super::identity_record;
 use super::output::say;
 use super::push_record;
 
@@ -30,6 +31,8 @@ struct Row {
     store: &'static str,
     masked: String,
     location: String,
+    /// The key's entity, when the server said it (`whoami`, `login --verify`).
+    entity: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
@@ -42,14 +45,24 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             store: s.layer.name(),
             masked: s.masked,
             location: s.location,
+            entity: None,
         })
         .collect();
+    // Who each key belongs to, where `whoami` or `login --verify` asked the server.
+    for row in &mut rows {
+        if let Some(who) = identity_record::of(&row.server, &row.masked)
+            && let Some(entity) = who.entity
+        {
+            row.entity = Some(entity);
+        }
+    }
     // Copies `push` made live on other machines: their location is the machine.
     rows.extend(push_record::all().into_iter().map(|c| Row {
         location: format!("{}, {}", c.destination, push_record::date(c.time)),
         server: c.server,
         store: "pushed",
         masked: c.key,
+        entity: None,
     }));
     // One order for every store: by server (a URL, or for netrc the machine name, which
     // carries no scheme), then by store.
@@ -64,7 +77,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     if args.json {
         let items: Vec<_> = rows
             .iter()
-            .map(|s| json!({"server": s.server, "store": s.store, "key": s.masked, "location": s.location}))
+            .map(|s| json!({"server": s.server, "store": s.store, "key": s.masked, "location": s.location, "entity": s.entity}))
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
     } else if rows.is_empty() {
@@ -73,9 +86,14 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     } else {
         let width = rows.iter().map(|s| s.server.len()).max().unwrap_or(0);
         for s in &rows {
+            let entity = s
+                .entity
+                .as_ref()
+                .map(|e| format!(" (entity {e})"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "{:<width$}  {:<8}  {:<14}  {}",
+                "{:<width$}  {:<8}  {:<14}  {}{entity}",
                 s.server, s.store, s.masked, s.location
             )?;
         }

@@ -119,6 +119,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             resolved.key.masked(),
             resolved.source
         ));
+        super::identity_record::remember(&url, &resolved.key, &viewer);
     }
 
     let mut in_keychain = false;

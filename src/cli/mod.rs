@@ -11,6 +11,7 @@ pub mod fast;
 mod get;
 mod git_credential;
 mod hook_record;
+mod identity_record;
 mod list;
 mod login;
 mod logout;
@@ -27,6 +28,7 @@ mod ssh;
 mod status;
 mod uninstall;
 mod unlock;
+mod whoami;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -66,6 +68,7 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     List(list::ListArgs),
     Unlock(unlock::UnlockArgs),
+    Whoami(whoami::WhoamiArgs),
     Daemon(daemon::DaemonArgs),
     /// Ask the running daemon to shut down.
     #[command(after_help = "Example:
@@ -146,6 +149,7 @@ impl Cli {
             | Command::Doctor(doctor::DoctorArgs { store, .. })
             | Command::List(list::ListArgs { store, .. })
             | Command::Unlock(unlock::UnlockArgs { store })
+            | Command::Whoami(whoami::WhoamiArgs { store, .. })
             | Command::Daemon(daemon::DaemonArgs { store, .. })
             | Command::Reload(daemon_control::ReloadArgs { store }) => store.backend,
             Command::SetupGit(_)
@@ -263,6 +267,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Unlock(args) => unlock::run(&ctx, args),
+        Command::Whoami(args) => whoami::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Reload(_) => daemon_control::reload(&ctx),

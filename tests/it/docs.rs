@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "man",
     "uninstall",
     "unlock",
+    "whoami",
 ];
 
 fn bash_completions_load_and_complete() {

@@ -12,6 +12,8 @@ mod harness;
 mod login;
 mod server;
 mod verify;
+#[cfg(unix)]
+mod whoami;
 
 #[cfg(unix)]
 mod attack;
@@ -136,6 +138,7 @@ fn main() -> std::process::ExitCode {
         truths::tests(),
         uninstall::tests(),
         unlock::tests(),
+        whoami::tests(),
     ] {
         trials.extend(more);
     }
