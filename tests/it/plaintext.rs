@@ -17,6 +17,7 @@ pub fn tests() -> Vec<Trial> {
         keys_exported_by_real_shells_are_named_by_status_doctor_and_migrate,
         a_settings_api_key_is_named_and_moved_off_disk,
         login_names_the_key_it_replaced_and_the_arguments_it_ignored,
+        the_troubleshooting_page_lists_these_messages,
         a_key_only_in_the_environment_is_not_logged_in,
     ];
     all.extend(trials![[Need::Keyring, Need::Sdk];
@@ -269,4 +270,34 @@ fn every_wandb_netrc_entry_is_named_and_the_sdks_newer_key_can_be_adopted() {
         .stdout_is(&format!("{newer}\n"));
     assert!(sb.python_netrc(&netrc, "api.forge.coreweave.com").is_none());
     assert!(sb.python_netrc(&netrc, "github.com").is_some());
+}
+
+/// Issue 25's messages, each of which a test here, in push.rs, unlock.rs or truths.rs
+/// checks in the program's own output, as the troubleshooting page shows them.
+const LISTED: &[&str] = &[
+    "(WANDB_API_KEY); the key is stored already: delete line",
+    "`wandb-cred migrate --all` moves it off disk",
+    "a different plaintext key (",
+    "WANDB_API_KEY holds an API key (",
+    "but none is stored: programs started without that variable find no key.",
+    "It replaced the API key ",
+    "using the first KEY argument and ignoring the other 1",
+    "Still holding an older key for api.wandb.ai (copied there by push)",
+    "`wandb-cred push --again` sends them this one.",
+    "wandb-cred unlock",
+    "needs a terminal for that (over SSH: `ssh -t HOST wandb-cred unlock`)",
+    "run `wandb-cred login --host https://wandb.example.com` first",
+];
+
+fn the_troubleshooting_page_lists_these_messages() {
+    let page = crate::doc_blocks::read("docs/troubleshooting.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for words in LISTED {
+        assert!(
+            page.contains(words),
+            "docs/troubleshooting.md lacks {words:?}"
+        );
+    }
 }
