@@ -44,7 +44,11 @@ windows_suite() {
   echo "tests/cross.sh: Windows test suite under Wine" >&2
   "${cargo[@]}" build "${build_std[@]}" --target "$target" --bins
   local listing
-  listing=$("${cargo[@]}" test "${build_std[@]}" --target "$target" --test it --no-run --message-format=json)
+  # JSON for the executable's path; when the build fails, build again for the errors.
+  listing=$("${cargo[@]}" test "${build_std[@]}" --target "$target" --test it --no-run --message-format=json) || {
+    "${cargo[@]}" test "${build_std[@]}" --target "$target" --test it --no-run >&2
+    exit 1
+  }
   local it
   it=$(printf '%s\n' "$listing" | sed -n 's/.*"executable":"\([^"]*it-[^"]*\.exe\)".*/\1/p' | tail -1)
   [ -n "$it" ] || { echo "tests/cross.sh: no Windows test executable was built" >&2; exit 1; }

@@ -526,6 +526,7 @@ pub fn sdk_venv(sb: &Sandbox) -> (PathBuf, PathBuf) {
 
 /// The arguments of the one-line `wandb-cred ...` recipe NAME from the manual, with
 /// each word `host` replaced by `with` (a test's sshd options and destination, say).
+#[cfg(unix)]
 pub fn recipe_args(name: &str, host: &str, with: &[String]) -> Vec<String> {
     let recipe = crate::doc_blocks::recipe(name);
     let mut words = recipe.split_whitespace();
