@@ -25,6 +25,8 @@ const NAMES: &[&str] = &[
     "XDG_RUNTIME_DIR",
     "XDG_CONFIG_HOME",
     "ZDOTDIR",
+    "WANDB_CRED_PROFILE",
+    "WANDB_ENTITY",
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",

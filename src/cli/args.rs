@@ -14,6 +14,16 @@ pub struct StoreArg {
     pub(super) backend: Option<BackendChoice>,
 }
 
+/// `--profile`, on the commands that use one key of a server that has several.
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Which of the server's keys (profiles) to use; default: WANDB_CRED_PROFILE, then the
+    /// profile whose entity is WANDB_ENTITY or the workspace settings' `entity`, then the
+    /// server's default (`wandb-cred switch`).
+    #[arg(long, value_name = "NAME")]
+    pub(super) profile: Option<String>,
+}
+
 /// `--backend`: parsed by [`BackendChoice`]'s own rules (and its message), with the
 /// choices offered to shell completion and `--help`.
 #[derive(Clone)]

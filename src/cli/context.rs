@@ -30,6 +30,8 @@ pub struct Context {
     pub netrc_path: PathBuf,
     pub backend_choice: BackendChoice,
     pub keychain_timeout: Duration,
+    /// `--profile NAME` of this command, when it has one.
+    pub profile_flag: Option<String>,
     open: Opener,
     service: OnceCell<Box<dyn KeyService>>,
 }
@@ -92,6 +94,7 @@ impl Context {
             keychain_timeout,
             open,
             service: OnceCell::new(),
+            profile_flag: None,
         };
         Ok((ctx, broken))
     }
@@ -192,8 +195,37 @@ impl Context {
         }
     }
 
-    /// The server, by precedence: `flag` > `WANDB_BASE_URL` > workspace > system > default.
+    /// The server, by precedence: `flag` > `WANDB_BASE_URL` > workspace > system > default,
+    /// with the profile this command uses for it ([`Self::profile`]).
     pub fn base_url(&self, flag: Option<&str>) -> anyhow::Result<(BaseUrl, UrlSource)> {
+        let (url, source) = self.server(flag)?;
+        let (profile, _) = self.profile(&url);
+        let url = url
+            .with_profile(profile.as_deref())
+            .context("cannot use that profile")?;
+        Ok((url, source))
+    }
+
+    /// Which profile of `url`'s server this command uses, and why
+    /// ([`super::profiles::choose`]).
+    pub fn profile(&self, url: &BaseUrl) -> (Option<String>, super::profiles::Source) {
+        let entity = match self.env.var("WANDB_ENTITY") {
+            Some(entity) => Some((entity, "WANDB_ENTITY")),
+            None => self
+                .settings
+                .workspace_value("entity")
+                .map(|s| (s.value, "the workspace settings")),
+        };
+        super::profiles::choose(
+            url,
+            self.profile_flag.as_deref(),
+            self.env.var("WANDB_CRED_PROFILE"),
+            entity,
+        )
+    }
+
+    /// The server alone, by the precedence of [`Self::base_url`].
+    fn server(&self, flag: Option<&str>) -> anyhow::Result<(BaseUrl, UrlSource)> {
         let workspace = self.settings.workspace_value("base_url");
         let system = self.settings.system_value("base_url");
         let setting_source = |s: Option<Setting<'_>>| {
@@ -221,8 +253,8 @@ impl Context {
     /// Whether `url` is the server the configuration names (flag aside: environment,
     /// settings files, default), whose key a settings `api_key` or `WANDB_API_KEY` is.
     pub fn is_configured(&self, url: &BaseUrl) -> bool {
-        self.base_url(None)
-            .is_ok_and(|(configured, _)| &configured == url)
+        self.server(None)
+            .is_ok_and(|(configured, _)| configured.identity() == url.identity())
     }
 
     /// The key already configured for `url`, by precedence, or `None`. Neither the

@@ -28,6 +28,8 @@ use crate::sys;
 pub struct ExecArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     pub(super) host: Option<String>,

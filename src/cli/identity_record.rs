@@ -63,3 +63,20 @@ pub fn of(server: &str, masked: &str) -> Option<Identity> {
             i.key == masked && (i.server == account || i.server.ends_with(&format!("://{server}")))
         })
 }
+
+/// The profile of `url`'s server whose key the server said belongs to `entity`.
+pub fn profile_of_entity(url: &BaseUrl, entity: &str) -> Option<String> {
+    let identity = url.identity();
+    state_file::read::<Record>(FILE)
+        .identities
+        .into_iter()
+        .filter(|i| i.entity.as_deref() == Some(entity))
+        .find_map(|i| {
+            let profile = i.server.strip_prefix(&identity)?;
+            match profile.strip_prefix('#') {
+                Some(name) => Some(name.to_owned()),
+                None if profile.is_empty() => Some("default".to_owned()),
+                None => None,
+            }
+        })
+}

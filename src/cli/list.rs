@@ -56,6 +56,15 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             row.entity = Some(entity);
         }
     }
+    // The default profile of a server with several keys is marked.
+    for row in &mut rows {
+        if let Ok(url) = crate::resolve::base_url::BaseUrl::from_account(&row.server)
+            && let Some(profile) = url.profile()
+            && super::profiles::default_of(&url).as_deref() == Some(profile)
+        {
+            row.location.push_str(" (default)");
+        }
+    }
     // Copies `push` made live on other machines: their location is the machine.
     rows.extend(push_record::all().into_iter().map(|c| Row {
         location: format!("{}, {}", c.destination, push_record::date(c.time)),

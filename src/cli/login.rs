@@ -34,6 +34,8 @@ use crate::verify;
 pub struct LoginArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// Log in to the W&B public cloud (https://api.wandb.ai). Not with --host.
     #[arg(long)]
     pub(super) cloud: bool,
@@ -137,6 +139,9 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
 
     remember_server(ctx, &url, &url_source, args.cloud)?;
+    if resolved.source.is_new() {
+        first_profile_is_the_default(ctx, &url)?;
+    }
     if in_keychain && !hook_active(ctx) {
         say(
             "The W&B SDK does not read the keychain: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
@@ -151,6 +156,29 @@ fn hook_active(ctx: &Context) -> bool {
     let interpreter = crate::python_env::Interpreter::choose(&ctx.env, None);
     crate::python_env::probe(&interpreter)
         .is_ok_and(|facts| facts.hook.is_some_and(|hook| hook.active))
+}
+
+/// The first profile stored for a server with no unnamed key becomes its default.
+fn first_profile_is_the_default(ctx: &Context, url: &BaseUrl) -> anyhow::Result<()> {
+    let Some(profile) = url.profile() else {
+        return Ok(());
+    };
+    if super::profiles::default_of(url).is_some() {
+        return Ok(());
+    }
+    let unnamed = url.clone().with_profile(None)?;
+    if ctx
+        .service()
+        .get(&unnamed, Some(&ctx.netrc_path))?
+        .is_none()
+    {
+        super::profiles::set_default(url, Some(profile));
+        say(format_args!(
+            "Profile {profile} is the default for {}; `wandb-cred switch NAME` changes it.",
+            url.netloc()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether any store (netrc included) holds a key for `url`.

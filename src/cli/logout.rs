@@ -15,6 +15,8 @@ use clap::Args;
 pub struct HostArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// The W&B server URL (default: WANDB_BASE_URL, then the settings files, then https://api.wandb.ai).
     #[arg(
         long,

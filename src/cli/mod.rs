@@ -19,6 +19,7 @@ mod lookup;
 mod migrate;
 mod output;
 mod plaintext;
+mod profiles;
 mod push;
 mod push_record;
 mod service;
@@ -26,6 +27,7 @@ mod setup_git;
 mod setup_python;
 mod ssh;
 mod status;
+mod switch;
 mod uninstall;
 mod unlock;
 mod whoami;
@@ -69,6 +71,7 @@ enum Command {
     List(list::ListArgs),
     Unlock(unlock::UnlockArgs),
     Whoami(whoami::WhoamiArgs),
+    Switch(switch::SwitchArgs),
     Daemon(daemon::DaemonArgs),
     /// Ask the running daemon to shut down.
     #[command(after_help = "Example:
@@ -150,6 +153,7 @@ impl Cli {
             | Command::List(list::ListArgs { store, .. })
             | Command::Unlock(unlock::UnlockArgs { store })
             | Command::Whoami(whoami::WhoamiArgs { store, .. })
+            | Command::Switch(switch::SwitchArgs { store, .. })
             | Command::Daemon(daemon::DaemonArgs { store, .. })
             | Command::Reload(daemon_control::ReloadArgs { store }) => store.backend,
             Command::SetupGit(_)
@@ -161,6 +165,18 @@ impl Cli {
             | Command::Man(_) => None,
         };
         after.or(self.store.backend).unwrap_or_default()
+    }
+
+    /// `--profile NAME`, on the commands that take one.
+    fn profile_flag(&self) -> Option<String> {
+        match &self.command {
+            Command::Login(login::LoginArgs { profile, .. })
+            | Command::Get(get::GetArgs { profile, .. })
+            | Command::Exec(exec::ExecArgs { profile, .. })
+            | Command::Logout(logout::HostArgs { profile, .. })
+            | Command::Whoami(whoami::WhoamiArgs { profile, .. }) => profile.profile.clone(),
+            _ => None,
+        }
     }
 
     /// Whether this is the long-running daemon (it logs more, with timestamps).
@@ -254,7 +270,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Service(args) => return service::run(args),
         _ => {}
     }
-    let ctx = Context::load(backend)?;
+    let profile = cli.profile_flag();
+    let mut ctx = Context::load(backend)?;
+    ctx.profile_flag = profile;
     match cli.command {
         Command::Login(args) => login::run(&ctx, args),
         Command::Get(args) => get::run(&ctx, args),
@@ -268,6 +286,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&ctx, args),
         Command::Unlock(args) => unlock::run(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),
+        Command::Switch(args) => switch::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Reload(_) => daemon_control::reload(&ctx),

@@ -25,6 +25,8 @@ use crate::store::backend::BackendChoice;
 pub struct StatusArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// The W&B server URL to report on.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     pub(super) host: Option<String>,
@@ -57,9 +59,11 @@ fn source_name(source: &UrlSource) -> &'static str {
 /// A settings file that cannot be read does not hide the rest: it is shown (the files
 /// are then taken as absent) and makes the exit status 1, as any problem shown does.
 pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
-    let (ctx, broken_settings) = Context::load_lenient(backend)?;
+    let (mut ctx, broken_settings) = Context::load_lenient(backend)?;
+    ctx.profile_flag = args.profile.profile.clone();
     let ctx = &ctx;
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
+    let (_, profile_source) = ctx.profile(&url);
     let service = ctx.service();
     // One Status round trip answers both when a daemon serves us. A forwarded socket
     // answers no Status: it is this ssh session's, get only.
@@ -124,6 +128,8 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
         let doc = json!({
             "base_url": url.as_str(),
             "base_url_source": source_name(&url_source),
+            "profile": url.profile(),
+            "profile_source": profile_source.to_string(),
             "base_url_file": match &url_source { UrlSource::Settings(p) => Some(p), _ => None },
             "machine": url.netloc(),
             "settings_files": files.map(file_json),
@@ -166,6 +172,9 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         writeln!(out, "Server:    {url} (from {url_source})")?;
+        if let Some(profile) = url.profile() {
+            writeln!(out, "Profile:   {profile} (from {profile_source})")?;
+        }
         match &broken_settings {
             Some(error) => writeln!(
                 out,

@@ -191,7 +191,7 @@ fn path_text(path: &Path) -> String {
 impl KeyService for DaemonService {
     fn get(&self, url: &BaseUrl, netrc: Option<&Path>) -> ServiceResult<Option<Found>> {
         let request = Request::Get {
-            url: url.to_string(),
+            url: url.wire(),
             netrc: netrc.map(path_text),
         };
         match self.call(&request) {
@@ -203,7 +203,7 @@ impl KeyService for DaemonService {
 
     fn store(&self, url: &BaseUrl, key: &ApiKey, netrc: &Path) -> ServiceResult<Stored> {
         let request = Request::Store {
-            url: url.to_string(),
+            url: url.wire(),
             key: Secret(Zeroizing::new(key.expose().to_owned())),
             netrc: path_text(netrc),
         };
@@ -225,7 +225,7 @@ impl KeyService for DaemonService {
 
     fn erase(&self, url: &BaseUrl, netrc: &Path) -> ServiceResult<Erased> {
         let request = Request::Erase {
-            url: url.to_string(),
+            url: url.wire(),
             netrc: path_text(netrc),
         };
         match self.call(&request)? {

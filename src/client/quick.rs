@@ -46,7 +46,7 @@ impl QuickDaemon {
 
 impl KeyService for QuickDaemon {
     fn get(&self, url: &BaseUrl, netrc: Option<&Path>) -> ServiceResult<Option<Found>> {
-        let (url, netrc) = (url.to_string(), netrc.map(path_text));
+        let (url, netrc) = (url.wire(), netrc.map(path_text));
         let request = if self.greeted.replace(true) {
             Request::Get { url, netrc }
         } else {

@@ -38,8 +38,9 @@ fn error(e: ServiceError) -> Response {
     }
 }
 
+/// A request's URL, with its `#PROFILE` when it names one ([`BaseUrl::wire`]).
 fn url(text: &str) -> Result<BaseUrl, ServiceError> {
-    BaseUrl::parse(text).map_err(|e| ServiceError::new(ErrorKind::BadRequest, e.to_string()))
+    BaseUrl::from_account(text).map_err(|e| ServiceError::new(ErrorKind::BadRequest, e.to_string()))
 }
 
 /// How long a change may take from the moment its request arrived. Clients wait 60 s

@@ -35,6 +35,8 @@ pub enum UrlError {
     Insecure(UrlText, String),
     #[error("invalid Forge server address {0}; use {1}")]
     Forge(UrlText, String),
+    #[error("invalid profile name {0}: use 1-64 letters, digits, `_`, `-` and `.`")]
+    Profile(UrlText),
 }
 
 /// The text of a refused URL, for messages: quoted, or, when it looks like an API key,
@@ -71,6 +73,9 @@ pub struct BaseUrl {
     netloc: (usize, usize),
     /// Byte range of the host name (without port or brackets' contents trimmed).
     host: (usize, usize),
+    /// One of several keys for this server ([`Self::with_profile`]); `None` is the
+    /// server's unnamed key, the one every earlier version stored (profile `default`).
+    profile: Option<String>,
 }
 
 impl BaseUrl {
@@ -117,7 +122,12 @@ impl BaseUrl {
         let host = (host_at, host_at + host.len());
         // Trailing slashes come after a non-empty authority, so the ranges stay valid.
         let url = text.trim_end_matches('/').to_owned();
-        let parsed = Self { url, netloc, host };
+        let parsed = Self {
+            url,
+            netloc,
+            host,
+            profile: None,
+        };
         let lower = canonical_host(parsed.host());
         if let Some(cloud) = CLOUDS.iter().find(|c| lower == c.forge) {
             return Self::forge_proxy(
@@ -216,7 +226,46 @@ impl BaseUrl {
     /// [`identity`](Self::identity), which for a cloud named by its Forge host is its
     /// API URL (`https://api.wandb.ai`).
     pub fn account(&self) -> String {
-        self.identity()
+        match &self.profile {
+            // `#` never occurs in an identity: the profile cannot be mistaken for a URL.
+            Some(profile) => format!("{}#{profile}", self.identity()),
+            None => self.identity(),
+        }
+    }
+
+    /// This server with one of its profiles chosen (`None` or `default`: the unnamed
+    /// key). Names are 1-64 letters, digits, `_`, `-` and `.`.
+    pub fn with_profile(mut self, profile: Option<&str>) -> Result<Self, UrlError> {
+        self.profile = match profile {
+            None | Some("default") => None,
+            Some(name) if valid_profile(name) => Some(name.to_owned()),
+            Some(name) => return Err(UrlError::Profile(UrlText::new(name))),
+        };
+        Ok(self)
+    }
+
+    /// The URL as a request to the daemon carries it: as written, and `#PROFILE` when a
+    /// profile is chosen (protocol 4; [`Self::from_account`] reads it back).
+    pub fn wire(&self) -> String {
+        match &self.profile {
+            Some(profile) => format!("{}#{profile}", self.url),
+            None => self.url.clone(),
+        }
+    }
+
+    /// The chosen profile (`None`: the server's unnamed key, profile `default`).
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
+    /// A store account ([`Self::account`]) back as a URL with its profile.
+    pub fn from_account(account: &str) -> Result<Self, UrlError> {
+        match account.rsplit_once('#') {
+            Some((url, profile)) if valid_profile(profile) => {
+                Self::parse(url)?.with_profile(Some(profile))
+            }
+            _ => Self::parse(account),
+        }
     }
 
     /// The netrc machines that hold this server's key, in the order they are read: the
@@ -295,7 +344,7 @@ impl BaseUrl {
 
 impl PartialEq for BaseUrl {
     fn eq(&self, other: &Self) -> bool {
-        self.identity() == other.identity()
+        self.identity() == other.identity() && self.profile == other.profile
     }
 }
 
@@ -304,7 +353,16 @@ impl Eq for BaseUrl {}
 impl std::hash::Hash for BaseUrl {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.identity().hash(state);
+        self.profile.hash(state);
     }
+}
+
+/// A profile name: 1-64 letters, digits, `_`, `-` and `.` (no `#`, no spaces).
+pub fn valid_profile(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Splits `host:port` (or `[v6]:port`); the port part is `None` when there is no colon.
@@ -338,6 +396,29 @@ impl fmt::Debug for BaseUrl {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_profile_is_its_own_account_and_the_default_is_the_old_one() {
+        let cloud = BaseUrl::default_cloud();
+        let work = cloud.clone().with_profile(Some("work")).unwrap();
+        assert_eq!(work.account(), "https://api.wandb.ai#work");
+        assert_ne!(work, cloud);
+        assert_eq!(cloud.clone().with_profile(Some("default")).unwrap(), cloud);
+        assert_eq!(
+            BaseUrl::from_account("https://api.wandb.ai#work").unwrap(),
+            work
+        );
+        assert_eq!(
+            BaseUrl::from_account("https://api.wandb.ai").unwrap(),
+            cloud
+        );
+        // The Forge name is the same account, profile and all.
+        let forge = BaseUrl::parse("https://api.forge.coreweave.com").unwrap();
+        assert_eq!(forge.with_profile(Some("work")).unwrap(), work);
+        for bad in ["", "a b", "a#b", "é", &"x".repeat(65)] {
+            assert!(cloud.clone().with_profile(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

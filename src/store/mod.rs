@@ -49,6 +49,10 @@ pub enum StoreError {
     Keychain { message: String },
     #[error("no keychain is available: {reason}")]
     NoKeychain { reason: String },
+    #[error(
+        "netrc holds one key per server, the default profile's (the one the W&B SDK reads); profile {profile} needs the keychain or the kernel keyring, and nothing was changed"
+    )]
+    NetrcProfile { profile: String },
     #[error("the key for {machine} in {location} is not a valid API key: {source}")]
     InvalidKey {
         machine: String,

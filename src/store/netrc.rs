@@ -69,6 +69,10 @@ impl NetrcStore {
 
     /// The key the SDK would use for `url`, from netrc text already read from this file.
     pub fn get_in(&self, text: &str, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        // netrc holds the server's unnamed (default) key only.
+        if url.profile().is_some() {
+            return Ok(None);
+        }
         let netrc = Netrc::parse(text).map_err(|e| self.parse_error(e))?;
         let Some(entry) = lookup(&netrc, url) else {
             return Ok(None);
@@ -221,6 +225,11 @@ impl Store for NetrcStore {
         }
     }
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        if let Some(profile) = url.profile() {
+            return Err(StoreError::NetrcProfile {
+                profile: profile.to_owned(),
+            });
+        }
         let written = atomic::update(&self.path, |text| {
             let machine = url.netrc_machine();
             let mut out = netrc_edit::set_password(text, machine, key.expose())
@@ -243,7 +252,7 @@ impl Store for NetrcStore {
     }
 
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
-        if !self.path.exists() {
+        if !self.path.exists() || url.profile().is_some() {
             return Ok(false);
         }
         let removed = atomic::update(&self.path, |text| {

@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "uninstall",
     "unlock",
     "whoami",
+    "switch",
 ];
 
 fn bash_completions_load_and_complete() {

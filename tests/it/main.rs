@@ -60,6 +60,8 @@ mod packages;
 #[cfg(unix)]
 mod plaintext;
 #[cfg(unix)]
+mod profiles;
+#[cfg(unix)]
 mod prompt;
 #[cfg(unix)]
 mod pty;
@@ -139,6 +141,7 @@ fn main() -> std::process::ExitCode {
         uninstall::tests(),
         unlock::tests(),
         whoami::tests(),
+        profiles::tests(),
     ] {
         trials.extend(more);
     }

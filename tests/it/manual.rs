@@ -18,7 +18,8 @@
 //! the sandbox's own), neither (no keychain, no kernel keyring: netrc); `logged-in` (the
 //! example key stored for the cloud first), `logged-in=URL` (for that server); `paste`
 //! (a `wandb-cred login` without a key runs on a terminal and the example key is typed
-//! at its prompt); `netrc` (a `~/.netrc` as `wandb login` leaves it); `exported` (a `~/.bashrc` that
+//! at its prompt); `netrc` (a `~/.netrc` as `wandb login` leaves it); `profiles` (two
+//! accounts on the cloud: `personal`, the default, and `work`); `exported` (a `~/.bashrc` that
 //! exports the example key on line 2); `venv` (an active virtualenv whose Python has the W&B SDK).
 
 use libtest_mimic::Trial;
@@ -31,6 +32,10 @@ use crate::trials;
 
 /// The example key the manual shows (masked: `wandb_v1_****k3Qz`). A made-up key of
 /// the new format: 86 characters.
+/// A second example key, for pages with two accounts (masked: `wandb_v1_****Ab12`).
+pub const DOC_KEY2: &str =
+    "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";
+
 pub const DOC_KEY: &str =
     "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";
 
@@ -68,6 +73,7 @@ pub fn tests() -> Vec<Trial> {
 
 fn every_block_is_run_or_is_no_command() {
     assert_eq!(DOC_KEY.len(), 86);
+    assert_eq!(DOC_KEY2.len(), 86);
     for block in doc_blocks::all() {
         let info = block.info.as_str();
         let place = block.place();
@@ -189,6 +195,16 @@ fn world(block: &Block) -> World {
                 sb.cmd(&args).stdin(DOC_KEY).run().ok();
             }
             ("paste", "") => paste = true,
+            ("profiles", "") => {
+                // Two accounts on the cloud: `personal` (logged in first) and `work`.
+                sb.secret(DOC_KEY2.to_owned());
+                for (profile, key) in [("personal", DOC_KEY2), ("work", DOC_KEY)] {
+                    sb.cmd(&["login", "--profile", profile, "-"])
+                        .stdin(key)
+                        .run()
+                        .ok();
+                }
+            }
             ("exported", "") => {
                 // The most common plaintext key: an export in a shell startup file.
                 let text = format!("# ~/.bashrc\nexport WANDB_API_KEY={DOC_KEY}\n");

@@ -200,7 +200,7 @@ impl KeychainStore {
         let account = url.account();
         Ok(accounts
             .into_iter()
-            .filter(|a| *a != account && BaseUrl::parse(a).is_ok_and(|u| u == *url))
+            .filter(|a| *a != account && BaseUrl::from_account(a).is_ok_and(|u| u == *url))
             .collect())
     }
 }

@@ -1,0 +1,190 @@
+//! Several keys for one server (issue 26, first part): profiles in the keychain, chosen
+//! per command (`--profile`, `WANDB_CRED_PROFILE`, a matching entity, the default that
+//! only `switch` moves), never a copied "active" key; netrc keeps the SDK's one key.
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::keyring::{Keyring, Provider};
+use crate::server::{FakeServer, Reply};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    let mut all = trials![[Need::Keyring];
+        two_profiles_for_the_cloud_are_chosen_per_command,
+        concurrent_shells_with_different_profiles_never_see_each_others_key,
+        the_workspace_entity_chooses_the_profile,
+    ];
+    all.extend(trials![
+        a_profile_needs_an_off_disk_store_and_netrc_is_left_alone
+    ]);
+    all
+}
+
+fn get(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut all = vec!["get"];
+    all.extend(args);
+    let mut run = sb.cmd(&all).key_on_stdout();
+    for (name, value) in env {
+        run = run.env(name, value);
+    }
+    run.run().ok().stdout.trim().to_owned()
+}
+
+fn two_profiles_for_the_cloud_are_chosen_per_command() {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok()
+        .stderr_has("Profile personal is the default for api.wandb.ai");
+    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    // Two items, one per profile; no copied "active" key.
+    assert_eq!(
+        kr.lookup("https://api.wandb.ai#personal").as_deref(),
+        Some(personal.as_str())
+    );
+    assert_eq!(
+        kr.lookup("https://api.wandb.ai#work").as_deref(),
+        Some(work.as_str())
+    );
+    assert_eq!(kr.lookup("https://api.wandb.ai"), None);
+    assert_eq!(get(&sb, &[], &[]), personal);
+    assert_eq!(get(&sb, &["--profile", "work"], &[]), work);
+    assert_eq!(get(&sb, &[], &[("WANDB_CRED_PROFILE", "work")]), work);
+    // --profile beats the environment.
+    assert_eq!(
+        get(
+            &sb,
+            &["--profile", "personal"],
+            &[("WANDB_CRED_PROFILE", "work")]
+        ),
+        personal
+    );
+    sb.cmd(&["status", "--profile", "work"])
+        .run()
+        .ok()
+        .stdout_has("Profile:   work (from --profile)");
+    // exec and get --env (what the Python hook runs) follow the same choice.
+    sb.cmd(&["exec", "--", "sh", "-c", "echo $WANDB_API_KEY"])
+        .env("WANDB_CRED_PROFILE", "work")
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{work}\n"));
+    sb.cmd(&["get", "--env"])
+        .env("WANDB_CRED_PROFILE", "work")
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_has(&format!("WANDB_API_KEY={work}\n"));
+    // switch is what moves the default.
+    sb.cmd(&["switch", "work"])
+        .run()
+        .ok()
+        .stderr_has("The default profile for api.wandb.ai is now work");
+    assert_eq!(get(&sb, &[], &[]), work);
+    sb.cmd(&["list"])
+        .run()
+        .ok()
+        .stdout_has("https://api.wandb.ai#personal")
+        .stdout_has("(service wandb) (default)");
+    sb.cmd(&["switch", "nobody"])
+        .run()
+        .fails(1)
+        .stderr_has("has no key for profile nobody");
+    // logout --profile removes that one only.
+    sb.cmd(&["logout", "--profile", "personal"]).run().ok();
+    assert_eq!(kr.lookup("https://api.wandb.ai#personal"), None);
+    assert_eq!(get(&sb, &[], &[]), work);
+    sb.cmd(&["get", "--profile", "bad name"])
+        .run()
+        .fails(1)
+        .stderr_has("invalid profile name");
+}
+
+/// No global "active" state: shells with different WANDB_CRED_PROFILE, running at once
+/// against one daemon, each get their own key every time.
+fn concurrent_shells_with_different_profiles_never_see_each_others_key() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let a = sb.key();
+    let b = sb.key();
+    sb.cmd(&["login", "--profile", "a", &a]).run().ok();
+    sb.cmd(&["login", "--profile", "b", &b]).run().ok();
+    sb.bin_dir();
+    let script = "for i in $(seq 40); do WANDB_CRED_PROFILE=a wandb-cred get; done > a.out &\n\
+                  for i in $(seq 40); do WANDB_CRED_PROFILE=b wandb-cred get; done > b.out &\n\
+                  wait";
+    sb.program("bash", &["-c", script]).run().ok();
+    for (file, key) in [("a.out", &a), ("b.out", &b)] {
+        let text = sb.read(&sb.work.join(file)).unwrap();
+        assert_eq!(text.lines().count(), 40);
+        assert!(text.lines().all(|l| l == key), "{file} got another key");
+    }
+}
+
+/// A project folder whose W&B settings name an entity gets that entity's key, as the
+/// server told `whoami`.
+fn the_workspace_entity_chooses_the_profile() {
+    let server = FakeServer::start(Reply::Viewer {
+        username: "ann",
+        entity: "acme-research",
+        teams: &[],
+    });
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    let host = server.url();
+    sb.cmd(&["login", "--host", &host, "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--host", &host, "--profile", "work", &work])
+        .run()
+        .ok();
+    // The guide's command.
+    let whoami = crate::harness::recipe_args("whoami-profile", "", &[]);
+    let whoami: Vec<&str> = whoami.iter().map(String::as_str).collect();
+    sb.cmd(&whoami)
+        .run()
+        .ok()
+        .stdout_has("Entity:    acme-research");
+    let project = sb.work.join("project");
+    std::fs::create_dir_all(project.join("wandb")).unwrap();
+    sb.write(
+        &project.join("wandb/settings"),
+        "[default]\nentity = acme-research\n",
+    );
+    sb.cmd(&["get"])
+        .dir(&project)
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{work}\n"));
+    sb.cmd(&["status"])
+        .dir(&project)
+        .run()
+        .ok()
+        .stdout_has("Profile:   work (from entity acme-research in the workspace settings)");
+    // Elsewhere the default (the first login) holds.
+    assert_eq!(get(&sb, &[], &[]), personal);
+    assert_eq!(get(&sb, &[], &[("WANDB_ENTITY", "acme-research")]), work);
+}
+
+/// netrc holds the SDK's one key per server: a named profile there is refused, and
+/// nothing is changed.
+fn a_profile_needs_an_off_disk_store_and_netrc_is_left_alone() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let before = sb.read(&sb.netrc());
+    sb.cmd(&["login", "--profile", "work", &sb.key()])
+        .run()
+        .fails(1)
+        .stderr_has("netrc holds one key per server, the default profile's");
+    assert_eq!(sb.read(&sb.netrc()), before);
+    sb.get_gives(&key);
+}
