@@ -46,7 +46,7 @@ pub struct HttpOptions {
 }
 
 /// `base64("api:" + key)` for the Basic authorization header.
-fn basic_credentials(key: &ApiKey) -> Zeroizing<String> {
+pub fn basic_credentials(key: &ApiKey) -> Zeroizing<String> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let input = Zeroizing::new(format!("api:{}", key.expose()).into_bytes());
     let mut out = Zeroizing::new(String::with_capacity(input.len().div_ceil(3) * 4 + 6));

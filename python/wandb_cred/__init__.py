@@ -112,16 +112,20 @@ def find_wandb_cred() -> Path:
     )
 
 
-def environ(host: str | None = None) -> dict[str, str]:
+def environ(host: str | None = None, profile: str | None = None) -> dict[str, str]:
     """The variables ``wandb-cred exec`` sets: ``WANDB_API_KEY`` and ``WANDB_BASE_URL``.
 
     ``host`` is the W&B server URL (default: ``WANDB_BASE_URL``, the settings files,
-    then the public cloud). Empty when no key is stored for that server. Raises
+    then the public cloud). ``profile`` names one of that server's keys (default: as
+    ``wandb-cred get`` chooses: ``WANDB_CRED_PROFILE``, the project's entity, the
+    server's default). Empty when no key is stored for that server. Raises
     ``WandbCredError`` when wandb-cred fails (a locked keychain, a bad URL, ...).
     """
     args = [str(find_wandb_cred()), "get", "--env"]
     if host is not None:
         args += ["--host", host]
+    if profile is not None:
+        args += ["--profile", profile]
     try:
         done = subprocess.run(
             args,
@@ -147,7 +151,7 @@ def environ(host: str | None = None) -> dict[str, str]:
     return found
 
 
-def get_key(host: str | None = None) -> str | None:
+def get_key(host: str | None = None, profile: str | None = None) -> str | None:
     """The API key for the server, found as ``wandb-cred get`` finds it; ``None`` when
-    none is stored. Never prompts. ``host`` as for ``environ``."""
-    return environ(host).get("WANDB_API_KEY")
+    none is stored. Never prompts. ``host`` and ``profile`` as for ``environ``."""
+    return environ(host, profile).get("WANDB_API_KEY")

@@ -44,6 +44,9 @@ pub struct PushArgs {
     /// Quote a leading `~/` ('~/.local/bin/wandb-cred'): the remote expands it.
     #[arg(long, value_name = "PATH")]
     pub(super) remote_command: Option<String>,
+    /// Which of the server's keys to copy; the remote stores it under the same profile.
+    #[arg(long, value_name = "NAME")]
+    pub(super) profile: Option<String>,
     /// Push the key again to every machine an earlier push gave another key for this
     /// server (after `login` replaced it), with the ssh options used then.
     #[arg(long, conflicts_with = "remote_command")]
@@ -79,7 +82,11 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
     if args.again {
         return again(ctx, args.host.as_deref());
     }
-    let line = ssh::parse(&args.ssh, &["--host", "--base-url", "--remote-command"]).map_err(
+    let line = ssh::parse(
+        &args.ssh,
+        &["--host", "--base-url", "--remote-command", "--profile"],
+    )
+    .map_err(
         |why| Exit {
             code: 2,
             message: format!("{why}\nUsage: wandb-cred push [--host URL] [--remote-command PATH] [SSH OPTIONS...] DESTINATION"),
@@ -105,9 +112,11 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
     }
     let mut host = args.host.clone();
     let mut remote_program = args.remote_command.clone();
+    let mut profile = args.profile.clone();
     for (name, value) in &line.ours {
         let slot = match name.as_str() {
             "--remote-command" => &mut remote_program,
+            "--profile" => &mut profile,
             _ => &mut host,
         };
         if slot.replace(value.clone()).is_some() {
@@ -118,13 +127,16 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let (url, _) = ctx.base_url(host.as_deref())?;
+    let (mut url, _) = ctx.base_url(host.as_deref())?;
+    if profile.is_some() {
+        url = url.with_profile(profile.as_deref())?;
+    }
     let key = key_to_send(ctx, &url)?;
     let copy = Copy {
         destination: line.destination.clone(),
         ssh_options: line.options.clone(),
         remote_command: remote_program,
-        server: url.to_string(),
+        server: url.wire(),
         key: key.masked(),
         time: 0,
     };
@@ -184,8 +196,13 @@ fn send(url: &BaseUrl, key: &ApiKey, copy: &Copy) -> anyhow::Result<()> {
     let remote_program = copy.remote_command.as_deref().unwrap_or("wandb-cred");
     // `env` runs in every remote login shell (sh, bash, zsh, fish, tcsh); the URL and
     // the program are quoted (but for a leading `~/`, which the remote expands).
+    // The same profile there (names are plain words: no quoting needed).
+    let profile = url
+        .profile()
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
     let remote = format!(
-        "env WANDB_BASE_URL={} {} login -",
+        "env WANDB_BASE_URL={} {} login{profile} -",
         shell_quote(url.as_str()),
         remote_word(remote_program)?
     );

@@ -24,6 +24,7 @@ pub struct Copy {
     /// ssh's options for it, as given to `push` (`-p 2222`, `-i FILE`, ...).
     pub ssh_options: Vec<String>,
     pub remote_command: Option<String>,
+    /// The server as written, with `#PROFILE` for a profile's key ([`BaseUrl::wire`]).
     pub server: String,
     /// The key's masked form (`wandb_v1_****k3Qz`).
     pub key: String,
@@ -59,7 +60,7 @@ pub fn all() -> Vec<Copy> {
 pub fn for_server(url: &BaseUrl) -> Vec<Copy> {
     all()
         .into_iter()
-        .filter(|c| c.server == url.as_str())
+        .filter(|c| c.server == url.wire())
         .collect()
 }
 

@@ -197,7 +197,7 @@ impl BaseUrl {
 
     /// The public cloud, by either of its names.
     pub fn is_default(&self) -> bool {
-        *self == Self::default_cloud()
+        self.identity() == Self::default_cloud().identity()
     }
 
     /// The W&B cloud this URL names, by either name: `https`, the API host or the Forge

@@ -18,6 +18,10 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![
         a_profile_needs_an_off_disk_store_and_netrc_is_left_alone
     ]);
+    all.extend(
+        trials![[Need::Keyring, Need::Sdk]; the_sdk_through_the_hook_gets_each_projects_key],
+    );
+    all.extend(trials![[Need::Keyring, Need::Python]; the_python_api_takes_a_profile]);
     all
 }
 
@@ -187,4 +191,82 @@ fn a_profile_needs_an_off_disk_store_and_netrc_is_left_alone() {
         .stderr_has("netrc holds one key per server, the default profile's");
     assert_eq!(sb.read(&sb.netrc()), before);
     sb.get_gives(&key);
+}
+
+/// `wandb_cred.get_key(profile=...)`, in a venv where `setup-python` put the package.
+fn the_python_api_takes_a_profile() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let (python, _) =
+        crate::harness::make_venv(std::path::Path::new("python3"), &sb.root.join("venv"));
+    sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
+        .run()
+        .ok();
+    sb.program(
+        &python,
+        &["-c", "import wandb_cred; print(wandb_cred.get_key(profile='work')); print(wandb_cred.get_key())"],
+    )
+    .key_on_stdout()
+    .run()
+    .ok()
+    .stdout_is(&format!("{work}\n{personal}\n"));
+}
+
+/// The real SDK 0.31 through the hook, in two project folders whose `wandb/settings`
+/// name different entities, each gets that entity's key for the same server; the
+/// server (on 127.0.0.1) told `whoami` which key is whose.
+fn the_sdk_through_the_hook_gets_each_projects_key() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    let server = FakeServer::start(Reply::EntityPerKey(vec![
+        (personal.clone(), "ann".to_owned()),
+        (work.clone(), "acme-research".to_owned()),
+    ]));
+    let host = server.url();
+    for (profile, key) in [("personal", &personal), ("work", &work)] {
+        sb.cmd(&["login", "--host", &host, "--profile", profile, key])
+            .run()
+            .ok();
+        sb.cmd(&["whoami", "--profile", profile]).run().ok();
+    }
+    crate::harness::activate_sdk_venv(&mut sb);
+    sb.cmd(&["setup-python"]).run().ok();
+    let code = format!(
+        "from wandb.sdk.lib.wbauth import wbnetrc\nprint(wbnetrc.read_netrc_auth(host={host:?}))\n"
+    );
+    for (entity, key) in [("ann", &personal), ("acme-research", &work)] {
+        let project = sb.work.join(entity);
+        std::fs::create_dir_all(project.join("wandb")).unwrap();
+        sb.write(
+            &project.join("wandb/settings"),
+            &format!("[default]\nentity = {entity}\n"),
+        );
+        let out = sb
+            .program("python", &["-c", &code])
+            .dir(&project)
+            .env("WANDB_SILENT", "true")
+            .key_on_stdout()
+            .run();
+        out.ok();
+        assert!(
+            out.stdout.contains(key.as_str()),
+            "{entity}: {}",
+            out.report()
+        );
+        let other = if key == &work { &personal } else { &work };
+        assert!(
+            !out.stdout.contains(other.as_str()),
+            "{entity}: {}",
+            out.report()
+        );
+    }
+    assert!(!sb.netrc().exists(), "a netrc was written");
 }

@@ -17,6 +17,11 @@ pub fn tests() -> Vec<Trial> {
         push_stores_under_the_same_server_and_leaves_remote_settings_alone,
         a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old,
     ];
+    all.extend(
+        trials![[Need::Sshd, Need::OtherUser, Need::KernelKeyring, Need::Keyring];
+            push_profile_copies_that_profiles_key_under_the_same_profile,
+        ],
+    );
     all.extend(trials![
         push_refuses_ssh_options_that_would_lose_or_echo_the_key
     ]);
@@ -268,4 +273,34 @@ fn a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old()
         .run()
         .ok()
         .stderr_has("nothing to do");
+}
+
+/// Issue 26: `push --profile NAME` sends that profile's key, and the remote keeps it
+/// under the same profile (its default key untouched).
+fn push_profile_copies_that_profiles_key_under_the_same_profile() {
+    let mut sb = Sandbox::new();
+    let _kr = crate::keyring::Keyring::start(&mut sb, crate::keyring::Provider::Unlocked);
+    let sshd = Sshd::start(&sb.root, "wandbcredremote10");
+    let personal = sb.key();
+    let work = sb.key();
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let (options, destination) = (sshd.options(), sshd.destination());
+    sb.cmd(&push_args(&options, &["--profile", "work"], &destination))
+        .run()
+        .ok()
+        .stderr_has("key wandb-cred:https://api.wandb.ai#work")
+        .stderr_has("Pushed the API key for api.wandb.ai");
+    assert_eq!(
+        sshd.remote_kernel_key("wandb-cred:https://api.wandb.ai#work")
+            .as_deref(),
+        Some(work.as_str())
+    );
+    assert_eq!(
+        sshd.remote_kernel_key("wandb-cred:https://api.wandb.ai"),
+        None
+    );
+    sshd.assert_no_file_holds(&work);
 }

@@ -15,6 +15,9 @@ pub enum Reply {
         entity: &'static str,
         teams: &'static [&'static str],
     },
+    /// 200 with a viewer whose username and entity depend on the key sent (each key's
+    /// entity; any other key is refused with 401).
+    EntityPerKey(Vec<(String, String)>),
     /// 401 with the real server's error body.
     Unauthorized,
     /// 200 with `viewer: null`.
@@ -112,36 +115,67 @@ fn serve(stream: TcpStream, reply: &Reply, requests: &Mutex<Vec<Request>>, stop:
         let Some(request) = read_request(&mut reader) else {
             return;
         };
-        requests.lock().unwrap().push(request);
-        let (status, body) = match reply {
-            Reply::Viewer {
-                username,
-                entity,
-                teams,
-            } => {
-                let edges: Vec<_> = teams
+        let per_key = match reply {
+            Reply::EntityPerKey(entities) => Some(
+                entities
                     .iter()
-                    .map(|t| serde_json::json!({"node": {"name": t}}))
-                    .collect();
-                let viewer = serde_json::json!({"data": {"viewer": {
-                    "id": "VXNlcjox", "entity": entity, "username": username,
-                    "email": format!("{username}@example.com"), "flags": "{}",
-                    "teams": {"edges": edges}
-                }}});
-                (200, viewer.to_string())
-            }
-            Reply::Unauthorized => (
+                    .find(|(key, _)| {
+                        let key =
+                            wandb_cred::key::ApiKey::parse(zeroize::Zeroizing::new(key.clone()))
+                                .expect("a valid key");
+                        request.header("Authorization")
+                            == Some(wandb_cred::verify::basic_credentials(&key).as_str())
+                    })
+                    .map(|(_, entity)| entity.clone()),
+            ),
+            _ => None,
+        };
+        requests.lock().unwrap().push(request);
+        let (status, body) = match (reply, per_key) {
+            (Reply::EntityPerKey(_), Some(Some(entity))) => (
+                200,
+                serde_json::json!({"data": {"viewer": {
+                    "id": "VXNlcjox", "entity": entity, "username": entity,
+                    "email": format!("{entity}@example.com"), "flags": "{}",
+                    "teams": {"edges": []}
+                }}})
+                .to_string(),
+            ),
+            (Reply::EntityPerKey(_), _) => (
                 401,
                 r#"{"errors":[{"message":"user is not logged in"}]}"#.to_owned(),
             ),
-            Reply::NullViewer => (200, r#"{"data":{"viewer":null}}"#.to_owned()),
-            Reply::NotWandb(status) => (*status, "Not Implemented".to_owned()),
-            Reply::Silent => {
-                while !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
+            (reply, _) => match reply {
+                Reply::Viewer {
+                    username,
+                    entity,
+                    teams,
+                } => {
+                    let edges: Vec<_> = teams
+                        .iter()
+                        .map(|t| serde_json::json!({"node": {"name": t}}))
+                        .collect();
+                    let viewer = serde_json::json!({"data": {"viewer": {
+                        "id": "VXNlcjox", "entity": entity, "username": username,
+                        "email": format!("{username}@example.com"), "flags": "{}",
+                        "teams": {"edges": edges}
+                    }}});
+                    (200, viewer.to_string())
                 }
-                return;
-            }
+                Reply::Unauthorized => (
+                    401,
+                    r#"{"errors":[{"message":"user is not logged in"}]}"#.to_owned(),
+                ),
+                Reply::NullViewer => (200, r#"{"data":{"viewer":null}}"#.to_owned()),
+                Reply::NotWandb(status) => (*status, "Not Implemented".to_owned()),
+                Reply::Silent => {
+                    while !stop.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    return;
+                }
+                Reply::EntityPerKey(_) => unreachable!("answered above"),
+            },
         };
         let reason = if status == 200 { "OK" } else { "Unauthorized" };
         let response = format!(
