@@ -4,22 +4,9 @@
 //! server told `whoami` or `login --verify`) > the server's default (`switch`, kept in
 //! `profiles.json`, a non-secret pointer) > the unnamed key (profile `default`).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::state_file;
 use crate::resolve::base_url::BaseUrl;
-
-const FILE: &str = "profiles.json";
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Record {
-    /// Server identity -> its default profile.
-    #[serde(default)]
-    defaults: BTreeMap<String, String>,
-}
 
 /// Why a profile was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,25 +58,4 @@ pub fn choose(
     }
 }
 
-/// The server's default profile, when one was set.
-pub fn default_of(url: &BaseUrl) -> Option<String> {
-    state_file::read::<Record>(FILE)
-        .defaults
-        .get(&url.identity())
-        .cloned()
-}
-
-/// Makes `name` the server's default (`None` or `default`: the unnamed key).
-pub fn set_default(url: &BaseUrl, name: Option<&str>) {
-    let identity = url.identity();
-    state_file::change(FILE, |record: &mut Record| match name {
-        None | Some("default") => record.defaults.remove(&identity).is_some(),
-        Some(name) => {
-            record
-                .defaults
-                .insert(identity.clone(), name.to_owned())
-                .as_deref()
-                != Some(name)
-        }
-    });
-}
+pub use crate::store::profile_pointer::{default_of, set_default};

@@ -23,7 +23,10 @@ const LOCATION: &str = "the machine this ssh session came from";
 pub fn admit(request: Request) -> Result<Request, String> {
     match request {
         Request::Hello { .. } | Request::Limit { .. } => Ok(request),
-        Request::Get { url, .. } => Ok(Request::Get { url, netrc: None }),
+        Request::Get { url, .. } => Ok(Request::Get {
+            url: this_machines_default(url),
+            netrc: None,
+        }),
         Request::HelloGet {
             protocol,
             client,
@@ -35,7 +38,7 @@ pub fn admit(request: Request) -> Result<Request, String> {
             protocol,
             client,
             backend_choice,
-            url,
+            url: this_machines_default(url),
             netrc: None,
             keychain_timeout_ms,
         }),
@@ -43,6 +46,22 @@ pub fn admit(request: Request) -> Result<Request, String> {
             "{} is not served on a forwarded socket: it only hands out keys (get); change stored keys on the machine that holds them",
             handler::name(&other)
         )),
+    }
+}
+
+/// A request's URL that names no profile gets this machine's default for that server
+/// (the remote has no say in it: the keys, and their default, are this machine's).
+fn this_machines_default(url: String) -> String {
+    match BaseUrl::from_account(&url) {
+        Ok(parsed) if parsed.profile().is_none() => {
+            match crate::store::profile_pointer::default_of(&parsed) {
+                Some(profile) => parsed
+                    .with_profile(Some(&profile))
+                    .map_or(url, |u| u.wire()),
+                None => url,
+            }
+        }
+        _ => url,
     }
 }
 

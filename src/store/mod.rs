@@ -5,6 +5,7 @@ pub mod backend;
 pub mod kernel_keyring;
 pub mod keychain;
 pub mod netrc;
+pub mod profile_pointer;
 pub mod record;
 
 use std::path::PathBuf;

@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(
         trials![[Need::Keyring, Need::Sdk]; the_sdk_through_the_hook_gets_each_projects_key],
     );
+    all.extend(trials![[Need::Keyring, Need::Sshd, Need::OtherUser]; a_remote_in_wandb_cred_ssh_chooses_among_this_machines_profiles]);
     all.extend(trials![[Need::Keyring, Need::Python]; the_python_api_takes_a_profile]);
     all
 }
@@ -269,4 +270,36 @@ fn the_sdk_through_the_hook_gets_each_projects_key() {
         );
     }
     assert!(!sb.netrc().exists(), "a netrc was written");
+}
+
+/// Inside `wandb-cred ssh`, a remote command that names no profile gets this machine's
+/// default; one that names a profile (WANDB_CRED_PROFILE there) gets that one. A real
+/// sshd on 127.0.0.1.
+fn a_remote_in_wandb_cred_ssh_chooses_among_this_machines_profiles() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let sshd = crate::sshd::Sshd::start(&sb.root, "wandbcredremote11");
+    let (options, destination) = (sshd.options(), sshd.destination());
+    let remote = "wandb-cred get; echo ---; WANDB_CRED_PROFILE=work wandb-cred get";
+    sb.cmd(&crate::forward::ssh_args(&options, &destination, remote))
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{personal}\n---\n{work}\n"));
+    sb.cmd(&["switch", "work"]).run().ok();
+    sb.cmd(&crate::forward::ssh_args(
+        &options,
+        &destination,
+        "wandb-cred get",
+    ))
+    .key_on_stdout()
+    .run()
+    .ok()
+    .stdout_is(&format!("{work}\n"));
 }
