@@ -49,6 +49,10 @@ pub fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<()> {
             "No stored API key for {netloc}; nothing to remove (looked in {}).",
             erased.looked_in.join(" and ")
         ));
+    } else if url.profile().is_some()
+        && super::profiles::default_of(&url).as_deref() == url.profile()
+    {
+        next_default(ctx, &url)?;
     }
     if ctx.env.api_key().is_some() {
         warn("WANDB_API_KEY is still set in this environment; unset it to log out completely.");
@@ -59,6 +63,33 @@ pub fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<()> {
             setting.path.display(),
             setting.line
         ));
+    }
+    Ok(())
+}
+
+/// The default profile was removed: the server's unnamed key, else its first remaining
+/// profile by name, becomes the default, and the user is told which.
+fn next_default(ctx: &Context, removed: &crate::resolve::base_url::BaseUrl) -> anyhow::Result<()> {
+    let identity = removed.identity();
+    let mut left: Vec<Option<String>> = ctx
+        .service()
+        .list(&ctx.netrc_path)?
+        .into_iter()
+        .filter_map(|listed| crate::resolve::base_url::BaseUrl::from_account(&listed.server).ok())
+        .filter(|url| url.identity() == identity)
+        .map(|url| url.profile().map(str::to_owned))
+        .collect();
+    left.sort();
+    left.dedup();
+    let next = left.into_iter().next();
+    super::profiles::set_default(removed, next.as_ref().and_then(|n| n.as_deref()));
+    match next {
+        Some(name) => say(format_args!(
+            "The default profile for {} is now {}.",
+            removed.netloc(),
+            name.as_deref().unwrap_or("default (the unnamed key)")
+        )),
+        None => say(format_args!("{} has no other key.", removed.netloc())),
     }
     Ok(())
 }

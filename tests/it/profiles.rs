@@ -104,6 +104,15 @@ fn two_profiles_for_the_cloud_are_chosen_per_command() {
     sb.cmd(&["logout", "--profile", "personal"]).run().ok();
     assert_eq!(kr.lookup("https://api.wandb.ai#personal"), None);
     assert_eq!(get(&sb, &[], &[]), work);
+    // Removing the default names the next one.
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["logout", "--profile", "work"])
+        .run()
+        .ok()
+        .stderr_has("The default profile for api.wandb.ai is now personal.");
+    assert_eq!(get(&sb, &[], &[]), personal);
     sb.cmd(&["get", "--profile", "bad name"])
         .run()
         .fails(1)
