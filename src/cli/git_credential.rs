@@ -168,6 +168,36 @@ fn username_is_ours(request: &Request) -> bool {
     request.username.as_deref().is_none_or(|u| u == USERNAME)
 }
 
+/// For `get`: a `username=` other than `api` that is a profile's name names that profile.
+fn named_profile(request: &Request) -> Option<&str> {
+    request
+        .username
+        .as_deref()
+        .filter(|u| *u != USERNAME && crate::resolve::base_url::valid_profile(u))
+}
+
+/// The candidates of a `get`: for the profile git's request names (`username=NAME`),
+/// else the one this command would choose (`WANDB_CRED_PROFILE`, the entity, the
+/// server's default).
+fn profile_candidates(ctx: &Context, request: &Request) -> Vec<BaseUrl> {
+    let named = named_profile(request);
+    let as_api = Request {
+        protocol: request.protocol.clone(),
+        host: request.host.clone(),
+        path: request.path.clone(),
+        username: None,
+        password: None,
+    };
+    let plain = if named.is_some() { &as_api } else { request };
+    candidates(plain)
+        .into_iter()
+        .map(|url| {
+            let profile = named.map(str::to_owned).or_else(|| ctx.profile(&url).0);
+            url.clone().with_profile(profile.as_deref()).unwrap_or(url)
+        })
+        .collect()
+}
+
 /// The server URLs git's request could name, least specific last: with
 /// `credential.useHttpPath`, `protocol://host/path` and each shorter path; always
 /// `protocol://host`. Empty when the request is not for an http(s) W&B-style server.
@@ -205,7 +235,7 @@ fn candidates(request: &Request) -> Vec<BaseUrl> {
 /// else, when git sent no path (its default), the one keychain server on that host
 /// whose URL has a path (`https://host/sub`).
 fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known>> {
-    let candidates = candidates(request);
+    let candidates = profile_candidates(ctx, request);
     let Some(host_only) = candidates.last().cloned() else {
         return Ok(None);
     };
@@ -243,7 +273,8 @@ fn known_server(ctx: &Context, request: &Request) -> anyhow::Result<Option<Known
         .list(&ctx.netrc_path)?
         .into_iter()
         .filter(|listed| listed.layer.off_disk() && listed.server.starts_with(&below))
-        .filter_map(|listed| BaseUrl::parse(&listed.server).ok());
+        .filter_map(|listed| BaseUrl::from_account(&listed.server).ok())
+        .filter(|url| url.profile() == host_only.profile());
     match (under_host.next(), under_host.next()) {
         (Some(url), None) => Ok(Some(Known {
             url,

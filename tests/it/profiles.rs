@@ -14,6 +14,7 @@ pub fn tests() -> Vec<Trial> {
         two_profiles_for_the_cloud_are_chosen_per_command,
         concurrent_shells_with_different_profiles_never_see_each_others_key,
         the_workspace_entity_chooses_the_profile,
+        the_git_helper_takes_the_profile_from_the_username,
     ];
     all.extend(trials![
         a_profile_needs_an_off_disk_store_and_netrc_is_left_alone
@@ -311,4 +312,37 @@ fn a_remote_in_wandb_cred_ssh_chooses_among_this_machines_profiles() {
     .run()
     .ok()
     .stdout_is(&format!("{work}\n"));
+}
+
+/// git's `username=` names the profile; `api` (or none) takes the profile the command
+/// would choose. The answer's username stays `api`, as W&B expects.
+fn the_git_helper_takes_the_profile_from_the_username() {
+    let mut sb = Sandbox::new();
+    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    sb.cmd(&["login", "--profile", "personal", &personal])
+        .run()
+        .ok();
+    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let ask = |username: &str, env: &[(&str, &str)]| {
+        let mut run = sb
+            .cmd(&["git-credential", "get"])
+            .stdin(&format!("protocol=https\nhost=api.wandb.ai\n{username}\n"))
+            .key_on_stdout();
+        for (name, value) in env {
+            run = run.env(name, value);
+        }
+        run.run().ok().stdout.clone()
+    };
+    assert_eq!(
+        ask("username=work", &[]),
+        format!("username=api\npassword={work}\n")
+    );
+    assert_eq!(ask("", &[]), format!("username=api\npassword={personal}\n"));
+    assert_eq!(
+        ask("username=api", &[("WANDB_CRED_PROFILE", "work")]),
+        format!("username=api\npassword={work}\n")
+    );
+    assert_eq!(ask("username=nobody", &[]), "");
 }
