@@ -73,6 +73,12 @@ fn two_profiles_for_the_cloud_are_chosen_per_command() {
         .run()
         .ok()
         .stdout_has("Profile:   work (from --profile)");
+    sb.cmd(&["doctor"])
+        .env("WANDB_CRED_PROFILE", "work")
+        .run()
+        .ok()
+        .stdout_has("[ok]      profile    work (from WANDB_CRED_PROFILE)")
+        .stdout_has("account https://api.wandb.ai#work");
     // exec and get --env (what the Python hook runs) follow the same choice.
     sb.cmd(&["exec", "--", "sh", "-c", "echo $WANDB_API_KEY"])
         .env("WANDB_CRED_PROFILE", "work")

@@ -36,6 +36,8 @@ use std::path::PathBuf;
 pub struct DoctorArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// The W&B server URL to check.
     #[arg(long, visible_alias = "base-url", value_name = "URL")]
     pub(super) host: Option<String>,
@@ -52,7 +54,8 @@ pub struct DoctorArgs {
 }
 
 pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
-    let (ctx, broken_settings) = Context::load_lenient(backend)?;
+    let (mut ctx, broken_settings) = Context::load_lenient(backend)?;
+    ctx.profile_flag = args.profile.profile.clone();
     let mut report = Report::default();
     match &broken_settings {
         Some(error) => report.fix(
@@ -71,6 +74,10 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
                 Status::Ok,
                 format!("{url} ({})", source_text(&source)),
             );
+            if let Some(profile) = url.profile() {
+                let (_, why) = ctx.profile(&url);
+                report.add("profile", Status::Ok, format!("{profile} (from {why})"));
+            }
             Some((url, source))
         }
         Err(e) => {
