@@ -55,7 +55,7 @@ pub fn remember(url: &BaseUrl, key: &ApiKey, viewer: &Viewer) {
 /// What the server last said of the key with this masked form for this server URL or
 /// netrc machine, if anything.
 pub fn of(server: &str, masked: &str) -> Option<Identity> {
-    let account = BaseUrl::parse(server).map_or_else(|_| server.to_owned(), |u| u.account());
+    let account = BaseUrl::from_account(server).map_or_else(|_| server.to_owned(), |u| u.account());
     state_file::read::<Record>(FILE)
         .identities
         .into_iter()

@@ -190,6 +190,11 @@ fn the_workspace_entity_chooses_the_profile() {
         .run()
         .ok()
         .stdout_has("Profile:   work (from entity acme-research in the workspace settings)");
+    // list names the entity of the profile the server described.
+    sb.cmd(&["list"])
+        .run()
+        .ok()
+        .stdout_has("(entity acme-research)");
     // Elsewhere the default (the first login) holds.
     assert_eq!(get(&sb, &[], &[]), personal);
     assert_eq!(get(&sb, &[], &[("WANDB_ENTITY", "acme-research")]), work);
