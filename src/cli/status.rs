@@ -173,7 +173,16 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
     } else {
         writeln!(out, "Server:    {url} (from {url_source})")?;
         if let Some(profile) = url.profile() {
-            writeln!(out, "Profile:   {profile} (from {profile_source})")?;
+            // As `hf auth switch` warns: the environment's key wins over any profile.
+            let overridden = if ctx.env.api_key().is_some() {
+                "; WANDB_API_KEY is set and is used instead"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "Profile:   {profile} (from {profile_source}){overridden}"
+            )?;
         }
         match &broken_settings {
             Some(error) => writeln!(

@@ -72,7 +72,15 @@ fn two_profiles_for_the_cloud_are_chosen_per_command() {
     sb.cmd(&["status", "--profile", "work"])
         .run()
         .ok()
-        .stdout_has("Profile:   work (from --profile)");
+        .stdout_has("Profile:   work (from --profile)\n");
+    // WANDB_API_KEY wins over every profile, and status says so.
+    let env_key = sb.key();
+    sb.cmd(&["status", "--profile", "work"])
+        .env("WANDB_API_KEY", &env_key)
+        .run()
+        .ok()
+        .stdout_has("Profile:   work (from --profile); WANDB_API_KEY is set and is used instead")
+        .stdout_has("from the WANDB_API_KEY environment variable");
     sb.cmd(&["doctor"])
         .env("WANDB_CRED_PROFILE", "work")
         .run()
