@@ -300,11 +300,15 @@ mod tests {
         for repeats in [7, 40] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(".netrc");
-            let text = format!(
-                "machine api.wandb.ai\n  login user\n  password wandb_v1_{}\n",
-                "WIPEDCANARY".repeat(repeats)
-            );
-            std::fs::write(&path, &text).unwrap();
+            // Built in place in one wiped buffer: a temporary holding the marker, freed
+            // unwiped before the watch, could be reused and freed again inside it.
+            let mut text = zeroize::Zeroizing::new(String::with_capacity(64 + 11 * repeats));
+            text.push_str("machine api.wandb.ai\n  login user\n  password wandb_v1_");
+            for _ in 0..repeats {
+                text.push_str("WIPEDCANARY");
+            }
+            text.push('\n');
+            std::fs::write(&path, text.as_bytes()).unwrap();
             let url = BaseUrl::parse("https://api.wandb.ai").unwrap();
             let service = LocalService::new(BackendChoice::Netrc, Duration::from_secs(1), false);
             test_alloc::watch(MARKER);
