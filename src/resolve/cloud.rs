@@ -1,6 +1,9 @@
 //! The W&B clouds and their two names (the W&B API host and the CoreWeave Forge host
 //! in front of it), and the form in which host names are compared.
 
+/// The public cloud, and the default when nothing else names a server.
+pub const DEFAULT_BASE_URL: &str = "https://api.wandb.ai";
+
 /// A W&B cloud and its two names: its W&B API host and the CoreWeave Forge host in
 /// front of it (SDK 0.31 `urls.FORGE_HOSTS`). The API is served at the root of
 /// `api` and of `api.<forge>`, and proxied at `https://<forge>/api/wandb`.

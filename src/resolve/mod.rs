@@ -5,3 +5,4 @@ pub mod cloud;
 pub mod credential;
 pub mod precedence;
 pub mod sdk;
+pub mod url_error;
