@@ -132,6 +132,9 @@ fn replace_with_netrc_keys(ctx: &Context, urls: &[BaseUrl]) -> anyhow::Result<()
 fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
     let mut results = Vec::new();
     let home = ctx.env.home.as_deref();
+    let service = ctx.service();
+    // Asked once, and only when a settings file holds a key.
+    let target = std::cell::OnceCell::new();
     for file in [&ctx.settings.workspace, &ctx.settings.system] {
         let Some(setting) = file.get("api_key") else {
             continue;
@@ -144,9 +147,14 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
         let Ok(key) = ApiKey::parse(Zeroizing::new(setting.value.to_owned())) else {
             continue;
         };
-        let (url, _) = ctx.base_url(None)?;
-        let service = ctx.service();
-        let result = match service.get(&url, None)? {
+        let (url, off_disk) = match target.get() {
+            Some(known) => known,
+            None => {
+                let (url, _) = ctx.base_url(None)?;
+                target.get_or_init(|| (url, service.backend().off_disk()))
+            }
+        };
+        let result = match service.get(url, None)? {
             Some(found) if found.key != key => Migrated {
                 url: url.to_string(),
                 ok: false,
@@ -156,7 +164,7 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
                     found.key.masked()
                 ),
             },
-            _ if !service.backend().off_disk() => Migrated {
+            _ if !*off_disk => Migrated {
                 url: url.to_string(),
                 ok: false,
                 message: format!("{place}: there is no keychain or kernel keyring to move it to"),
@@ -164,7 +172,7 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
             found => {
                 let stored = match found {
                     Some(found) => found.location,
-                    None => service.store(&url, &key, &ctx.netrc_path)?.location,
+                    None => service.store(url, &key, &ctx.netrc_path)?.location,
                 };
                 let removed = if keep { false } else { file.remove("api_key")? };
                 let tail = if removed { " Removed the line." } else { "" };
@@ -183,20 +191,20 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
 /// wandb-cred never edits shell files: each line that exports a plaintext key is named,
 /// with what to do.
 fn shell_exports(ctx: &Context) {
+    let exports: Vec<_> = plaintext::find(ctx, false)
+        .into_iter()
+        .filter(|f| matches!(f.kind, plaintext::Kind::Export))
+        .collect();
+    if exports.is_empty() {
+        return;
+    }
+    let url = ctx.base_url(None).ok().map(|(url, _)| url);
     let home = ctx.env.home.as_deref();
-    let kept = ctx
-        .base_url(None)
-        .ok()
-        .and_then(|(url, _)| ctx.service().get(&url, None).ok().flatten())
-        .map(|f| f.key);
-    for finding in plaintext::find(ctx, false) {
-        if matches!(finding.kind, plaintext::Kind::Export) {
-            warn(format_args!(
-                "{} is a plaintext key; {}",
-                finding.describe(home),
-                finding.fix(kept.as_ref() == Some(&finding.key), home)
-            ));
-        }
+    for (finding, fix) in plaintext::with_fixes(ctx, url.as_ref(), exports) {
+        warn(format_args!(
+            "{} is a plaintext key; {fix}",
+            finding.describe(home)
+        ));
     }
 }
 

@@ -122,11 +122,26 @@ pub fn shown(
     if !off_disk {
         return Vec::new();
     }
-    let kept = ctx.service().get(url, None).ok().flatten().map(|f| f.key);
-    let home = ctx.env.home.as_deref();
-    find(ctx, true)
+    let findings = find(ctx, true)
         .into_iter()
         .filter(|f| !(matches!(f.kind, Kind::Netrc(_)) && already == Some(&f.key)))
+        .collect();
+    with_fixes(ctx, Some(url), findings)
+}
+
+/// Each finding with its fix; whether an exported key is stored already is asked of
+/// `url`'s off-disk key (one lookup for them all).
+pub fn with_fixes(
+    ctx: &Context,
+    url: Option<&BaseUrl>,
+    findings: Vec<Finding>,
+) -> Vec<(Finding, String)> {
+    let kept = url
+        .and_then(|url| ctx.service().get(url, None).ok().flatten())
+        .map(|f| f.key);
+    let home = ctx.env.home.as_deref();
+    findings
+        .into_iter()
         .map(|f| {
             let fix = f.fix(kept.as_ref() == Some(&f.key), home);
             (f, fix)

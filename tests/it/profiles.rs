@@ -27,6 +27,19 @@ pub fn tests() -> Vec<Trial> {
     all
 }
 
+/// A sandbox with a private keychain and two profiles for the cloud: `personal` (the
+/// first, so the default) and `work`; their keys.
+pub fn two_profiles() -> (Sandbox, Keyring, String, String) {
+    let mut sb = Sandbox::new();
+    let kr = Keyring::start(&mut sb, Provider::Unlocked);
+    let personal = sb.key();
+    let work = sb.key();
+    for (profile, key) in [("personal", &personal), ("work", &work)] {
+        sb.cmd(&["login", "--profile", profile, key]).run().ok();
+    }
+    (sb, kr, personal, work)
+}
+
 fn get(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut all = vec!["get"];
     all.extend(args);
@@ -225,14 +238,7 @@ fn a_profile_needs_an_off_disk_store_and_netrc_is_left_alone() {
 
 /// `wandb_cred.get_key(profile=...)`, in a venv where `setup-python` put the package.
 fn the_python_api_takes_a_profile() {
-    let mut sb = Sandbox::new();
-    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
-    let personal = sb.key();
-    let work = sb.key();
-    sb.cmd(&["login", "--profile", "personal", &personal])
-        .run()
-        .ok();
-    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let (sb, _kr, personal, work) = two_profiles();
     let (python, _) =
         crate::harness::make_venv(std::path::Path::new("python3"), &sb.root.join("venv"));
     sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
@@ -305,14 +311,7 @@ fn the_sdk_through_the_hook_gets_each_projects_key() {
 /// default; one that names a profile (WANDB_CRED_PROFILE there) gets that one. A real
 /// sshd on 127.0.0.1.
 fn a_remote_in_wandb_cred_ssh_chooses_among_this_machines_profiles() {
-    let mut sb = Sandbox::new();
-    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
-    let personal = sb.key();
-    let work = sb.key();
-    sb.cmd(&["login", "--profile", "personal", &personal])
-        .run()
-        .ok();
-    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let (sb, _kr, personal, work) = two_profiles();
     let sshd = crate::sshd::Sshd::start(&sb.root, "wandbcredremote11");
     let (options, destination) = (sshd.options(), sshd.destination());
     let remote = "wandb-cred get; echo ---; WANDB_CRED_PROFILE=work wandb-cred get";
@@ -336,14 +335,7 @@ fn a_remote_in_wandb_cred_ssh_chooses_among_this_machines_profiles() {
 /// git's `username=` names the profile; `api` (or none) takes the profile the command
 /// would choose. The answer's username stays `api`, as W&B expects.
 fn the_git_helper_takes_the_profile_from_the_username() {
-    let mut sb = Sandbox::new();
-    let _kr = Keyring::start(&mut sb, Provider::Unlocked);
-    let personal = sb.key();
-    let work = sb.key();
-    sb.cmd(&["login", "--profile", "personal", &personal])
-        .run()
-        .ok();
-    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
+    let (sb, _kr, personal, work) = two_profiles();
     let ask = |username: &str, env: &[(&str, &str)]| {
         let mut run = sb
             .cmd(&["git-credential", "get"])

@@ -278,15 +278,8 @@ fn a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old()
 /// Issue 26: `push --profile NAME` sends that profile's key, and the remote keeps it
 /// under the same profile (its default key untouched).
 fn push_profile_copies_that_profiles_key_under_the_same_profile() {
-    let mut sb = Sandbox::new();
-    let _kr = crate::keyring::Keyring::start(&mut sb, crate::keyring::Provider::Unlocked);
+    let (sb, _kr, _personal, work) = crate::profiles::two_profiles();
     let sshd = Sshd::start(&sb.root, "wandbcredremote10");
-    let personal = sb.key();
-    let work = sb.key();
-    sb.cmd(&["login", "--profile", "personal", &personal])
-        .run()
-        .ok();
-    sb.cmd(&["login", "--profile", "work", &work]).run().ok();
     let (options, destination) = (sshd.options(), sshd.destination());
     sb.cmd(&push_args(&options, &["--profile", "work"], &destination))
         .run()
