@@ -77,13 +77,18 @@ fn files_in(dir: &std::path::Path, extension: &str) -> Vec<PathBuf> {
 }
 
 /// Every literal key assigned to `WANDB_API_KEY` in the user's startup files. Files that
-/// cannot be read (absent, not a plain file, too large) are skipped.
+/// cannot be read (absent, not a plain file, too large) are skipped, and so are files
+/// another user could have written (a `.env` in a shared folder): their keys are not
+/// this user's to be told about.
 pub fn find(env: &Environment) -> Vec<Export> {
     let mut found = Vec::new();
     for path in candidates(env) {
         let Ok(Some(text)) = super::atomic::read_text(&path) else {
             continue;
         };
+        if crate::ownership::file(&path).is_some() {
+            continue;
+        }
         for (line, value) in assignments(&text) {
             if let Ok(key) = ApiKey::parse(value) {
                 found.push(Export {

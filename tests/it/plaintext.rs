@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Trial> {
         a_settings_api_key_is_named_and_moved_off_disk,
         login_names_the_key_it_replaced_and_the_arguments_it_ignored,
         the_troubleshooting_page_lists_these_messages,
+        a_dot_env_others_could_have_written_is_not_reported,
         a_key_only_in_the_environment_is_not_logged_in,
     ];
     all.extend(trials![[Need::Keyring, Need::Sdk];
@@ -300,4 +301,33 @@ fn the_troubleshooting_page_lists_these_messages() {
             "docs/troubleshooting.md lacks {words:?}"
         );
     }
+}
+
+/// A project's `.env` below a folder anyone can write to (no sticky bit) holds a key
+/// someone else may have put there: it is not reported as this user's plaintext key
+/// (nor its fix, which would have them store it). The same file in a private folder is.
+/// Failed before: the shared one was listed with "store it first".
+fn a_dot_env_others_could_have_written_is_not_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let (sb, _kr, _key) = keychain_world();
+    let planted = sb.key();
+    let open = sb.root.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let private = sb.root.join("private");
+    for folder in [&open, &private] {
+        std::fs::create_dir_all(folder.join("project")).unwrap();
+        sb.write(
+            &folder.join("project/.env"),
+            &format!("WANDB_API_KEY={planted}\n"),
+        );
+    }
+    let shared = sb.cmd(&["status"]).dir(&open.join("project")).run();
+    shared.ok();
+    assert!(!shared.stdout.contains(".env"), "{}", shared.report());
+    sb.cmd(&["status"])
+        .dir(&private.join("project"))
+        .run()
+        .ok()
+        .stdout_has("project/.env, line 1 (WANDB_API_KEY)");
 }
