@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 
 const DEADLINE: Duration = Duration::from_secs(30);
+/// How long output may pause after the program exited before the transcript is closed.
+const QUIET_AFTER_EXIT: Duration = Duration::from_secs(3);
 
 pub struct Pty {
     master: File,
@@ -131,7 +133,10 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        while let Ok(bytes) = self.output.recv_timeout(Duration::from_millis(200)) {
+        // The reader ends when the last holder of the terminal closes it. A busy machine
+        // may deliver the tail of the output well after the exit, so wait for the end,
+        // bounded by a quiet spell in case something the program started holds it open.
+        while let Ok(bytes) = self.output.recv_timeout(QUIET_AFTER_EXIT) {
             self.transcript.push_str(&String::from_utf8_lossy(&bytes));
         }
         (status, std::mem::take(&mut self.transcript))
