@@ -199,29 +199,41 @@ impl Context {
     /// with the profile this command uses for it ([`Self::profile`]).
     pub fn base_url(&self, flag: Option<&str>) -> anyhow::Result<(BaseUrl, UrlSource)> {
         let (url, source) = self.server(flag)?;
-        let (profile, _) = self.profile(&url);
-        let url = url
+        let (profile, why) = self.profile(&url);
+        let mut url = url
             .with_profile(profile.as_deref())
             .context("cannot use that profile")?;
+        // No profile here, but an entity: a daemon holding another machine's keys (the
+        // forwarded socket of `wandb-cred ssh`) picks that entity's profile among them.
+        if why == super::profiles::Source::Unnamed
+            && let Some((entity, _)) = self.entity()
+        {
+            url = url.with_entity_hint(entity);
+        }
         Ok((url, source))
     }
 
     /// Which profile of `url`'s server this command uses, and why
     /// ([`super::profiles::choose`]).
     pub fn profile(&self, url: &BaseUrl) -> (Option<String>, super::profiles::Source) {
-        let entity = match self.env.var("WANDB_ENTITY") {
+        super::profiles::choose(
+            url,
+            self.profile_flag.as_deref(),
+            self.env.var("WANDB_CRED_PROFILE"),
+            self.entity(),
+        )
+    }
+
+    /// The entity this command works for: `WANDB_ENTITY`, else the workspace settings'
+    /// `entity`, with where it came from.
+    fn entity(&self) -> Option<(&str, &'static str)> {
+        match self.env.var("WANDB_ENTITY") {
             Some(entity) => Some((entity, "WANDB_ENTITY")),
             None => self
                 .settings
                 .workspace_value("entity")
                 .map(|s| (s.value, "the workspace settings")),
-        };
-        super::profiles::choose(
-            url,
-            self.profile_flag.as_deref(),
-            self.env.var("WANDB_CRED_PROFILE"),
-            entity,
-        )
+        }
     }
 
     /// The server alone, by the precedence of [`Self::base_url`].

@@ -8,9 +8,9 @@ use std::io::Write;
 use serde_json::json;
 
 use super::Context;
-use super::identity_record;
 use super::output::say;
 use super::push_record;
+use crate::store::identity_record;
 
 /// List the servers that have stored keys (masked).
 #[derive(Debug, Args)]

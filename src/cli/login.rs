@@ -46,6 +46,7 @@ pub struct LoginArgs {
     #[arg(long)]
     pub(super) relogin: bool,
     /// Check the key with the server before storing it, and show who it belongs to.
+    /// Without --profile, a new key is stored as the profile of its entity.
     #[arg(long)]
     pub(super) verify: bool,
     /// The API key (implies --relogin); `-` reads it from standard input. Arguments are
@@ -67,7 +68,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     } else {
         args.host.as_deref()
     };
-    let (url, url_source) = ctx.base_url(flag)?;
+    let (mut url, url_source) = ctx.base_url(flag)?;
     let http = http_options(ctx)?;
 
     if args.key.len() > 1 {
@@ -121,7 +122,12 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             resolved.key.masked(),
             resolved.source
         ));
-        super::identity_record::remember(&url, &resolved.key, &viewer);
+        if resolved.source.is_new()
+            && let Some(named) = name_by_entity(ctx, &url, viewer.entity.as_deref())
+        {
+            url = named;
+        }
+        crate::store::identity_record::remember(&url, &resolved.key, &viewer);
     }
 
     let mut in_keychain = false;
@@ -156,6 +162,31 @@ fn hook_active(ctx: &Context) -> bool {
     let interpreter = crate::python_env::Interpreter::choose(&ctx.env, None);
     crate::python_env::probe(&interpreter)
         .is_ok_and(|facts| facts.hook.is_some_and(|hook| hook.active))
+}
+
+/// A new key given no profile name (no `--profile`, `WANDB_CRED_PROFILE` or matching
+/// entity) is named by the entity the server said it belongs to: the profile already
+/// holding that entity's key, else a new profile of that name. So a second account's key
+/// never replaces the first's. netrc keeps its one unnamed key.
+fn name_by_entity(ctx: &Context, url: &BaseUrl, entity: Option<&str>) -> Option<BaseUrl> {
+    use super::profiles::Source;
+    let entity = entity.filter(|e| crate::resolve::base_url::valid_profile(e))?;
+    if !matches!(ctx.profile(url).1, Source::Default | Source::Unnamed)
+        || ctx.forwarded_session().is_some()
+        || !ctx.service().backend().off_disk()
+    {
+        return None;
+    }
+    let name = crate::store::identity_record::profile_of_entity(url, entity)
+        .unwrap_or_else(|| entity.to_owned());
+    let named = url.clone().with_profile(Some(&name)).ok()?;
+    if named != *url {
+        say(format_args!(
+            "The key belongs to {entity}: storing it as profile {}; `--profile NAME` names it otherwise.",
+            named.profile().unwrap_or("default")
+        ));
+    }
+    Some(named)
 }
 
 /// The first profile stored for a server with no unnamed key becomes its default.

@@ -11,7 +11,6 @@ pub mod fast;
 mod get;
 mod git_credential;
 mod hook_record;
-mod identity_record;
 mod list;
 mod login;
 mod logout;

@@ -48,7 +48,7 @@ pub fn choose(
         return (Some(name.to_owned()), Source::Env);
     }
     if let Some((entity, from)) = entity
-        && let Some(name) = super::identity_record::profile_of_entity(url, entity)
+        && let Some(name) = crate::store::identity_record::profile_of_entity(url, entity)
     {
         return (Some(name), Source::Entity(entity.to_owned(), from));
     }

@@ -127,10 +127,10 @@ pub fn run(ctx: &Context, args: PushArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let (mut url, _) = ctx.base_url(host.as_deref())?;
-    if profile.is_some() {
-        url = url.with_profile(profile.as_deref())?;
-    }
+    let (url, _) = ctx.base_url(host.as_deref())?;
+    // The profile is this machine's choice (an entity hint is for a remote's requests).
+    let chosen = profile.or_else(|| url.profile().map(str::to_owned));
+    let url = url.with_profile(chosen.as_deref())?;
     let key = key_to_send(ctx, &url)?;
     let copy = Copy {
         destination: line.destination.clone(),

@@ -60,7 +60,7 @@ pub fn all() -> Vec<Copy> {
 pub fn for_server(url: &BaseUrl) -> Vec<Copy> {
     all()
         .into_iter()
-        .filter(|c| c.server == url.wire())
+        .filter(|c| BaseUrl::from_account(&c.server).is_ok_and(|s| s == *url))
         .collect()
 }
 
@@ -73,12 +73,7 @@ pub fn stale(url: &BaseUrl, current: &ApiKey) -> Vec<Copy> {
         .collect()
 }
 
-/// Now, in seconds since 1970.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::config::state_file::now;
 
 /// `2026-12-02 15:04 UTC` (the civil calendar, from days since 1970).
 pub fn date(time: u64) -> String {

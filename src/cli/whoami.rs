@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Context;
 use super::args::StoreArg;
-use super::identity_record;
+use crate::store::identity_record;
 use crate::verify;
 
 /// Ask the server who the API key belongs to: username, default entity, teams.

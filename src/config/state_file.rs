@@ -15,6 +15,13 @@ fn path(name: &str) -> Option<PathBuf> {
     Some(paths::state_dir()?.join(name))
 }
 
+/// Seconds since 1970, UTC, as the records keep time.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The record in `name`, or the default when there is none or it cannot be read.
 pub fn read<T: DeserializeOwned + Default>(name: &str) -> T {
     path(name)

@@ -49,16 +49,21 @@ pub fn admit(request: Request) -> Result<Request, String> {
     }
 }
 
-/// A request's URL that names no profile gets this machine's default for that server
-/// (the remote has no say in it: the keys, and their default, are this machine's).
+/// A request's URL that names no profile gets, among this machine's profiles for that
+/// server, the one whose key belongs to the entity the remote works for (as the server
+/// told `whoami` here), else this machine's default: the same order as a command here,
+/// over this machine's keys and records.
 fn this_machines_default(url: String) -> String {
     match BaseUrl::from_account(&url) {
         Ok(parsed) if parsed.profile().is_none() => {
-            match crate::store::profile_pointer::default_of(&parsed) {
+            let of_entity = parsed.entity_hint().and_then(|entity| {
+                crate::store::identity_record::profile_of_entity(&parsed, entity)
+            });
+            match of_entity.or_else(|| crate::store::profile_pointer::default_of(&parsed)) {
                 Some(profile) => parsed
                     .with_profile(Some(&profile))
                     .map_or(url, |u| u.wire()),
-                None => url,
+                None => parsed.with_profile(None).map_or(url, |u| u.wire()),
             }
         }
         _ => url,

@@ -22,6 +22,10 @@ pub struct BaseUrl {
     /// One of several keys for this server ([`Self::with_profile`]); `None` is the
     /// server's unnamed key, the one every earlier version stored (profile `default`).
     profile: Option<String>,
+    /// With no profile chosen: the entity whose profile the machine holding the keys
+    /// should pick (a remote in `wandb-cred ssh` knows the entity, not the laptop's
+    /// names). Only [`Self::wire`] carries it; it is no part of the account.
+    entity: Option<String>,
 }
 
 impl BaseUrl {
@@ -73,6 +77,7 @@ impl BaseUrl {
             netloc,
             host,
             profile: None,
+            entity: None,
         };
         let lower = canonical_host(parsed.host());
         if let Some(cloud) = CLOUDS.iter().find(|c| lower == c.forge) {
@@ -187,15 +192,32 @@ impl BaseUrl {
             Some(name) if valid_profile(name) => Some(name.to_owned()),
             Some(name) => return Err(UrlError::Profile(UrlText::new(name))),
         };
+        self.entity = None;
         Ok(self)
     }
 
-    /// The URL as a request to the daemon carries it: as written, and `#PROFILE` when a
-    /// profile is chosen (protocol 4; [`Self::from_account`] reads it back).
+    /// With no profile chosen, asks the machine that holds the keys for the profile of
+    /// `entity` ([`Self::entity_hint`]); ignored once a profile is chosen.
+    pub fn with_entity_hint(mut self, entity: &str) -> Self {
+        if self.profile.is_none() && valid_profile(entity) {
+            self.entity = Some(entity.to_owned());
+        }
+        self
+    }
+
+    /// The entity a request with no profile asks for ([`Self::with_entity_hint`]).
+    pub fn entity_hint(&self) -> Option<&str> {
+        self.entity.as_deref()
+    }
+
+    /// The URL as a request to the daemon carries it: as written, `#PROFILE` when a
+    /// profile is chosen, else `#@ENTITY` with an entity hint (protocol 4;
+    /// [`Self::from_account`] reads both back).
     pub fn wire(&self) -> String {
-        match &self.profile {
-            Some(profile) => format!("{}#{profile}", self.url),
-            None => self.url.clone(),
+        match (&self.profile, &self.entity) {
+            (Some(profile), _) => format!("{}#{profile}", self.url),
+            (None, Some(entity)) => format!("{}#@{entity}", self.url),
+            (None, None) => self.url.clone(),
         }
     }
 
@@ -210,7 +232,13 @@ impl BaseUrl {
             Some((url, profile)) if valid_profile(profile) => {
                 Self::parse(url)?.with_profile(Some(profile))
             }
-            _ => Self::parse(account),
+            Some((url, hint)) => match hint.strip_prefix('@') {
+                Some(entity) if valid_profile(entity) => {
+                    Ok(Self::parse(url)?.with_entity_hint(entity))
+                }
+                _ => Self::parse(account),
+            },
+            None => Self::parse(account),
         }
     }
 
@@ -341,147 +369,5 @@ impl fmt::Debug for BaseUrl {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn a_profile_is_its_own_account_and_the_default_is_the_old_one() {
-        let cloud = BaseUrl::default_cloud();
-        let work = cloud.clone().with_profile(Some("work")).unwrap();
-        assert_eq!(work.account(), "https://api.wandb.ai#work");
-        assert_ne!(work, cloud);
-        assert_eq!(cloud.clone().with_profile(Some("default")).unwrap(), cloud);
-        assert_eq!(
-            BaseUrl::from_account("https://api.wandb.ai#work").unwrap(),
-            work
-        );
-        assert_eq!(
-            BaseUrl::from_account("https://api.wandb.ai").unwrap(),
-            cloud
-        );
-        // The Forge name is the same account, profile and all.
-        let forge = BaseUrl::parse("https://api.forge.coreweave.com").unwrap();
-        assert_eq!(forge.with_profile(Some("work")).unwrap(), work);
-        for bad in ["", "a b", "a#b", "é", &"x".repeat(65)] {
-            assert!(cloud.clone().with_profile(Some(bad)).is_err(), "{bad:?}");
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn netloc_is_host_and_port_as_written() {
-        assert_eq!(
-            BaseUrl::parse("http://127.0.0.1:8765/").unwrap().netloc(),
-            "127.0.0.1:8765"
-        );
-        let u = BaseUrl::parse("https://WB.Example.com:8443/sub//").unwrap();
-        assert_eq!(u.as_str(), "https://WB.Example.com:8443/sub");
-        assert_eq!(u.netloc(), "WB.Example.com:8443");
-        assert_eq!(u.host(), "WB.Example.com");
-        assert_eq!(
-            BaseUrl::parse("http://[::1]:80").unwrap().netloc(),
-            "[::1]:80"
-        );
-    }
-
-    #[test]
-    fn refuses_bad_urls_naming_the_rule() {
-        for (bad, want) in [
-            ("ftp://x.example", "http:// or https://"),
-            ("api.example.com", "http:// or https://"),
-            ("https://", "no host"),
-            ("https://:443", "no host"),
-            ("http://h:99999", "port"),
-            ("http://h:x", "port"),
-            ("http://a b", "spaces"),
-        ] {
-            let err = BaseUrl::parse(bad).unwrap_err().to_string();
-            assert!(
-                err.contains(want) && err.contains(bad.trim_end_matches('/')),
-                "{bad}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn wandb_ai_must_be_the_https_api_host() {
-        for bad in ["https://wandb.ai", "https://app.wandb.ai/"] {
-            let err = BaseUrl::parse(bad).unwrap_err().to_string();
-            assert!(err.contains("did you mean https://api.wandb.ai?"), "{err}");
-        }
-        assert_eq!(
-            BaseUrl::parse("http://api.wandb.ai")
-                .unwrap_err()
-                .to_string(),
-            "http is not secure, please use https://api.wandb.ai"
-        );
-        assert!(
-            BaseUrl::parse("https://api.wandb.ai/")
-                .unwrap()
-                .is_default()
-        );
-    }
-
-    #[test]
-    fn host_rules_see_through_case_trailing_dots_and_default_ports() {
-        for bad in [
-            "http://api.wandb.ai.",
-            "http://API.WANDB.AI.",
-            "HTTP://Api.Wandb.Ai.:80/",
-            "http://api.wandb.ai:80",
-            "http://api.wandb.ai.:80",
-        ] {
-            assert!(
-                matches!(BaseUrl::parse(bad), Err(UrlError::Insecure(..))),
-                "{bad} was not refused as insecure: {:?}",
-                BaseUrl::parse(bad)
-            );
-        }
-        for bad in [
-            "https://wandb.ai.",
-            "https://APP.wandb.ai.",
-            "https://Wandb.AI",
-        ] {
-            assert!(
-                matches!(BaseUrl::parse(bad), Err(UrlError::NotApiHost(_))),
-                "{bad}"
-            );
-        }
-        let cloud = BaseUrl::default_cloud();
-        for same in [
-            "https://API.wandb.ai",
-            "https://api.wandb.ai.",
-            "HTTPS://api.wandb.ai:443/",
-        ] {
-            let url = BaseUrl::parse(same).unwrap();
-            assert_eq!(url, cloud, "{same}");
-            assert!(url.is_default(), "{same}");
-        }
-        assert_ne!(BaseUrl::parse("https://api.wandb.ai:8443").unwrap(), cloud);
-        assert_ne!(BaseUrl::parse("https://api.wandb.ai/sub").unwrap(), cloud);
-        let forge = BaseUrl::parse("https://API.forge.coreweave.com.").unwrap();
-        assert_eq!(forge, cloud);
-    }
-
-    #[test]
-    fn a_key_given_as_a_url_is_never_shown() {
-        let key = format!("local-{}", "a1".repeat(20));
-        for text in [key.clone(), format!("wandb_v1_{}", "x".repeat(77))] {
-            let err = BaseUrl::parse(&text).unwrap_err().to_string();
-            assert!(!err.contains(&text), "{err}");
-            assert!(
-                err.contains("looks like an API key") && err.contains("http://"),
-                "{err}"
-            );
-            let debug = format!("{:?}", BaseUrl::parse(&text).unwrap_err());
-            assert!(!debug.contains(&text), "{debug}");
-        }
-    }
-
-    #[test]
-    fn app_url_follows_the_sdk() {
-        let app = |u: &str| BaseUrl::parse(u).unwrap().app_url();
-        assert_eq!(app("https://api.wandb.ai"), "https://wandb.ai");
-        assert_eq!(app("https://api.acme.example"), "https://app.acme.example");
-        assert_eq!(app("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-    }
-}
+#[path = "base_url_tests.rs"]
+mod tests;

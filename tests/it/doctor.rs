@@ -473,7 +473,7 @@ fn human_output_has_a_fix_per_problem() {
 
 /// A Python whose only "wandb" is its package metadata, as an SDK of that version
 /// would leave (doctor reads the version, never imports wandb).
-fn python_with_sdk_version(sb: &Sandbox, version: &str) -> String {
+pub fn python_with_sdk_version(sb: &Sandbox, version: &str) -> String {
     let dir = sb.root.join(format!("venv-{version}"));
     let made = std::process::Command::new("python3")
         .args(["-m", "venv", "--without-pip"])

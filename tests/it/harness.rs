@@ -752,6 +752,16 @@ impl Outcome {
     }
 
     #[track_caller]
+    pub fn stderr_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr has {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    #[track_caller]
     pub fn stdout_has(&self, text: &str) -> &Self {
         assert!(
             self.stdout.contains(text),

@@ -61,6 +61,7 @@ mod packages;
 mod plaintext;
 #[cfg(unix)]
 mod profiles;
+mod profiles_entity;
 #[cfg(unix)]
 mod prompt;
 #[cfg(unix)]
@@ -142,6 +143,7 @@ fn main() -> std::process::ExitCode {
         unlock::tests(),
         whoami::tests(),
         profiles::tests(),
+        profiles_entity::tests(),
     ] {
         trials.extend(more);
     }

@@ -81,6 +81,11 @@ pub(super) fn check_sdk(
             format!("`wandb-cred setup-python{again}` records this wandb-cred"),
         );
     }
+    let upgrade = format!("`{} -m pip install -U wandb`", facts.executable.display());
+    let old_sdk_fix = || match exec_advice(ctx, version, url, key) {
+        Some(exec) => format!("{upgrade}, or {exec}"),
+        None => upgrade.clone(),
+    };
     if hook.is_some() && !version.takes_the_hook() {
         return report.fix(
             "sdk",
@@ -89,10 +94,7 @@ pub(super) fn check_sdk(
                 "{sdk}: the wandb-cred hook supports wandb {} and later, so this SDK gets no key from it{hook_note}",
                 SdkVersion::OLDEST_HOOKED
             ),
-            format!(
-                "`{} -m pip install -U wandb`, or start programs with `wandb-cred exec -- python train.py`",
-                facts.executable.display()
-            ),
+            old_sdk_fix(),
         );
     }
     // The server it uses: the one named (flag, environment, settings), else its default.
@@ -110,6 +112,12 @@ pub(super) fn check_sdk(
         Ok(Some(found)) => found,
         Ok(None) => {
             return match key {
+                Some(_) if !version.takes_the_hook() => report.fix(
+                    "sdk",
+                    Status::Warning,
+                    format!("{sdk} finds no key for {sdk_url} by itself (it does not read the keychain), and the wandb-cred hook supports wandb {} and later", SdkVersion::OLDEST_HOOKED),
+                    old_sdk_fix(),
+                ),
                 Some(_) => report.fix(
                     "sdk",
                     Status::Warning,
@@ -149,11 +157,16 @@ pub(super) fn check_sdk(
         }
     };
     if let Some(why) = version.refuses(sdk_key.expose()) {
+        // A pinned SDK may still take another profile's (legacy) key.
+        let fix = match accepted_profile(ctx, version, url, &sdk_key) {
+            Some(other) => format!("{upgrade}, or {}", exec_with(&other)),
+            None => upgrade,
+        };
         return report.fix(
             "sdk",
             Status::Failed,
             format!("{sdk} refuses the key from {from}: \"{why}\" (wandb_v1_ keys need wandb 0.22.3 or later)"),
-            format!("{} -m pip install -U wandb", facts.executable.display()),
+            fix,
         );
     }
     match key {
@@ -177,6 +190,50 @@ pub(super) fn check_sdk(
             format!("{sdk} finds the key for {sdk_url} in {from}{hook_note}"),
         ),
     }
+}
+
+/// How `wandb-cred exec` gives an SDK too old for the hook a key it accepts: the key
+/// this command uses, else another profile's (a legacy key for an SDK that refuses
+/// `wandb_v1_` keys); `None` when no stored key would do.
+fn exec_advice(
+    ctx: &Context,
+    version: SdkVersion,
+    url: &BaseUrl,
+    key: Option<&Resolved>,
+) -> Option<String> {
+    match key {
+        Some(ours) if version.refuses(ours.key.expose()).is_some() => {
+            accepted_profile(ctx, version, url, &ours.key).map(|other| exec_with(&other))
+        }
+        _ => Some("start programs with `wandb-cred exec -- python train.py`".to_owned()),
+    }
+}
+
+fn exec_with(profile: &str) -> String {
+    format!(
+        "start programs with profile {profile}'s key, which it accepts: `wandb-cred exec --profile {profile} -- python train.py`"
+    )
+}
+
+/// A profile of `url`'s server whose key `version` accepts (not `refused`), by name.
+fn accepted_profile(
+    ctx: &Context,
+    version: SdkVersion,
+    url: &BaseUrl,
+    refused: &ApiKey,
+) -> Option<String> {
+    let service = ctx.service();
+    service
+        .list(&ctx.netrc_path)
+        .ok()?
+        .into_iter()
+        .filter_map(|listed| BaseUrl::from_account(&listed.server).ok())
+        .filter(|other| other.identity() == url.identity())
+        .find_map(|other| {
+            let found = service.get(&other, None).ok()??;
+            (found.key != *refused && version.refuses(found.key.expose()).is_none())
+                .then(|| other.profile().unwrap_or("default").to_owned())
+        })
 }
 
 /// What a W&B SDK of this version would use when it starts with this environment: the

@@ -1,6 +1,8 @@
 //! Who each stored key belongs to, as the server said (`whoami`, `login --verify`):
 //! server, the key's masked fingerprint, username, entity and teams, and when
-//! (`identities.json` in the state folder; no key material). `list` shows the entity.
+//! (`identities.json` in the state folder; no key material). `list` shows the entity;
+//! the profile choice, here and in the daemon for a forwarded request, maps an entity
+//! to the profile whose key it is.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +42,7 @@ pub fn remember(url: &BaseUrl, key: &ApiKey, viewer: &Viewer) {
         username: viewer.username.clone(),
         entity: viewer.entity.clone(),
         teams: viewer.teams.clone(),
-        time: super::push_record::now(),
+        time: state_file::now(),
     };
     state_file::change(FILE, |record: &mut Record| {
         let before = record.identities.clone();
