@@ -23,6 +23,7 @@ use super::plaintext;
 #[command(after_help = "Examples:
   wandb-cred migrate --all
   wandb-cred migrate --host https://wandb.example.com --keep-netrc
+  wandb-cred migrate --profile work  # into the profile work
   wandb-cred migrate --replace     # netrc's newer key replaces the stored one")]
 pub struct MigrateArgs {
     #[command(flatten)]
@@ -35,9 +36,12 @@ pub struct MigrateArgs {
         conflicts_with = "all"
     )]
     pub(super) host: Option<String>,
-    /// Move every netrc entry that holds a W&B key (`login user` and a valid key).
+    /// Move every netrc entry that holds a W&B key (`login user` and a valid key), each
+    /// into its server's default profile.
     #[arg(long)]
     pub(super) all: bool,
+    #[command(flatten)]
+    pub(super) profile: super::args::ProfileArg,
     /// Leave the netrc entries in place (copy instead of move).
     #[arg(long)]
     pub(super) keep_netrc: bool,
@@ -48,6 +52,13 @@ pub struct MigrateArgs {
 }
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
+    if args.all && args.profile.profile.is_some() {
+        return Err(super::Exit {
+            code: 2,
+            message: "--profile names one server's key: use --host, not --all".to_owned(),
+        }
+        .into());
+    }
     let urls = if args.all {
         let (urls, unknown) = every_netrc_server(ctx)?;
         for machine in unknown {
@@ -229,8 +240,12 @@ fn every_netrc_server(ctx: &Context) -> anyhow::Result<(Vec<BaseUrl>, Vec<String
     for machine in ctx.netrc().wandb_machines()? {
         match known.iter().find(|u| u.netrc_names().contains(&machine)) {
             // A cloud's two names are one server, moved once.
-            Some(url) if urls.contains(url) => {}
-            Some(url) => urls.push(url.clone()),
+            Some(url)
+                if urls
+                    .iter()
+                    .any(|u: &BaseUrl| u.identity() == url.identity()) => {}
+            // Into the profile a command would choose (netrc holds the default's key).
+            Some(url) => urls.push(url.clone().with_profile(ctx.profile(url).0.as_deref())?),
             None => unknown.push(machine),
         }
     }

@@ -173,7 +173,8 @@ impl Cli {
             | Command::Get(get::GetArgs { profile, .. })
             | Command::Exec(exec::ExecArgs { profile, .. })
             | Command::Logout(logout::HostArgs { profile, .. })
-            | Command::Whoami(whoami::WhoamiArgs { profile, .. }) => profile.profile.clone(),
+            | Command::Whoami(whoami::WhoamiArgs { profile, .. })
+            | Command::Migrate(migrate::MigrateArgs { profile, .. }) => profile.profile.clone(),
             _ => None,
         }
     }

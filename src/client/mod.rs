@@ -250,7 +250,7 @@ impl KeyService for DaemonService {
         keep_netrc: bool,
     ) -> ServiceResult<Vec<Migrated>> {
         let request = Request::Migrate {
-            urls: urls.iter().map(BaseUrl::to_string).collect(),
+            urls: urls.iter().map(BaseUrl::wire).collect(),
             netrc: path_text(netrc),
             keep_netrc,
         };

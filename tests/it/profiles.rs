@@ -15,6 +15,7 @@ pub fn tests() -> Vec<Trial> {
         concurrent_shells_with_different_profiles_never_see_each_others_key,
         the_workspace_entity_chooses_the_profile,
         the_git_helper_takes_the_profile_from_the_username,
+        migrate_moves_netrc_into_the_profile_a_command_chooses,
     ];
     all.extend(trials![
         a_profile_needs_an_off_disk_store_and_netrc_is_left_alone
@@ -356,4 +357,46 @@ fn the_git_helper_takes_the_profile_from_the_username() {
         format!("username=api\npassword={work}\n")
     );
     assert_eq!(ask("username=nobody", &[]), "");
+}
+
+/// netrc holds the key of the server's default profile (what the SDK reads): `migrate`
+/// moves it into the profile a command would choose, never over a different key
+/// unless `--replace` says so; `--profile` names another.
+fn migrate_moves_netrc_into_the_profile_a_command_chooses() {
+    let (sb, kr, personal, _work) = two_profiles();
+    let sdk_login = |key: &str| {
+        sb.write(
+            &sb.netrc(),
+            &format!("machine api.wandb.ai\n  login user\n  password {key}\n"),
+        );
+    };
+    let newer = sb.key();
+    sdk_login(&newer);
+    // The default (personal) holds another key: nothing moves.
+    sb.cmd(&["migrate"])
+        .run()
+        .fails(1)
+        .stderr_has("already holds a different key");
+    assert!(sb.read(&sb.netrc()).unwrap().contains(&newer));
+    sb.cmd(&["migrate", "--profile", "lab"]).run().ok();
+    assert_eq!(
+        kr.lookup("https://api.wandb.ai#lab").as_deref(),
+        Some(newer.as_str())
+    );
+    assert!(!sb.read(&sb.netrc()).unwrap_or_default().contains(&newer));
+    assert_eq!(get(&sb, &[], &[]), personal);
+    // --all moves each server's key into its default profile, with --replace over it.
+    let again = sb.key();
+    sdk_login(&again);
+    sb.cmd(&["migrate", "--all", "--profile", "lab"])
+        .run()
+        .fails(2)
+        .stderr_has("use --host, not --all");
+    sb.cmd(&["migrate", "--all", "--replace"]).run().ok();
+    assert_eq!(
+        kr.lookup("https://api.wandb.ai#personal").as_deref(),
+        Some(again.as_str())
+    );
+    assert_eq!(kr.lookup("https://api.wandb.ai"), None);
+    assert_eq!(get(&sb, &[], &[]), again);
 }

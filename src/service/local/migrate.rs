@@ -70,9 +70,14 @@ impl LocalService {
             }),
         );
         let locations = locations.join(" and ");
+        // netrc's entry is the server's, whichever profile took its key.
+        let netrc_entry = url
+            .clone()
+            .with_profile(None)
+            .expect("no profile is always valid");
         if keep {
             said.push_str(&format!(" Kept in {locations} (--keep-netrc)."));
-        } else if netrc.delete(url)? {
+        } else if netrc.delete(&netrc_entry)? {
             said.push_str(&format!(" Removed from {locations}."));
         }
         Ok(said)
