@@ -2,6 +2,7 @@
 //! daemon) use; the netrc file is one implementation, the platform keychain another.
 
 pub mod backend;
+pub mod encrypted_file;
 pub mod identity_record;
 pub mod kernel_keyring;
 pub mod keychain;
