@@ -77,6 +77,17 @@ pub enum Request {
     /// The client's bound on every keychain call made for it on this connection, in
     /// milliseconds: the shorter of it and the daemon's own applies. Answered `Done`.
     Limit { keychain_timeout_ms: u32 },
+    /// Opens the encrypted file store with its passphrase (`create`: makes a new, empty
+    /// one where there is none) and keeps its keys in the daemon's memory until `Lock`
+    /// or `lock_after_secs`. Answered `Done`, or `Error { kind: Denied }` for a wrong
+    /// passphrase.
+    Unlock {
+        passphrase: Secret,
+        create: bool,
+        lock_after_secs: Option<u64>,
+    },
+    /// Forgets the encrypted file store's keys. Answered `Done`.
+    Lock,
 }
 
 /// Where a key was found or put.
@@ -86,10 +97,13 @@ pub enum Layer {
     Netrc,
     /// The Linux kernel keyring (protocol 3).
     KernelKeyring,
+    /// The encrypted file store, an age file under the data folder (protocol 5).
+    EncryptedFile,
 }
 
 impl Layer {
-    /// A store that keeps keys off disk (the keychain, the kernel keyring).
+    /// A store that keeps keys off disk, or on disk only encrypted (the keychain, the
+    /// kernel keyring, the encrypted file).
     pub fn off_disk(self) -> bool {
         !matches!(self, Self::Netrc)
     }
@@ -100,6 +114,7 @@ impl Layer {
             Self::Keychain => "keychain",
             Self::Netrc => "netrc",
             Self::KernelKeyring => "kernel-keyring",
+            Self::EncryptedFile => "encrypted-file",
         }
     }
 }

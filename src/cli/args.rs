@@ -9,7 +9,9 @@ use crate::store::backend::BackendChoice;
 #[derive(Debug, Args)]
 pub struct StoreArg {
     /// Where keys are stored: auto (the keychain if one is usable, else the kernel
-    /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring, or netrc.
+    /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring,
+    /// encrypted-file (age, a passphrase; see unlock), or netrc. Default: `backend` in
+    /// `wandb-cred config`, else auto.
     #[arg(long, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", value_parser = BackendParser)]
     pub(super) backend: Option<BackendChoice>,
 }

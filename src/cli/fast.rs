@@ -56,7 +56,16 @@ pub fn serve(args: &[OsString]) -> Outcome {
             Ok(choice) => choice,
             Err(_) => return handover,
         },
-        Err(std::env::VarError::NotPresent) => BackendChoice::Auto,
+        // The user's configuration, as the full program reads it; a broken one is the
+        // full program's to report.
+        Err(std::env::VarError::NotPresent) => match crate::config::user_config::get("backend") {
+            Ok(Some(name)) => match name.parse::<BackendChoice>() {
+                Ok(choice) => choice,
+                Err(_) => return handover,
+            },
+            Ok(None) => BackendChoice::Auto,
+            Err(_) => return handover,
+        },
         Err(std::env::VarError::NotUnicode(_)) => return handover,
     };
     match command {

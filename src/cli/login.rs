@@ -277,10 +277,17 @@ fn store_key(ctx: &Context, url: &BaseUrl, key: &ApiKey) -> anyhow::Result<Layer
         },
     };
     match (stored.layer, &stored.why) {
-        (Layer::Netrc, Some(why)) => say(format_args!(
-            "Stored the API key for {netloc} in {} (plaintext; {why}).",
-            stored.location
-        )),
+        (Layer::Netrc, Some(why)) => {
+            say(format_args!(
+                "Stored the API key for {netloc} in {} (plaintext; {why}).",
+                stored.location
+            ));
+            if ctx.backend_choice == crate::store::backend::BackendChoice::Auto {
+                say(
+                    "To keep keys encrypted here instead (a passphrase, unlocked once per restart): `wandb-cred config backend encrypted-file`, `wandb-cred unlock`, then log in again.",
+                );
+            }
+        }
         (_, Some(lasts)) => say(format_args!(
             "Stored the API key for {netloc} in {}; {lasts}.",
             stored.location

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
 mod args;
+mod configure;
 mod context;
 mod daemon;
 mod daemon_control;
@@ -12,6 +13,7 @@ mod get;
 mod git_credential;
 mod hook_record;
 mod list;
+mod lock;
 mod login;
 mod logout;
 mod lookup;
@@ -29,6 +31,7 @@ mod status;
 mod switch;
 mod uninstall;
 mod unlock;
+mod unlock_file;
 mod whoami;
 
 use std::ffi::OsString;
@@ -69,6 +72,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     List(list::ListArgs),
     Unlock(unlock::UnlockArgs),
+    Lock(lock::LockArgs),
+    Config(configure::ConfigArgs),
     Whoami(whoami::WhoamiArgs),
     Switch(switch::SwitchArgs),
     Daemon(daemon::DaemonArgs),
@@ -136,8 +141,8 @@ pub struct Exit {
 
 impl Cli {
     /// The store chosen with `--backend` (after the command or before it) or
-    /// WANDB_CRED_BACKEND; `auto` otherwise.
-    fn backend(&self) -> BackendChoice {
+    /// WANDB_CRED_BACKEND, else `backend` in the user's configuration; `auto` otherwise.
+    fn backend(&self) -> anyhow::Result<BackendChoice> {
         let after = match &self.command {
             Command::Login(login::LoginArgs { store, .. })
             | Command::Get(get::GetArgs { store, .. })
@@ -150,12 +155,14 @@ impl Cli {
             | Command::Status(status::StatusArgs { store, .. })
             | Command::Doctor(doctor::DoctorArgs { store, .. })
             | Command::List(list::ListArgs { store, .. })
-            | Command::Unlock(unlock::UnlockArgs { store })
+            | Command::Unlock(unlock::UnlockArgs { store, .. })
+            | Command::Lock(lock::LockArgs { store })
             | Command::Whoami(whoami::WhoamiArgs { store, .. })
             | Command::Switch(switch::SwitchArgs { store, .. })
             | Command::Daemon(daemon::DaemonArgs { store, .. })
             | Command::Reload(daemon_control::ReloadArgs { store }) => store.backend,
             Command::SetupGit(_)
+            | Command::Config(_)
             | Command::SetupPython(_)
             | Command::Stop
             | Command::Service(_)
@@ -163,7 +170,14 @@ impl Cli {
             | Command::Completions(_)
             | Command::Man(_) => None,
         };
-        after.or(self.store.backend).unwrap_or_default()
+        match after.or(self.store.backend) {
+            Some(choice) => Ok(choice),
+            // Then the user's configuration (`wandb-cred config backend`), else auto.
+            None => Ok(match crate::config::user_config::get("backend")? {
+                Some(name) => name.parse().map_err(anyhow::Error::msg)?,
+                None => BackendChoice::Auto,
+            }),
+        }
     }
 
     /// `--profile NAME`, on the commands that take one.
@@ -259,7 +273,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// Runs the parsed command. Errors are reported by [`report`] and exit with status 1
 /// (or an [`Exit`]'s own status).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let backend = cli.backend();
+    // Before the configuration is read: it is how a broken one is mended.
+    if let Command::Config(args) = cli.command {
+        return configure::run(args);
+    }
+    let backend = cli.backend()?;
     match cli.command {
         Command::Daemon(args) => return daemon::run(backend, args),
         Command::Completions(args) => return docs::completions(args.shell),
@@ -285,12 +303,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Unlock(args) => unlock::run(&ctx, args),
+        Command::Lock(args) => lock::run(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),
         Command::Switch(args) => switch::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Reload(_) => daemon_control::reload(&ctx),
         Command::Daemon(_)
+        | Command::Config(_)
         | Command::Completions(_)
         | Command::Man(_)
         | Command::GitCredential(_)

@@ -1,6 +1,7 @@
 //! `unlock`: unlocks the keychain from this terminal, for a desktop reached over SSH
 //! (GNOME Keyring takes its password through the Secret Service; macOS has `security
-//! unlock-keychain`). The password is read hidden and never stored.
+//! unlock-keychain`), or, with the encrypted file store, opens it in the daemon
+//! (`unlock_file.rs`). The password is read hidden and never stored.
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -12,21 +13,36 @@ use super::output::say;
 use crate::prompt;
 use crate::store::keychain::{self, Probe};
 
-/// Unlock the keychain from this terminal (GNOME Keyring; macOS: the login Keychain).
+/// Unlock the keychain, or the encrypted file store, from this terminal.
 ///
 /// For a desktop machine reached over SSH, whose keychain locked with the screen: asks
 /// for the keychain's password (hidden) and unlocks it, so `get`, `exec` and the Python
-/// hook work again without a window.
+/// hook work again without a window. With `--backend encrypted-file`: asks for the
+/// store's passphrase and has the daemon serve its keys from memory until `lock`, the
+/// lock timeout, or the daemon stops (the first unlock makes the store).
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred unlock
-  ssh desktop wandb-cred unlock     # needs a terminal: use ssh -t")]
+  ssh -t gpu1 wandb-cred --backend encrypted-file unlock --lock-after 12h
+  wandb-cred --backend encrypted-file unlock - < passphrase-file")]
 pub struct UnlockArgs {
     #[command(flatten)]
     pub(super) store: StoreArg,
+    /// `-`: read the encrypted store's passphrase from standard input (one line).
+    #[arg(value_name = "-", value_parser = ["-"])]
+    pub(super) stdin: Option<String>,
+    /// Lock the encrypted store again after this long, e.g. `12h` or `30m`.
+    #[arg(long, value_name = "DURATION")]
+    pub(super) lock_after: Option<String>,
 }
 
-pub fn run(ctx: &Context, _args: UnlockArgs) -> anyhow::Result<()> {
+pub fn run(ctx: &Context, args: UnlockArgs) -> anyhow::Result<()> {
+    if ctx.backend_choice == crate::store::backend::BackendChoice::EncryptedFile {
+        return super::unlock_file::run(ctx, args.stdin.is_some(), args.lock_after.as_deref());
+    }
+    if args.stdin.is_some() || args.lock_after.is_some() {
+        bail!("`-` and --lock-after are for the encrypted store (--backend encrypted-file)");
+    }
     match keychain::probe(ctx.keychain_timeout, true)? {
         Probe::Ready => {
             say("The keychain is unlocked already.");

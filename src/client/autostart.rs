@@ -19,6 +19,9 @@ const DAEMON_ENV: &[&str] = &[
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",
     "XDG_STATE_HOME",
+    // The configuration (its `backend`) and the encrypted store's file.
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
     "WANDB_CRED_BACKEND",
     "WANDB_CRED_KEYCHAIN_TIMEOUT",
     "WANDB_CRED_IDLE_TIMEOUT",

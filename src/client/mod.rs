@@ -281,6 +281,30 @@ impl KeyService for DaemonService {
         true
     }
 
+    fn unlock(
+        &self,
+        passphrase: &zeroize::Zeroizing<String>,
+        create: bool,
+        lock_after: Option<std::time::Duration>,
+    ) -> ServiceResult<()> {
+        let request = Request::Unlock {
+            passphrase: wandb_cred_proto::Secret(passphrase.clone()),
+            create,
+            lock_after_secs: lock_after.map(|d| d.as_secs().max(1)),
+        };
+        match self.call(&request)? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn lock(&self) -> ServiceResult<bool> {
+        match self.call(&Request::Lock)? {
+            Response::Done => Ok(true),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn reload(&self) -> ServiceResult<()> {
         match self.call(&Request::Reload)? {
             Response::Done => Ok(()),

@@ -14,3 +14,4 @@ pub mod settings;
 pub mod settings_files;
 pub mod shell_files;
 pub mod state_file;
+pub mod user_config;

@@ -28,6 +28,8 @@ pub fn name(request: &Request) -> &'static str {
         Request::Reload => "reload",
         Request::Shutdown => "shutdown",
         Request::Limit { .. } => "limit",
+        Request::Unlock { .. } => "unlock",
+        Request::Lock => "lock",
     }
 }
 
@@ -159,6 +161,19 @@ fn respond(service: &LocalService, request: Request) -> Result<Response, Service
             Response::Migrated {
                 results: service.migrate(&urls, Path::new(&netrc), keep_netrc)?,
             }
+        }
+        Request::Unlock {
+            passphrase,
+            create,
+            lock_after_secs,
+        } => {
+            let lock_after = lock_after_secs.map(Duration::from_secs);
+            service.unlock(&passphrase.0, create, lock_after)?;
+            Response::Done
+        }
+        Request::Lock => {
+            service.lock()?;
+            Response::Done
         }
         Request::Reload => {
             service.reload()?;

@@ -83,7 +83,8 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
-            StoreError::KeychainLocked { .. } => ErrorKind::Locked,
+            StoreError::KeychainLocked { .. } | StoreError::Locked { .. } => ErrorKind::Locked,
+            StoreError::WrongPassphrase { .. } => ErrorKind::Denied,
             StoreError::KeychainTimeout { .. } => ErrorKind::Timeout,
             StoreError::NoKeychain { .. } => ErrorKind::NoBackend,
             StoreError::InvalidKey { .. } => ErrorKind::InvalidKey,
@@ -123,4 +124,20 @@ pub trait KeyService {
     }
     /// Forgets cached keys and looks at the keychain again.
     fn reload(&self) -> ServiceResult<()>;
+    /// Opens the encrypted file store in the daemon ([`crate::store::encrypted_file`]).
+    fn unlock(
+        &self,
+        _passphrase: &zeroize::Zeroizing<String>,
+        _create: bool,
+        _lock_after: Option<std::time::Duration>,
+    ) -> ServiceResult<()> {
+        Err(ServiceError::new(
+            ErrorKind::NoBackend,
+            "the encrypted store is held open by the daemon, and none is running (is WANDB_CRED_NO_DAEMON set?)",
+        ))
+    }
+    /// Closes the encrypted file store; `false` when it was not open.
+    fn lock(&self) -> ServiceResult<bool> {
+        Ok(false)
+    }
 }

@@ -1,4 +1,5 @@
-//! Choosing where `login` keeps keys: `auto | keychain | kernel-keyring | netrc`. The
+//! Choosing where `login` keeps keys: `auto | keychain | kernel-keyring |
+//! encrypted-file | netrc`. The
 //! choice is made once per process with a bounded probe and remembers why, for messages
 //! and `status`. A locked keychain is an error, never a silent downgrade.
 
@@ -6,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::encrypted_file::{self, EncryptedFile};
 use super::kernel_keyring::{self, KernelKeyring};
 use super::keychain::{self, KeychainStore, Probe};
 use super::{SecretStore, StoreError};
@@ -20,13 +22,21 @@ pub enum BackendChoice {
     Keychain,
     /// The Linux kernel keyring or an error.
     KernelKeyring,
+    /// The encrypted file (age, a passphrase), held open by the daemon.
+    EncryptedFile,
     /// netrc only; the keychain is never touched.
     Netrc,
 }
 
 impl BackendChoice {
     /// Every choice, in the order `--help` and completions offer them.
-    pub const ALL: [Self; 4] = [Self::Auto, Self::Keychain, Self::KernelKeyring, Self::Netrc];
+    pub const ALL: [Self; 5] = [
+        Self::Auto,
+        Self::Keychain,
+        Self::KernelKeyring,
+        Self::EncryptedFile,
+        Self::Netrc,
+    ];
 
     /// The name `--backend` and `WANDB_CRED_BACKEND` take.
     pub fn name(self) -> &'static str {
@@ -34,6 +44,7 @@ impl BackendChoice {
             Self::Auto => "auto",
             Self::Keychain => "keychain",
             Self::KernelKeyring => "kernel-keyring",
+            Self::EncryptedFile => "encrypted-file",
             Self::Netrc => "netrc",
         }
     }
@@ -52,7 +63,7 @@ impl FromStr for BackendChoice {
             .find(|choice| choice.name() == wanted)
             .ok_or_else(|| {
                 format!(
-                    "unknown backend {} (expected auto, keychain, kernel-keyring or netrc)",
+                    "unknown backend {} (expected auto, keychain, kernel-keyring, encrypted-file or netrc)",
                     crate::key::quoted_unless_key(s.trim())
                 )
             })
@@ -138,6 +149,12 @@ impl Selection {
                 Probe::Missing(reason) => Err(StoreError::NoKeychain { reason }),
                 Probe::Locked(hint) => Err(StoreError::KeychainLocked { hint }),
             },
+            BackendChoice::EncryptedFile => match encrypted_file::default_path() {
+                Some(path) => Ok(secret(Box::new(EncryptedFile::open(path)), None)),
+                None => Err(StoreError::NoKeychain {
+                    reason: "no data folder for the encrypted file (is HOME set?)".to_owned(),
+                }),
+            },
             BackendChoice::KernelKeyring => match kernel()? {
                 Ok(k) => {
                     // A keychain that is ready without asking is read too.
@@ -190,7 +207,7 @@ mod tests {
             "vault"
                 .parse::<BackendChoice>()
                 .unwrap_err()
-                .contains("auto, keychain, kernel-keyring or netrc")
+                .contains("auto, keychain, kernel-keyring, encrypted-file or netrc")
         );
         assert_eq!("".parse(), Ok(BackendChoice::Auto));
     }

@@ -56,6 +56,14 @@ pub enum StoreError {
         "netrc holds one key per server, the default profile's (the one the W&B SDK reads); profile {profile} needs the keychain or the kernel keyring, and nothing was changed"
     )]
     NetrcProfile { profile: String },
+    #[error("the encrypted store is locked: run `wandb-cred unlock` ({})", path.display())]
+    Locked { path: PathBuf },
+    #[error("the passphrase does not open the encrypted store {}; it stays locked", path.display())]
+    WrongPassphrase { path: PathBuf },
+    #[error("there is no encrypted store at {} yet: `wandb-cred unlock` makes one (it asks for a new passphrase twice)", path.display())]
+    NoEncryptedFile { path: PathBuf },
+    #[error("cannot use the encrypted store {}: {message}", path.display())]
+    Encrypted { path: PathBuf, message: String },
     #[error("the key for {machine} in {location} is not a valid API key: {source}")]
     InvalidKey {
         machine: String,
@@ -139,7 +147,37 @@ impl SecretStore for kernel_keyring::KernelKeyring {
     }
     fn lasts(&self) -> Option<&'static str> {
         Some(
-            "kernel keys last until this machine restarts; to keep the key on disk instead, log in with `--backend netrc` (plaintext)",
+            "kernel keys last until this machine restarts; for keys that survive restarts (encrypted, unlocked after each): `wandb-cred config backend encrypted-file`",
+        )
+    }
+}
+
+impl SecretStore for encrypted_file::EncryptedFile {
+    fn layer(&self) -> wandb_cred_proto::Layer {
+        wandb_cred_proto::Layer::EncryptedFile
+    }
+    fn title(&self) -> &'static str {
+        "the encrypted file"
+    }
+    fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let place = self.set(url, key)?;
+        match self.get(url)? {
+            Some(back) if back.key == *key => Ok(place),
+            _ => Err(StoreError::Encrypted {
+                path: self.path().to_owned(),
+                message: "the key did not read back as written".to_owned(),
+            }),
+        }
+    }
+    fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        encrypted_file::EncryptedFile::list(self)
+    }
+    fn location(&self, _url: &BaseUrl) -> String {
+        self.describe()
+    }
+    fn lasts(&self) -> Option<&'static str> {
+        Some(
+            "it is encrypted on disk and survives restarts; after one, `wandb-cred unlock` opens it again",
         )
     }
 }

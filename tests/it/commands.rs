@@ -204,7 +204,7 @@ fn usage_errors_exit_2() {
     sb.cmd(&["completions", "bash"])
         .run()
         .ok()
-        .stdout_has("auto keychain kernel-keyring netrc");
+        .stdout_has("auto keychain kernel-keyring encrypted-file netrc");
     sb.cmd(&["--help"]).run().ok().stdout_has("login");
     sb.cmd(&["login", "--help"])
         .run()

@@ -48,6 +48,8 @@ pub enum Need {
     Sshd,
     /// systemd itself, run as a user manager for a throwaway user (Debian: systemd).
     SystemdUser,
+    /// The age program (Debian: age), to open the encrypted store's file independently.
+    Age,
     /// The wheel, sdist and .deb tests/packages.sh builds (`WANDB_CRED_TEST_PACKAGES`).
     Packages,
     /// Root and dpkg, to install the .deb (never over an installed wandb-cred package).
@@ -94,6 +96,7 @@ impl Need {
             Need::SystemdUser => crate::service::systemd_user_missing(),
             Need::Packages => crate::packages::packages_missing(),
             Need::Deb => crate::packages::deb_missing(),
+            Need::Age => tools_missing(&["age"], "Debian: age"),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

@@ -57,7 +57,7 @@ fn headless_login_keeps_the_key_in_the_kernel_keyring_and_no_file() {
         .run()
         .ok()
         .stderr_has(&format!(
-            "Stored the API key for api.wandb.ai in the kernel keyring (user keyring, key {ACCOUNT}); kernel keys last until this machine restarts; to keep the key on disk instead, log in with `--backend netrc` (plaintext)."
+            "Stored the API key for api.wandb.ai in the kernel keyring (user keyring, key {ACCOUNT}); kernel keys last until this machine restarts; for keys that survive restarts (encrypted, unlocked after each): `wandb-cred config backend encrypted-file`."
         ));
     assert_eq!(kernel_key(&sb, ACCOUNT).as_deref(), Some(key.as_str()));
     // Readable by the owner and the possessor only.

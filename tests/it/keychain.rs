@@ -496,7 +496,7 @@ fn bad_backend_value_is_a_usage_error() {
     sb.cmd(&["status", "--backend", "vault"])
         .run()
         .fails(2)
-        .stderr_has("auto, keychain, kernel-keyring or netrc");
+        .stderr_has("auto, keychain, kernel-keyring, encrypted-file or netrc");
     sb.cmd(&["status"])
         .env("WANDB_CRED_BACKEND", "vault")
         .run()

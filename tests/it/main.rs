@@ -30,6 +30,8 @@ mod docs;
 #[cfg(unix)]
 mod doctor;
 #[cfg(unix)]
+mod encrypted;
+#[cfg(unix)]
 mod exec;
 #[cfg(unix)]
 mod foreign;
@@ -59,7 +61,6 @@ mod manual;
 mod packages;
 #[cfg(unix)]
 mod plaintext;
-#[cfg(unix)]
 mod profiles;
 mod profiles_entity;
 #[cfg(unix)]
@@ -143,6 +144,7 @@ fn main() -> std::process::ExitCode {
         unlock::tests(),
         whoami::tests(),
         profiles::tests(),
+        encrypted::tests(),
         profiles_entity::tests(),
     ] {
         trials.extend(more);

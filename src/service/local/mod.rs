@@ -179,10 +179,13 @@ impl LocalService {
     /// The key in the off-disk stores (the chosen one, then the other this machine
     /// has), from the cache when it is fresh.
     fn keychain_get(&self, selection: &Selection, url: &BaseUrl) -> ServiceResult<Option<Found>> {
-        if selection.store().is_none() {
+        let Some(primary) = selection.store() else {
             return Ok(None);
-        }
-        if let Some(cached) = self.caches.keychain_answer(url) {
+        };
+        // The encrypted file is in memory already, and its answers must stop the moment
+        // it locks (its timeout) or another machine changes it: never cached.
+        let cache = primary.layer() != Layer::EncryptedFile;
+        if cache && let Some(cached) = self.caches.keychain_answer(url) {
             return Ok(cached);
         }
         let mut answer = None;
@@ -196,7 +199,9 @@ impl LocalService {
                 break;
             }
         }
-        self.caches.remember(url, answer.as_ref());
+        if cache {
+            self.caches.remember(url, answer.as_ref());
+        }
         Ok(answer)
     }
 
@@ -410,8 +415,12 @@ impl KeyService for LocalService {
                         .as_ref()
                         .map(|o| format!("; also read: {}", o.describe()))
                         .unwrap_or_default();
-                    let ready = match k.name() {
-                        "keychain" => "unlocked and ready",
+                    let ready = match k.layer() {
+                        Layer::Keychain => "unlocked and ready",
+                        // Open or not is the daemon's state: a lookup says which.
+                        Layer::EncryptedFile => {
+                            "age-encrypted with a passphrase; the daemon serves it once `wandb-cred unlock` opened it"
+                        }
                         _ => {
                             "no keychain, so the kernel keyring; keys last until the machine restarts"
                         }
@@ -444,5 +453,33 @@ impl KeyService for LocalService {
         *lock(&self.selection) = None;
         self.caches.clear();
         Ok(())
+    }
+
+    fn unlock(
+        &self,
+        passphrase: &zeroize::Zeroizing<String>,
+        create: bool,
+        lock_after: Option<Duration>,
+    ) -> ServiceResult<()> {
+        let path = crate::store::encrypted_file::default_path().ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::NoBackend,
+                "no data folder for the encrypted file (is HOME set?)",
+            )
+        })?;
+        let _writing = lock(&self.writes);
+        let count =
+            crate::store::encrypted_file::unlock(&path, passphrase.as_bytes(), create, lock_after)?;
+        // Keys looked up while it was locked are looked up again.
+        self.caches.clear();
+        tracing::info!(keys = count, "unlocked the encrypted store");
+        Ok(())
+    }
+
+    fn lock(&self) -> ServiceResult<bool> {
+        let was = crate::store::encrypted_file::lock();
+        self.caches.clear();
+        tracing::info!(was_unlocked = was, "locked the encrypted store");
+        Ok(was)
     }
 }

@@ -307,6 +307,46 @@ fn open_in_place<'a>(key: &[u8; 32], nonce: [u8; 12], data: &'a mut [u8]) -> Opt
         .ok()
 }
 
+const BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
+const END: &str = "-----END AGE ENCRYPTED FILE-----";
+
+/// The file in age's ASCII armor (PEM-like, base64 lines of 64 columns), which `age -d`
+/// reads as it is: a text file the store edits like its others.
+pub fn armor(file: &[u8]) -> Zeroizing<String> {
+    let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(file));
+    let mut out = Zeroizing::new(String::with_capacity(
+        encoded.len() + encoded.len() / 64 + 80,
+    ));
+    out.push_str(BEGIN);
+    out.push('\n');
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(END);
+    out.push('\n');
+    out
+}
+
+/// The file inside age's ASCII armor.
+pub fn unarmor(text: &str) -> Result<Vec<u8>, AgeError> {
+    let body = text
+        .trim()
+        .strip_prefix(BEGIN)
+        .and_then(|rest| rest.strip_suffix(END))
+        .ok_or(AgeError::Format("no BEGIN/END AGE ENCRYPTED FILE lines"))?;
+    let lines: Vec<&str> = body.trim_matches('\n').split('\n').collect();
+    let (last, full) = lines
+        .split_last()
+        .ok_or(AgeError::Format("an empty armor"))?;
+    if full.iter().any(|l| l.len() != 64) || last.len() > 64 {
+        return Err(AgeError::Format("armor lines of the wrong length"));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(lines.concat())
+        .map_err(|_| AgeError::Format("bad base64 in the armor"))
+}
+
 #[cfg(test)]
 #[path = "age_tests.rs"]
 mod tests;

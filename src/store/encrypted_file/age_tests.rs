@@ -95,3 +95,18 @@ fn work_factors_and_recipients_it_does_not_take_are_named() {
     ));
     assert!(matches!(decrypt(b"hello", b"pw"), Err(AgeError::Format(_))));
 }
+
+#[test]
+fn the_armor_round_trips_and_is_strict() {
+    let sealed = Sealed::new(b"pw", FAST).unwrap();
+    for size in [0, 10, 47, 48, 49, 200] {
+        let file = sealed.encrypt(&vec![7u8; size]).unwrap();
+        let text = armor(&file);
+        assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+        assert!(text.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+        assert_eq!(unarmor(&text).unwrap(), file);
+    }
+    let text = armor(&sealed.encrypt(b"x").unwrap());
+    assert!(unarmor(&text.replacen('\n', "\n\n", 2)).is_err());
+    assert!(unarmor("hello").is_err());
+}

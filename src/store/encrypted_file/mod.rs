@@ -1,5 +1,317 @@
-//! The encrypted file store (`--backend encrypted-file`): keys in one file under the
-//! data folder, in the age format with a passphrase, so the standard `age` tool opens
-//! it. [`age`] is the format.
+//! The encrypted file store (`--backend encrypted-file`): every key in one file,
+//! `keys.age` under wandb-cred's data folder, encrypted with a passphrase in the age
+//! format ([`age`], ASCII-armored), so the standard `age -d` opens it. The daemon holds
+//! it unlocked: `unlock` gives it the passphrase once, it keeps the file key and the
+//! decrypted keys (in locked memory) until `lock` or the lock timeout, and serves keys
+//! from memory. While locked, every read and write fails with [`StoreError::Locked`].
+//!
+//! Inside the file, after a first line naming the format, one line per key: its account
+//! ([`BaseUrl::account`]) and the key, separated by a space. Another machine sharing the
+//! home (NFS) writes under the same file key: a changed file is read again on the next
+//! lookup.
 
 pub mod age;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+use zeroize::Zeroizing;
+
+use super::{Store, StoreError, StoredKey};
+use crate::config::atomic;
+use crate::key::ApiKey;
+use crate::locked::LockedText;
+use crate::resolve::base_url::BaseUrl;
+
+/// The first line of the decrypted file.
+const FORMAT: &str = "wandb-cred keys 1";
+/// The file's name in the data folder.
+pub const FILE_NAME: &str = "keys.age";
+
+/// The file, in wandb-cred's data folder: `$XDG_DATA_HOME/wandb-cred/keys.age`, else
+/// `~/.local/share/wandb-cred/keys.age` (the platform's data folder elsewhere).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("wandb-cred").join(FILE_NAME))
+}
+
+/// What an unlocked store holds, in this process only.
+struct Unlocked {
+    path: PathBuf,
+    sealed: age::Sealed,
+    /// The decrypted file, in locked memory.
+    text: LockedText,
+    /// The file as last read or written, to notice another writer.
+    stamp: Option<(SystemTime, u64)>,
+    lock_at: Option<Instant>,
+}
+
+static UNLOCKED: Mutex<Option<Unlocked>> = Mutex::new(None);
+
+fn unlocked() -> std::sync::MutexGuard<'static, Option<Unlocked>> {
+    UNLOCKED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+fn locked_error(path: &Path) -> StoreError {
+    StoreError::Locked {
+        path: path.to_owned(),
+    }
+}
+
+fn file_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Encrypted {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Opens the store at `path` with `passphrase` and keeps it open in this process (the
+/// daemon) until [`lock`] or `lock_after`. `create`: where there is no file yet, make
+/// an empty one under this passphrase. Returns how many keys it holds.
+pub fn unlock(
+    path: &Path,
+    passphrase: &[u8],
+    create: bool,
+    lock_after: Option<std::time::Duration>,
+) -> Result<usize, StoreError> {
+    let armored = atomic::read_own_text(path)?;
+    let (sealed, text) = match armored {
+        Some(armored) => {
+            let file = age::unarmor(&armored).map_err(|e| file_error(path, e))?;
+            let (plain, sealed) = age::decrypt(&file, passphrase).map_err(|e| match e {
+                age::AgeError::WrongPassphrase => StoreError::WrongPassphrase {
+                    path: path.to_owned(),
+                },
+                other => file_error(path, other),
+            })?;
+            let text = std::str::from_utf8(&plain)
+                .map_err(|_| file_error(path, "its contents are not text"))?;
+            parse(path, text)?;
+            (sealed, LockedText::new(text))
+        }
+        None if create => {
+            let sealed =
+                age::Sealed::new(passphrase, age::LOG_N).map_err(|e| file_error(path, e))?;
+            let text = format!("{FORMAT}\n");
+            write(path, &sealed, &text, None)?;
+            (sealed, LockedText::new(&text))
+        }
+        None => {
+            return Err(StoreError::NoEncryptedFile {
+                path: path.to_owned(),
+            });
+        }
+    };
+    let count = parse(path, text.as_str())?.len();
+    *unlocked() = Some(Unlocked {
+        path: path.to_owned(),
+        sealed,
+        text,
+        stamp: stamp(path),
+        lock_at: lock_after.map(|after| Instant::now() + after),
+    });
+    Ok(count)
+}
+
+/// Forgets the keys and the file key. `false` when the store was locked already.
+pub fn lock() -> bool {
+    unlocked().take().is_some()
+}
+
+/// Whether the store at `path` is unlocked in this process (and not past its timeout).
+pub fn is_unlocked(path: &Path) -> bool {
+    with_unlocked(path, |_| Ok(())).is_ok()
+}
+
+/// Runs `f` on the unlocked store, read again first when the file changed; locks it
+/// when its time is up.
+fn with_unlocked<T>(
+    path: &Path,
+    f: impl FnOnce(&mut Unlocked) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut guard = unlocked();
+    if guard
+        .as_ref()
+        .is_some_and(|u| u.lock_at.is_some_and(|at| Instant::now() >= at))
+    {
+        tracing::info!("the encrypted store's lock timeout passed; locked it");
+        *guard = None;
+    }
+    let state = guard
+        .as_mut()
+        .filter(|u| u.path == path)
+        .ok_or_else(|| locked_error(path))?;
+    let now = stamp(path);
+    if now != state.stamp {
+        let armored = atomic::read_own_text(path)?.ok_or_else(|| {
+            file_error(
+                path,
+                "it was removed while unlocked; run `wandb-cred unlock` to make a new one",
+            )
+        })?;
+        let file = age::unarmor(&armored).map_err(|e| file_error(path, e))?;
+        let plain = state
+            .sealed
+            .reopen(&file)
+            .map_err(|e| file_error(path, e))?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| file_error(path, "its contents are not text"))?;
+        parse(path, text)?;
+        state.text = LockedText::new(text);
+        state.stamp = now;
+    }
+    f(state)
+}
+
+/// The keys in a decrypted file, by account, in order.
+fn parse<'t>(path: &Path, text: &'t str) -> Result<Vec<(&'t str, &'t str)>, StoreError> {
+    let mut lines = text.lines();
+    if lines.next() != Some(FORMAT) {
+        return Err(file_error(
+            path,
+            format!("its first line is not `{FORMAT}`"),
+        ));
+    }
+    lines
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            line.split_once(' ').ok_or_else(|| {
+                file_error(
+                    path,
+                    format!("line {} of its contents is not `ACCOUNT KEY`", i + 2),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Writes the file with `text` as its contents, atomically and 0600. `expected`: the
+/// stamp the file must still have (another writer's change is read, not overwritten).
+fn write(
+    path: &Path,
+    sealed: &age::Sealed,
+    text: &str,
+    expected: Option<Option<(SystemTime, u64)>>,
+) -> Result<(), StoreError> {
+    let file = sealed
+        .encrypt(text.as_bytes())
+        .map_err(|e| file_error(path, e))?;
+    let armored = age::armor(&file);
+    atomic::update(path, |current| {
+        if let Some(expected) = expected
+            && stamp(path) != expected
+            && !current.is_empty()
+        {
+            return Err(file_error(
+                path,
+                "another writer changed it meanwhile; nothing was changed, try again",
+            ));
+        }
+        Ok::<_, StoreError>(Some((armored.clone(), ())))
+    })?;
+    Ok(())
+}
+
+/// The store at one path, served from the unlocked state of this process.
+pub struct EncryptedFile {
+    path: PathBuf,
+}
+
+impl EncryptedFile {
+    pub fn open(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every key: its account and key.
+    pub fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        with_unlocked(&self.path, |state| {
+            parse(&self.path, state.text.as_str())?
+                .into_iter()
+                .map(|(account, key)| {
+                    let key = ApiKey::parse(Zeroizing::new(key.to_owned())).map_err(|source| {
+                        StoreError::InvalidKey {
+                            machine: account.to_owned(),
+                            location: self.path.display().to_string(),
+                            source,
+                        }
+                    })?;
+                    Ok((account.to_owned(), key))
+                })
+                .collect()
+        })
+    }
+
+    /// Changes the contents: `edit` gets the lines other than `account`'s and returns
+    /// whether to add `account`'s new key.
+    fn change(&self, account: &str, key: Option<&ApiKey>) -> Result<bool, StoreError> {
+        with_unlocked(&self.path, |state| {
+            let lines = parse(&self.path, state.text.as_str())?;
+            let had = lines.iter().any(|(a, _)| *a == account);
+            let mut text = Zeroizing::new(format!("{FORMAT}\n"));
+            for (a, k) in lines.iter().filter(|(a, _)| *a != account) {
+                text.push_str(a);
+                text.push(' ');
+                text.push_str(k);
+                text.push('\n');
+            }
+            if let Some(key) = key {
+                text.push_str(account);
+                text.push(' ');
+                text.push_str(key.expose());
+                text.push('\n');
+            } else if !had {
+                return Ok(false);
+            }
+            write(&self.path, &state.sealed, &text, Some(state.stamp))?;
+            state.text = LockedText::new(&text);
+            state.stamp = stamp(&self.path);
+            Ok(had)
+        })
+    }
+}
+
+impl Store for EncryptedFile {
+    fn describe(&self) -> String {
+        format!("the encrypted file {}", self.path.display())
+    }
+
+    fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        let account = url.account();
+        with_unlocked(&self.path, |state| {
+            let lines = parse(&self.path, state.text.as_str())?;
+            let Some((_, key)) = lines.into_iter().find(|(a, _)| *a == account) else {
+                return Ok(None);
+            };
+            let key = ApiKey::parse(Zeroizing::new(key.to_owned())).map_err(|source| {
+                StoreError::InvalidKey {
+                    machine: account.clone(),
+                    location: self.path.display().to_string(),
+                    source,
+                }
+            })?;
+            Ok(Some(StoredKey {
+                key,
+                location: self.describe(),
+            }))
+        })
+    }
+
+    fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        self.change(&url.account(), Some(key))?;
+        Ok(self.describe())
+    }
+
+    fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
+        self.change(&url.account(), None)
+    }
+}

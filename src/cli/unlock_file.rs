@@ -1,0 +1,93 @@
+//! `unlock` for the encrypted file store: reads the passphrase (hidden prompt, or one
+//! line of standard input with `-`) and hands it to the daemon, which opens the file and
+//! serves its keys from memory. With no file yet, a new passphrase is asked twice and
+//! an empty store made. The passphrase is never in argv, the environment or a log.
+
+use anyhow::{Context as _, bail};
+use zeroize::Zeroizing;
+
+use super::Context;
+use super::output::say;
+use crate::prompt;
+use crate::store::encrypted_file;
+
+/// The longest passphrase read from standard input.
+const MAX_PASSPHRASE: usize = 4096;
+
+pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow::Result<()> {
+    let after = lock_after
+        .map(crate::duration::parse)
+        .transpose()
+        .map_err(|e| super::Exit {
+            code: 2,
+            message: format!("--lock-after: {e}"),
+        })?;
+    let path = encrypted_file::default_path()
+        .context("no data folder for the encrypted file (is HOME set?)")?;
+    if !ctx.service().is_daemon() {
+        bail!(
+            "the encrypted store is held open by the daemon, and this command runs without one (WANDB_CRED_NO_DAEMON?)"
+        );
+    }
+    let create = !path.exists();
+    let passphrase = if from_stdin {
+        read_stdin()?
+    } else {
+        if !prompt::available(&ctx.env) {
+            bail!(
+                "unlock asks for the passphrase and needs a terminal for that (over SSH: `ssh -t HOST wandb-cred unlock`; in a script: `wandb-cred unlock -` with the passphrase on standard input)"
+            );
+        }
+        ask(create)?
+    };
+    if passphrase.is_empty() {
+        bail!("the passphrase is empty; nothing was unlocked");
+    }
+    ctx.service().unlock(&passphrase, create, after)?;
+    match (create, lock_after) {
+        (true, _) => say(format_args!(
+            "Made the encrypted store {} and unlocked it; `wandb-cred login` stores keys there.",
+            path.display()
+        )),
+        (false, Some(after)) => say(format_args!(
+            "Unlocked the encrypted store {} for {after}; `wandb-cred lock` locks it sooner.",
+            path.display(),
+        )),
+        (false, None) => say(format_args!(
+            "Unlocked the encrypted store {} until `wandb-cred lock` or the daemon stops.",
+            path.display()
+        )),
+    }
+    Ok(())
+}
+
+fn ask(create: bool) -> anyhow::Result<Zeroizing<String>> {
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .context("cannot read the passphrase from the terminal")
+    };
+    if !create {
+        return read("wandb-cred: Passphrase of the encrypted store: ");
+    }
+    let first = read("wandb-cred: New passphrase for the encrypted store: ")?;
+    let again = read("wandb-cred: The same passphrase again: ")?;
+    if *first != *again {
+        bail!("the two passphrases differ; nothing was made");
+    }
+    Ok(first)
+}
+
+/// One line of standard input, without its line ending.
+fn read_stdin() -> anyhow::Result<Zeroizing<String>> {
+    let mut input = std::io::BufReader::new(crate::secret_input::stdin());
+    let mut line = Zeroizing::new(Vec::new());
+    crate::secret_input::read_line(&mut input, MAX_PASSPHRASE, &mut line)
+        .context("cannot read the passphrase from standard input")?;
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    let text =
+        std::str::from_utf8(&line).context("the passphrase on standard input is not UTF-8")?;
+    Ok(Zeroizing::new(text.to_owned()))
+}

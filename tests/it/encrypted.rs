@@ -1,0 +1,259 @@
+//! The encrypted file store (issue 27, first part): unlocked once through the daemon,
+//! served from memory, locked on request, after its timeout and when the daemon stops;
+//! the file is age's format, opened by the real `age` program and made by it.
+
+use std::path::PathBuf;
+
+use libtest_mimic::Trial;
+
+use crate::harness::{Need, Sandbox};
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    let mut all = trials![[Need::Age];
+        unlock_login_get_lock_and_the_file_is_ages,
+        a_store_made_by_age_is_opened_and_a_wrong_passphrase_changes_nothing,
+    ];
+    all.extend(trials![
+        the_lock_timeout_and_a_daemon_restart_lock_it,
+        the_store_is_chosen_once_with_config,
+        without_any_key_store_login_names_the_encrypted_store,
+    ]);
+    all.extend(trials![[Need::OtherUser]; a_configuration_another_user_wrote_is_ignored]);
+    all
+}
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn store_sandbox() -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.set_env("WANDB_CRED_BACKEND", "encrypted-file");
+    // The passphrase must never show in any output either.
+    sb.secret(PASSPHRASE.to_owned());
+    sb
+}
+
+fn store_file(sb: &Sandbox) -> PathBuf {
+    sb.home.join(".local/share/wandb-cred/keys.age")
+}
+
+/// Runs the real `age` on a terminal (it reads passphrases only from one), typing
+/// `passphrase` at each prompt; its transcript.
+fn age_with_passphrase(args: &[&str], passphrase: &str, prompts: usize) -> String {
+    let mut command = std::process::Command::new("age");
+    command.args(args);
+    let mut pty = crate::pty::Pty::spawn(command);
+    let mut at = 0;
+    for _ in 0..prompts {
+        at = pty.expect_from(at, "passphrase");
+        pty.wait_for_hidden_input();
+        pty.type_line(passphrase);
+    }
+    let (status, transcript) = pty.finish();
+    assert!(status.success(), "age {args:?}: {transcript}");
+    transcript
+}
+
+fn unlock(sb: &Sandbox, passphrase: &str) -> crate::harness::Outcome {
+    sb.cmd(&["unlock", "-"])
+        .stdin(&format!("{passphrase}\n"))
+        .run()
+}
+
+fn unlock_login_get_lock_and_the_file_is_ages() {
+    let sb = store_sandbox();
+    let key = sb.key();
+    // Locked (no store yet): a reader says what to do.
+    sb.cmd(&["login", &key])
+        .run()
+        .fails(1)
+        .stderr_has("wandb-cred unlock");
+    unlock(&sb, PASSPHRASE)
+        .ok()
+        .stderr_has("Made the encrypted store");
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("in the encrypted file")
+        .stderr_has("survives restarts");
+    sb.get_gives(&key);
+    let file = store_file(&sb);
+    let text = sb.read(&file).unwrap();
+    assert!(
+        text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"),
+        "{text}"
+    );
+    assert!(!text.contains(&key));
+    assert_eq!(crate::harness::mode(&file), 0o600);
+    sb.cmd(&["list"]).run().ok().stdout_has("encrypted-file");
+    // The real age opens it with the passphrase alone.
+    let out = sb.root.join("opened.txt");
+    age_with_passphrase(
+        &["-d", "-o", out.to_str().unwrap(), file.to_str().unwrap()],
+        PASSPHRASE,
+        1,
+    );
+    let opened = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        opened,
+        format!("wandb-cred keys 1\nhttps://api.wandb.ai {key}\n")
+    );
+    std::fs::remove_file(&out).unwrap();
+    // Locked: every reader says so, and the key is not handed out.
+    sb.cmd(&["lock"])
+        .run()
+        .ok()
+        .stderr_has("Locked the encrypted store");
+    let out = sb.cmd(&["get"]).key_on_stdout().run();
+    out.fails(1)
+        .stderr_has("the encrypted store is locked: run `wandb-cred unlock`");
+    assert!(!out.stdout.contains(&key));
+    unlock(&sb, PASSPHRASE).ok();
+    sb.get_gives(&key);
+    sb.cmd(&["logout"]).run().ok();
+    sb.cmd(&["get"]).run().fails(1);
+}
+
+fn a_store_made_by_age_is_opened_and_a_wrong_passphrase_changes_nothing() {
+    let sb = store_sandbox();
+    let key = sb.key();
+    let file = store_file(&sb);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let plain = sb.root.join("plain.txt");
+    std::fs::write(
+        &plain,
+        format!("wandb-cred keys 1\nhttps://api.wandb.ai {key}\n"),
+    )
+    .unwrap();
+    age_with_passphrase(
+        &[
+            "-p",
+            "-a",
+            "-o",
+            file.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+        PASSPHRASE,
+        2,
+    );
+    std::fs::remove_file(&plain).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    unlock(&sb, "not the passphrase")
+        .fails(1)
+        .stderr_has("the passphrase does not open the encrypted store");
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has("the encrypted store is locked");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    unlock(&sb, PASSPHRASE)
+        .ok()
+        .stderr_has("Unlocked the encrypted store");
+    sb.get_gives(&key);
+}
+
+fn the_lock_timeout_and_a_daemon_restart_lock_it() {
+    let sb = store_sandbox();
+    let key = sb.key();
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["login", &key]).run().ok();
+    // A daemon restart forgets the keys: nothing is kept unlocked on disk.
+    sb.cmd(&["stop"]).run().ok();
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has("the encrypted store is locked");
+    sb.cmd(&["unlock", "-", "--lock-after", "1s"])
+        .stdin(&format!("{PASSPHRASE}\n"))
+        .run()
+        .ok()
+        .stderr_has("for 1s");
+    sb.get_gives(&key);
+    // Within a bound, it locks by itself.
+    let started = std::time::Instant::now();
+    loop {
+        let out = sb.cmd(&["get"]).key_on_stdout().run();
+        if out.code == 1 {
+            out.stderr_has("the encrypted store is locked");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "still unlocked: {}",
+            out.report()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `wandb-cred config backend encrypted-file` chooses the store once: later commands
+/// need no flag; the flag and WANDB_CRED_BACKEND still win; a broken configuration is
+/// named by file and line, and `config --unset` mends it.
+fn the_store_is_chosen_once_with_config() {
+    let sb = Sandbox::new();
+    sb.secret(PASSPHRASE.to_owned());
+    let key = sb.key();
+    sb.cmd(&["config", "backend", "encrypted-file"])
+        .run()
+        .ok()
+        .stderr_has("Set backend = encrypted-file in ");
+    sb.cmd(&["config", "backend"])
+        .run()
+        .ok()
+        .stdout_is("encrypted-file\n");
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("in the encrypted file");
+    sb.get_gives(&key);
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("Backend:   encrypted-file: the encrypted file");
+    // The environment wins over the configuration.
+    sb.cmd(&["status"])
+        .env("WANDB_CRED_BACKEND", "netrc")
+        .run()
+        .ok()
+        .stdout_has("Backend:   netrc");
+    let config = sb.home.join(".config/wandb-cred/config");
+    sb.write(&config, "backend = encrypted-file\nlock-after = soon\n");
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&format!("{}, line 2: lock-after:", config.display()));
+    sb.cmd(&["config", "--unset", "lock-after"]).run().ok();
+    sb.get_gives(&key);
+    sb.cmd(&["config", "colour", "blue"])
+        .run()
+        .fails(1)
+        .stderr_has("unknown setting \"colour\" (known: backend, lock-after)");
+}
+
+/// With neither a keychain nor a kernel keyring, `auto` still writes netrc (what the
+/// SDK reads), but says how to keep keys encrypted instead.
+fn without_any_key_store_login_names_the_encrypted_store() {
+    let sb = Sandbox::new();
+    let key = sb.key();
+    sb.cmd(&["login", &key])
+        .env("WANDB_CRED_NO_KERNEL_KEYRING", "1")
+        .run()
+        .ok()
+        .stderr_has("(plaintext; no keychain")
+        .stderr_has("`wandb-cred config backend encrypted-file`, `wandb-cred unlock`");
+}
+
+/// A configuration another user could have written chooses nothing.
+fn a_configuration_another_user_wrote_is_ignored() {
+    let sb = Sandbox::new();
+    let config = sb.home.join(".config/wandb-cred/config");
+    sb.write(&config, "backend = encrypted-file\n");
+    let (uid, gid) = crate::harness::other_user("wandbcredcfg");
+    std::os::unix::fs::chown(&config, Some(uid), Some(gid)).unwrap();
+    let out = sb.cmd(&["status"]).run();
+    out.ok()
+        .stderr_has(&format!("ignoring {}", config.display()))
+        .stderr_has("another user could have written it");
+    assert!(!out.stdout.contains("encrypted-file"), "{}", out.report());
+}
