@@ -98,7 +98,7 @@ pub fn unlock(
             let sealed =
                 age::Sealed::new(passphrase, age::LOG_N).map_err(|e| file_error(path, e))?;
             let text = format!("{FORMAT}\n");
-            write(path, &sealed, &text, None)?;
+            write_new(path, &sealed, &text)?;
             (sealed, LockedText::new(&text))
         }
         None => {
@@ -191,26 +191,17 @@ fn parse<'t>(path: &Path, text: &'t str) -> Result<Vec<(&'t str, &'t str)>, Stor
         .collect()
 }
 
-/// Writes the file with `text` as its contents, atomically and 0600. `expected`: the
-/// stamp the file must still have (another writer's change is read, not overwritten).
-fn write(
-    path: &Path,
-    sealed: &age::Sealed,
-    text: &str,
-    expected: Option<Option<(SystemTime, u64)>>,
-) -> Result<(), StoreError> {
+/// Writes a new file with `text` as its contents, atomically and 0600.
+fn write_new(path: &Path, sealed: &age::Sealed, text: &str) -> Result<(), StoreError> {
     let file = sealed
         .encrypt(text.as_bytes())
         .map_err(|e| file_error(path, e))?;
     let armored = age::armor(&file);
     atomic::update(path, |current| {
-        if let Some(expected) = expected
-            && stamp(path) != expected
-            && !current.is_empty()
-        {
+        if !current.is_empty() {
             return Err(file_error(
                 path,
-                "another writer changed it meanwhile; nothing was changed, try again",
+                "another process made it meanwhile; run `wandb-cred unlock` again",
             ));
         }
         Ok::<_, StoreError>(Some((armored.clone(), ())))
@@ -251,30 +242,53 @@ impl EncryptedFile {
         })
     }
 
-    /// Changes the contents: `edit` gets the lines other than `account`'s and returns
-    /// whether to add `account`'s new key.
+    /// Sets (`Some`) or removes `account`'s key: the file as it is now is read,
+    /// changed and written back under the edit lock, so a key another process or
+    /// machine stored meanwhile is kept. Returns whether `account` had a key.
     fn change(&self, account: &str, key: Option<&ApiKey>) -> Result<bool, StoreError> {
         with_unlocked(&self.path, |state| {
-            let lines = parse(&self.path, state.text.as_str())?;
-            let had = lines.iter().any(|(a, _)| *a == account);
-            let mut text = Zeroizing::new(format!("{FORMAT}\n"));
-            for (a, k) in lines.iter().filter(|(a, _)| *a != account) {
-                text.push_str(a);
-                text.push(' ');
-                text.push_str(k);
-                text.push('\n');
+            let path = &self.path;
+            let mut had = false;
+            let mut kept = None;
+            atomic::update(path, |armored| {
+                if armored.is_empty() {
+                    return Err(file_error(
+                        path,
+                        "it was removed while unlocked; run `wandb-cred unlock` to make a new one",
+                    ));
+                }
+                let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
+                let plain = state
+                    .sealed
+                    .reopen(&file)
+                    .map_err(|e| file_error(path, e))?;
+                let now = std::str::from_utf8(&plain)
+                    .map_err(|_| file_error(path, "its contents are not text"))?;
+                let lines = parse(path, now)?;
+                had = lines.iter().any(|(a, _)| *a == account);
+                if key.is_none() && !had {
+                    return Ok(None);
+                }
+                let mut text = Zeroizing::new(format!("{FORMAT}\n"));
+                let others = lines.iter().filter(|(a, _)| *a != account);
+                let new = key.map(|k| (account, k.expose()));
+                for (a, k) in others.copied().chain(new) {
+                    text.push_str(a);
+                    text.push(' ');
+                    text.push_str(k);
+                    text.push('\n');
+                }
+                let sealed = state
+                    .sealed
+                    .encrypt(text.as_bytes())
+                    .map_err(|e| file_error(path, e))?;
+                kept = Some(LockedText::new(&text));
+                Ok::<_, StoreError>(Some((age::armor(&sealed), ())))
+            })?;
+            if let Some(text) = kept {
+                state.text = text;
+                state.stamp = stamp(path);
             }
-            if let Some(key) = key {
-                text.push_str(account);
-                text.push(' ');
-                text.push_str(key.expose());
-                text.push('\n');
-            } else if !had {
-                return Ok(false);
-            }
-            write(&self.path, &state.sealed, &text, Some(state.stamp))?;
-            state.text = LockedText::new(&text);
-            state.stamp = stamp(&self.path);
             Ok(had)
         })
     }
