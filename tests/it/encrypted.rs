@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Trial> {
         two_machines_sharing_a_home_lose_no_key,
     ]);
     all.extend(trials![[Need::OtherUser]; a_configuration_another_user_wrote_is_ignored]);
+    all.extend(trials![[Need::Sdk]; the_hook_gets_the_key_and_says_when_the_store_is_locked]);
     all
 }
 
@@ -312,4 +313,38 @@ fn two_machines_sharing_a_home_lose_no_key() {
             run.run().ok().stdout_is(&format!("{key}\n"));
         }
     }
+}
+
+/// The real SDK through the hook: unlocked, `import wandb` gets the key from the
+/// store; locked, the hook says so on stderr before the SDK asks (never silent), and
+/// the SDK writes no plaintext netrc.
+fn the_hook_gets_the_key_and_says_when_the_store_is_locked() {
+    let mut sb = store_sandbox();
+    let key = sb.key();
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["login", &key]).run().ok();
+    crate::harness::activate_sdk_venv(&mut sb);
+    sb.cmd(&["setup-python"]).run().ok();
+    let read = "from wandb.sdk.lib.wbauth import wbnetrc\nprint(wbnetrc.read_netrc_auth(host='https://api.wandb.ai'))";
+    sb.program("python", &["-c", read])
+        .env("WANDB_SILENT", "true")
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_has(&key);
+    sb.cmd(&["lock"]).run().ok();
+    let login = "import wandb\ntry:\n    wandb.login()\nexcept Exception as e:\n    print(type(e).__name__)";
+    let out = sb.program("python", &["-c", login]).run();
+    let said = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("wandb-cred"))
+        .unwrap_or_default();
+    assert!(
+        said.contains("the encrypted store is locked: run `wandb-cred unlock`"),
+        "{}",
+        out.report()
+    );
+    assert!(!out.stdout.contains(&key), "{}", out.report());
+    assert!(!sb.netrc().exists(), "the SDK wrote a netrc");
 }

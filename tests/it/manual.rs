@@ -174,7 +174,12 @@ struct World {
     sb: Sandbox,
     _keyring: Option<Keyring>,
     paste: bool,
+    /// `wandb-cred unlock` at a terminal: the passphrase is typed at its prompts.
+    passphrase: bool,
 }
+
+/// The encrypted store's passphrase in the manual's examples.
+const DOC_PASSPHRASE: &str = "a long and private passphrase";
 
 fn world(block: &Block) -> World {
     let mut sb = Sandbox::new();
@@ -182,6 +187,7 @@ fn world(block: &Block) -> World {
     sb.secret(DOC_KEY.to_owned());
     let mut keyring = None;
     let mut paste = false;
+    let mut passphrase = false;
     for option in block.world() {
         match option.split_once('=').unwrap_or((&option, "")) {
             ("keychain", "") => keyring = Some(Keyring::start(&mut sb, Provider::Unlocked)),
@@ -195,6 +201,16 @@ fn world(block: &Block) -> World {
                 sb.cmd(&args).stdin(DOC_KEY).run().ok();
             }
             ("paste", "") => paste = true,
+            ("passphrase", "") => {
+                passphrase = true;
+                sb.secret(DOC_PASSPHRASE.to_owned());
+            }
+            ("encrypted", "") => {
+                // A store made and unlocked, with the key in it.
+                sb.set_env("WANDB_CRED_BACKEND", "encrypted-file");
+                sb.cmd(&["unlock", "-"]).stdin(DOC_PASSPHRASE).run().ok();
+                sb.cmd(&["login", "-"]).stdin(DOC_KEY).run().ok();
+            }
             ("profiles", "") => {
                 // Two accounts on the cloud: `personal` (logged in first) and `work`.
                 sb.secret(DOC_KEY2.to_owned());
@@ -223,6 +239,7 @@ fn world(block: &Block) -> World {
         sb,
         _keyring: keyring,
         paste,
+        passphrase,
     }
 }
 
@@ -254,6 +271,12 @@ fn run_block(block: &Block) {
 
 fn run_step(world: &World, command: &str) -> (i32, String) {
     let sb = &world.sb;
+    if world.passphrase
+        && command.starts_with("wandb-cred unlock")
+        && !command.split_whitespace().any(|w| w == "-")
+    {
+        return type_passphrase(sb, command);
+    }
     if world.paste
         && command.starts_with("wandb-cred login")
         && !command.split_whitespace().any(|w| w == "-")
@@ -275,6 +298,37 @@ fn run_step(world: &World, command: &str) -> (i32, String) {
         .key_on_stdout()
         .run();
     (out.code, out.stdout.clone())
+}
+
+/// Runs `command` on a terminal, typing the passphrase at each prompt (twice for a
+/// new store, whose file is not there yet).
+fn type_passphrase(sb: &Sandbox, command: &str) -> (i32, String) {
+    let new = !sb.home.join(".local/share/wandb-cred/keys.age").exists();
+    let mut pty = Pty::spawn(
+        sb.program("bash", &["-c", command])
+            .env("TERM", "xterm")
+            .command(),
+    );
+    let prompts: &[&str] = if new {
+        &[
+            "New passphrase for the encrypted store: ",
+            "The same passphrase again: ",
+        ]
+    } else {
+        &["Passphrase of the encrypted store: "]
+    };
+    let mut at = 0;
+    for prompt in prompts {
+        at = pty.expect_from(at, prompt);
+        pty.wait_for_hidden_input();
+        pty.type_line(DOC_PASSPHRASE);
+    }
+    let (status, transcript) = pty.finish();
+    assert!(
+        !transcript.contains(DOC_PASSPHRASE),
+        "the passphrase was echoed"
+    );
+    (status.code().unwrap_or(-1), transcript.replace('\r', ""))
 }
 
 /// The output as a user would see it on their machine.

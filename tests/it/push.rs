@@ -17,6 +17,9 @@ pub fn tests() -> Vec<Trial> {
         push_stores_under_the_same_server_and_leaves_remote_settings_alone,
         a_push_is_remembered_and_a_new_key_goes_again_to_every_machine_with_the_old,
     ];
+    all.extend(trials![[Need::Sshd, Need::OtherUser];
+        push_into_a_remotes_encrypted_store_and_later_sessions_get_it
+    ]);
     all.extend(
         trials![[Need::Sshd, Need::OtherUser, Need::KernelKeyring, Need::Keyring];
             push_profile_copies_that_profiles_key_under_the_same_profile,
@@ -296,4 +299,47 @@ fn push_profile_copies_that_profiles_key_under_the_same_profile() {
         None
     );
     sshd.assert_no_file_holds(&work);
+}
+
+/// A headless remote that chose the encrypted store: `push` is refused while it is
+/// locked (nothing stored), and once it is unlocked in an SSH session the key lands
+/// there, in no file in plaintext, and a later session (a cron or Slurm job of that
+/// user) gets it from the daemon that outlived the first.
+fn push_into_a_remotes_encrypted_store_and_later_sessions_get_it() {
+    let sb = Sandbox::new();
+    let passphrase = sb.secret("remote passphrase for the test".to_owned());
+    let sshd = Sshd::start(&sb.root, "wandbcredremote13");
+    let key = sb.key();
+    sb.cmd(&["login", &key]).run().ok();
+    let (options, destination) = (sshd.options(), sshd.destination());
+    let ssh = |command: &str| {
+        let mut args: Vec<&str> = options.iter().map(String::as_str).collect();
+        args.extend([destination.as_str(), command]);
+        sb.program("ssh", &args)
+    };
+    // This suite's sshd turns the daemon off for remote commands; this remote has one,
+    // as a real server does (`wcd` is wandb-cred with it back on).
+    ssh("mkdir -p ~/bin && printf '#!/bin/sh\\nunset WANDB_CRED_NO_DAEMON\\nexec wandb-cred \"$@\"\\n' > ~/bin/wcd && chmod 700 ~/bin/wcd")
+        .run()
+        .ok();
+    let wcd = format!("/home/{}/bin/wcd", sshd.user());
+    ssh("~/bin/wcd config backend encrypted-file").run().ok();
+    let mut push = push_args(&options, &[], &destination);
+    push.splice(1..1, ["--remote-command", wcd.as_str()]);
+    sb.cmd(&push)
+        .run()
+        .fails(1)
+        .stderr_has("the encrypted store is locked: run `wandb-cred unlock`");
+    ssh("~/bin/wcd unlock -")
+        .stdin(&format!("{passphrase}\n"))
+        .run()
+        .ok();
+    sb.cmd(&push).run().ok().stderr_has("in the encrypted file");
+    ssh("~/bin/wcd get")
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+    sshd.assert_no_file_holds(&key);
+    ssh("~/bin/wcd stop").run().ok();
 }

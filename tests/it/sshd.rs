@@ -174,6 +174,10 @@ impl Sshd {
         .collect()
     }
 
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
     pub fn destination(&self) -> String {
         format!("{}@127.0.0.1", self.user)
     }
