@@ -31,6 +31,24 @@ pub struct ConfigArgs {
     pub(super) unset: bool,
 }
 
+/// A daemon keeping keys in another store than `backend` now names is stopped: the
+/// next command starts one (or the service manager does) for the new store.
+fn restart_for(backend: &str) -> anyhow::Result<()> {
+    let env = crate::env::Environment::from_process();
+    let Some(running) = super::daemon_control::running_backend(&env) else {
+        return Ok(());
+    };
+    if running.split(' ').next() == Some(backend) {
+        return Ok(());
+    }
+    if let Some(pid) = super::daemon_control::stop_running(&env)? {
+        say(format_args!(
+            "Stopped the daemon (pid {pid}), which kept keys in {running}; the next command starts one for {backend}."
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
     let path = user_config::path().map_or_else(|| "(none)".to_owned(), |p| p.display().to_string());
     match (args.name.as_deref(), args.value.as_deref()) {
@@ -48,6 +66,9 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         (Some(name), None) if args.unset => {
             if user_config::set(name, None)? {
                 say(format_args!("Removed {name} from {path}."));
+                if name == "backend" {
+                    restart_for("auto")?;
+                }
             } else {
                 say(format_args!("{name} was not set in {path}."));
             }
@@ -64,8 +85,12 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
         (Some(name), Some(value)) => {
             user_config::set(name, Some(value))?;
             say(format_args!("Set {name} = {value} in {path}."));
-            if name == "backend" && std::env::var_os("WANDB_CRED_BACKEND").is_some() {
-                say("WANDB_CRED_BACKEND is set in this shell and wins over it.");
+            if name == "backend" {
+                if std::env::var_os("WANDB_CRED_BACKEND").is_some() {
+                    say("WANDB_CRED_BACKEND is set in this shell and wins over it.");
+                } else {
+                    restart_for(&value.trim().to_ascii_lowercase())?;
+                }
             }
         }
     }

@@ -27,6 +27,15 @@ fn running(env: &Environment) -> anyhow::Result<Option<DaemonService>> {
     }
 }
 
+/// The backend the daemon on this user's socket keeps keys in (its `--backend` label),
+/// when one answers.
+pub fn running_backend(env: &Environment) -> Option<String> {
+    running(env)
+        .ok()
+        .flatten()
+        .map(|d| d.hello.backend_choice.clone())
+}
+
 /// `stop`: asks the daemon to shut down and waits until it has.
 pub fn stop(ctx: &Context) -> anyhow::Result<()> {
     match stop_running(&ctx.env)? {

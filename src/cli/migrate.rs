@@ -60,7 +60,8 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
         .into());
     }
     let urls = if args.all {
-        let (urls, unknown) = every_netrc_server(ctx)?;
+        let (mut urls, unknown) = every_netrc_server(ctx)?;
+        urls.extend(in_the_other_store(ctx, &urls)?);
         for machine in unknown {
             warn(format_args!(
                 "skipped {machine}: cannot tell whether it is served over http or https; run `wandb-cred migrate --host URL`"
@@ -217,6 +218,23 @@ fn shell_exports(ctx: &Context) {
             finding.describe(home)
         ));
     }
+}
+
+/// The keys readers find in an off-disk store other than the one `login` writes to
+/// (the kernel keyring once the encrypted file is chosen), by account: `--all` moves
+/// them too.
+fn in_the_other_store(ctx: &Context, already: &[BaseUrl]) -> anyhow::Result<Vec<BaseUrl>> {
+    let service = ctx.service();
+    let Some(primary) = service.backend().name else {
+        return Ok(Vec::new());
+    };
+    Ok(service
+        .list(&ctx.netrc_path)?
+        .into_iter()
+        .filter(|l| l.layer.off_disk() && l.layer.name() != primary)
+        .filter_map(|l| BaseUrl::from_account(&l.server).ok())
+        .filter(|u| !already.contains(u))
+        .collect())
 }
 
 /// Every netrc machine holding a W&B key, as server URLs. A machine's scheme is only

@@ -25,6 +25,11 @@ pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow:
     let path = encrypted_file::default_path()
         .context("no data folder for the encrypted file (is HOME set?)")?;
     if !ctx.service().is_daemon() {
+        if let Some(other) = super::daemon_control::running_backend(&ctx.env) {
+            bail!(
+                "the running daemon keeps keys in {other}, not the encrypted store, so it cannot hold it open: `wandb-cred stop`, then `wandb-cred unlock` again (one for the encrypted store starts)"
+            );
+        }
         bail!(
             "the encrypted store is held open by the daemon, and this command runs without one (WANDB_CRED_NO_DAEMON?)"
         );

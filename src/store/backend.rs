@@ -150,7 +150,15 @@ impl Selection {
                 Probe::Locked(hint) => Err(StoreError::KeychainLocked { hint }),
             },
             BackendChoice::EncryptedFile => match encrypted_file::default_path() {
-                Some(path) => Ok(secret(Box::new(EncryptedFile::open(path)), None)),
+                // Keys kept in the kernel keyring before are still found (and moved by
+                // `migrate`).
+                Some(path) => {
+                    let other = match kernel_allowed.then(kernel).transpose()? {
+                        Some(Ok(k)) => Some(Box::new(k) as Box<dyn SecretStore>),
+                        _ => None,
+                    };
+                    Ok(secret(Box::new(EncryptedFile::open(path)), other))
+                }
                 None => Err(StoreError::NoKeychain {
                     reason: "no data folder for the encrypted file (is HOME set?)".to_owned(),
                 }),

@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Trial> {
     ]);
     all.extend(trials![[Need::OtherUser]; a_configuration_another_user_wrote_is_ignored]);
     all.extend(trials![[Need::Sdk]; the_hook_gets_the_key_and_says_when_the_store_is_locked]);
+    all.extend(trials![[Need::KernelKeyring]; migrate_moves_kernel_and_netrc_keys_into_it]);
     all
 }
 
@@ -347,4 +348,51 @@ fn the_hook_gets_the_key_and_says_when_the_store_is_locked() {
     );
     assert!(!out.stdout.contains(&key), "{}", out.report());
     assert!(!sb.netrc().exists(), "the SDK wrote a netrc");
+}
+
+/// `migrate` moves keys into the encrypted store from the kernel keyring (still read
+/// after the switch) and from netrc; each is read back before its old copy goes.
+fn migrate_moves_kernel_and_netrc_keys_into_it() {
+    let mut sb = Sandbox::new();
+    sb.own_kernel_keyring();
+    sb.secret(PASSPHRASE.to_owned());
+    let (kept, plain) = (sb.key(), sb.key());
+    sb.cmd(&["login", &kept])
+        .run()
+        .ok()
+        .stderr_has("in the kernel keyring");
+    sb.write(
+        &sb.netrc(),
+        &format!("machine wandb.example.com\n  login user\n  password {plain}\n"),
+    );
+    // The daemon that kept keys in the kernel keyring makes way for one that can hold
+    // the encrypted store open.
+    sb.cmd(&["config", "backend", "encrypted-file"])
+        .run()
+        .ok()
+        .stderr_has("which kept keys in auto; the next command starts one for encrypted-file");
+    unlock(&sb, PASSPHRASE).ok();
+    // Still found where it was.
+    sb.get_gives(&kept);
+    sb.cmd(&["migrate", "--all"])
+        .env("WANDB_BASE_URL", "https://wandb.example.com")
+        .run()
+        .ok()
+        .stderr_has("api.wandb.ai: moved from the kernel keyring to the encrypted file")
+        .stderr_has("wandb.example.com: stored in the encrypted file");
+    assert_eq!(
+        sb.keyctl(&["search", "@u", "user", "wandb-cred:https://api.wandb.ai"]),
+        None
+    );
+    assert!(!sb.read(&sb.netrc()).unwrap_or_default().contains(&plain));
+    sb.cmd(&["status"])
+        .run()
+        .ok()
+        .stdout_has("from the encrypted file");
+    sb.get_gives(&kept);
+    sb.cmd(&["get", "--host", "https://wandb.example.com"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{plain}\n"));
 }

@@ -1,5 +1,6 @@
-//! Moving keys from netrc into the off-disk store (`migrate`): each key is stored and
-//! read back before its netrc entry goes.
+//! Moving keys into the store `login` writes to (`migrate`): from netrc, or from the
+//! other off-disk store readers still look in (the kernel keyring, once the encrypted
+//! file is chosen). Each key is stored and read back before its old copy goes.
 
 use super::LocalService;
 use crate::resolve::base_url::BaseUrl;
@@ -25,6 +26,34 @@ impl LocalService {
         let title = keychain.title();
         let netloc = url.netloc();
         let mut named = netrc.named_keys(url)?;
+        if named.is_empty()
+            && let Some(other) = selection.other.as_deref()
+            && let Some(found) = self.through_keychain(other.get(url))?
+        {
+            return match self.through_keychain(keychain.get(url))? {
+                Some(existing) if existing.key != found.key => Err(ServiceError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "{netloc}: {title} already holds a different key for {url}; the one in {} was left alone",
+                        other.title()
+                    ),
+                )),
+                existing => {
+                    if existing.is_none() {
+                        self.through_keychain(keychain.set_verified(url, &found.key))?;
+                    }
+                    if !keep {
+                        self.through_keychain(other.delete(url))?;
+                    }
+                    self.caches.clear();
+                    Ok(format!(
+                        "{netloc}: moved from {} to {title} as {}.",
+                        other.title(),
+                        url.account()
+                    ))
+                }
+            };
+        }
         if named.is_empty() {
             return Ok(format!(
                 "{netloc}: no key in {}; nothing to move.",
