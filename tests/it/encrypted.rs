@@ -23,6 +23,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![[Need::OtherUser]; a_configuration_another_user_wrote_is_ignored]);
     all.extend(trials![[Need::Sdk]; the_hook_gets_the_key_and_says_when_the_store_is_locked]);
     all.extend(trials![[Need::KernelKeyring]; migrate_moves_kernel_and_netrc_keys_into_it]);
+    all.extend(trials![[Need::Gcc]; in_a_container_without_keyctl_the_encrypted_store_works]);
     all
 }
 
@@ -395,4 +396,56 @@ fn migrate_moves_kernel_and_netrc_keys_into_it() {
         .run()
         .ok()
         .stdout_is(&format!("{plain}\n"));
+}
+
+/// In a container whose seccomp profile refuses the kernel keyring (as Docker's default
+/// does; here a real seccomp filter, `tests/helpers/no_keyctl.c`, over this process
+/// tree, daemon included), `auto` falls back to netrc and names the encrypted store,
+/// which then works there without keyctl.
+fn in_a_container_without_keyctl_the_encrypted_store_works() {
+    let mut sb = Sandbox::new();
+    // The filter, not this switch, keeps the kernel keyring out.
+    sb.remove_env("WANDB_CRED_NO_KERNEL_KEYRING");
+    sb.secret(PASSPHRASE.to_owned());
+    let helper = sb.root.join("no_keyctl");
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/helpers/no_keyctl.c");
+    let built = std::process::Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&helper)
+        .arg(source)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let contained = |args: &[&str]| {
+        let mut all = vec![crate::harness::BIN];
+        all.extend(args);
+        sb.program(&helper, &all)
+    };
+    let refused = sb.program(&helper, &["keyctl", "show", "@u"]).run();
+    assert_ne!(refused.code, 0, "keyctl was allowed: {}", refused.report());
+    let key = sb.key();
+    contained(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("the kernel refuses keyctl here")
+        .stderr_has("`wandb-cred config backend encrypted-file`");
+    std::fs::remove_file(sb.netrc()).unwrap();
+    contained(&["config", "backend", "encrypted-file"])
+        .run()
+        .ok();
+    contained(&["unlock", "-"])
+        .stdin(&format!("{PASSPHRASE}\n"))
+        .run()
+        .ok();
+    contained(&["login", &key])
+        .run()
+        .ok()
+        .stderr_has("in the encrypted file");
+    contained(&["get"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{key}\n"));
+    assert!(!sb.netrc().exists(), "a netrc was written");
+    contained(&["stop"]).run().ok();
 }

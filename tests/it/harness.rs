@@ -50,6 +50,8 @@ pub enum Need {
     SystemdUser,
     /// The age program (Debian: age), to open the encrypted store's file independently.
     Age,
+    /// A C compiler, for small helpers such as a seccomp filter (Debian: gcc).
+    Gcc,
     /// The wheel, sdist and .deb tests/packages.sh builds (`WANDB_CRED_TEST_PACKAGES`).
     Packages,
     /// Root and dpkg, to install the .deb (never over an installed wandb-cred package).
@@ -97,6 +99,7 @@ impl Need {
             Need::Packages => crate::packages::packages_missing(),
             Need::Deb => crate::packages::deb_missing(),
             Need::Age => tools_missing(&["age"], "Debian: age"),
+            Need::Gcc => tools_missing(&["gcc"], "Debian: gcc"),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",
