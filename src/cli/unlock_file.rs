@@ -15,6 +15,9 @@ use crate::store::encrypted_file;
 const MAX_PASSPHRASE: usize = 4096;
 
 pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow::Result<()> {
+    // The flag, else `lock-after` in the configuration (checked when it was read).
+    let configured = crate::config::user_config::get("lock-after")?;
+    let lock_after = lock_after.or(configured.as_deref());
     let after = lock_after
         .map(crate::duration::parse)
         .transpose()

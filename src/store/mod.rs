@@ -177,7 +177,7 @@ impl SecretStore for encrypted_file::EncryptedFile {
     }
     fn lasts(&self) -> Option<&'static str> {
         Some(
-            "it is encrypted on disk and survives restarts; after one, `wandb-cred unlock` opens it again",
+            "it is encrypted on disk and survives restarts; after one, `wandb-cred unlock` opens it again (`wandb-cred config --unset backend` goes back to the automatic choice)",
         )
     }
 }

@@ -205,7 +205,11 @@ fn the_store_is_chosen_once_with_config() {
         .run()
         .ok()
         .stdout_is("encrypted-file\n");
+    // The lock timeout, chosen once too (the store exists: made on the first unlock).
     unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["config", "lock-after", "8h"]).run().ok();
+    sb.cmd(&["lock"]).run().ok();
+    unlock(&sb, PASSPHRASE).ok().stderr_has("for 8h");
     sb.cmd(&["login", &key])
         .run()
         .ok()
