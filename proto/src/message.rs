@@ -99,6 +99,8 @@ pub enum Layer {
     KernelKeyring,
     /// The encrypted file store, an age file under the data folder (protocol 5).
     EncryptedFile,
+    /// A Vault or OpenBao KV version 2 secrets engine (protocol 5).
+    Vault,
 }
 
 impl Layer {
@@ -115,6 +117,7 @@ impl Layer {
             Self::Netrc => "netrc",
             Self::KernelKeyring => "kernel-keyring",
             Self::EncryptedFile => "encrypted-file",
+            Self::Vault => "vault",
         }
     }
 }

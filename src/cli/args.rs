@@ -10,7 +10,8 @@ use crate::store::backend::BackendChoice;
 pub struct StoreArg {
     /// Where keys are stored: auto (the keychain if one is usable, else the kernel
     /// keyring on a headless Linux machine, else netrc), keychain, kernel-keyring,
-    /// encrypted-file (age, a passphrase; see unlock), or netrc. Default: `backend` in
+    /// encrypted-file (age, a passphrase; see unlock), vault (the team's Vault or
+    /// OpenBao: VAULT_ADDR and a token), or netrc. Default: `backend` in
     /// `wandb-cred config`, else auto.
     #[arg(long, env = "WANDB_CRED_BACKEND", value_name = "BACKEND", value_parser = BackendParser)]
     pub(super) backend: Option<BackendChoice>,

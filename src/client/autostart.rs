@@ -86,7 +86,8 @@ fn start(socket: &Path) -> Result<DaemonService, StartError> {
     // and a neutral working folder (the daemon's own), so it pins no folder of the
     // client's and learns nothing it does not need.
     command.env_clear().current_dir(&files.dir);
-    for name in DAEMON_ENV.iter().chain(sys::SYSTEM_ENV) {
+    let vault = crate::store::vault::settings::VARS;
+    for name in DAEMON_ENV.iter().chain(sys::SYSTEM_ENV).chain(vault) {
         if let Some(value) = std::env::var_os(name) {
             command.env(name, value);
         }

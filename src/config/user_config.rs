@@ -28,6 +28,33 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        name: "vault-address",
+        about: "the Vault or OpenBao server when VAULT_ADDR and BAO_ADDR are not set (https://...)",
+        check: |v| {
+            (v.starts_with("https://") || v.starts_with("http://"))
+                .then_some(())
+                .ok_or_else(|| "expected an https:// URL".to_owned())
+        },
+    },
+    Known {
+        name: "vault-mount",
+        about: "the KV version 2 mount keys are kept in (default: secret)",
+        check: |v| {
+            (!v.is_empty())
+                .then_some(())
+                .ok_or_else(|| "empty".to_owned())
+        },
+    },
+    Known {
+        name: "vault-prefix",
+        about: "the path under the mount (default: wandb-cred)",
+        check: |v| {
+            (!v.is_empty())
+                .then_some(())
+                .ok_or_else(|| "empty".to_owned())
+        },
+    },
+    Known {
         name: "lock-after",
         about: "how long `unlock` keeps the encrypted store open when no --lock-after says (e.g. 12h)",
         check: |v| crate::duration::parse(v).map(|_| ()),
@@ -182,7 +209,7 @@ mod tests {
                 ("lock-after".to_owned(), "12h".to_owned())
             ]
         );
-        let e = parse(path, "backend = vault\n").unwrap_err().to_string();
+        let e = parse(path, "backend = keepass\n").unwrap_err().to_string();
         assert!(
             e.starts_with("/home/me/.config/wandb-cred/config, line 1: backend: unknown backend"),
             "{e}"

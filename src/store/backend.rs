@@ -1,5 +1,5 @@
 //! Choosing where `login` keeps keys: `auto | keychain | kernel-keyring |
-//! encrypted-file | netrc`. The
+//! encrypted-file | vault | netrc`. The
 //! choice is made once per process with a bounded probe and remembers why, for messages
 //! and `status`. A locked keychain is an error, never a silent downgrade.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::encrypted_file::{self, EncryptedFile};
 use super::kernel_keyring::{self, KernelKeyring};
 use super::keychain::{self, KeychainStore, Probe};
+use super::vault::VaultStore;
 use super::{SecretStore, StoreError};
 
 /// What the user asked for (`--backend`, `WANDB_CRED_BACKEND`).
@@ -24,17 +25,20 @@ pub enum BackendChoice {
     KernelKeyring,
     /// The encrypted file (age, a passphrase), held open by the daemon.
     EncryptedFile,
+    /// The team's Vault or OpenBao (KV version 2).
+    Vault,
     /// netrc only; the keychain is never touched.
     Netrc,
 }
 
 impl BackendChoice {
     /// Every choice, in the order `--help` and completions offer them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Auto,
         Self::Keychain,
         Self::KernelKeyring,
         Self::EncryptedFile,
+        Self::Vault,
         Self::Netrc,
     ];
 
@@ -45,6 +49,7 @@ impl BackendChoice {
             Self::Keychain => "keychain",
             Self::KernelKeyring => "kernel-keyring",
             Self::EncryptedFile => "encrypted-file",
+            Self::Vault => "vault",
             Self::Netrc => "netrc",
         }
     }
@@ -63,7 +68,7 @@ impl FromStr for BackendChoice {
             .find(|choice| choice.name() == wanted)
             .ok_or_else(|| {
                 format!(
-                    "unknown backend {} (expected auto, keychain, kernel-keyring, encrypted-file or netrc)",
+                    "unknown backend {} (expected auto, keychain, kernel-keyring, encrypted-file, vault or netrc)",
                     crate::key::quoted_unless_key(s.trim())
                 )
             })
@@ -163,6 +168,8 @@ impl Selection {
                     reason: "no data folder for the encrypted file (is HOME set?)".to_owned(),
                 }),
             },
+            // Never a fall back: a Vault that cannot be used is an error.
+            BackendChoice::Vault => Ok(secret(Box::new(VaultStore::open(timeout)?), None)),
             BackendChoice::KernelKeyring => match kernel()? {
                 Ok(k) => {
                     // A keychain that is ready without asking is read too.
@@ -209,20 +216,21 @@ mod tests {
     fn parses_choices() {
         assert_eq!("AUTO".parse(), Ok(BackendChoice::Auto));
         assert_eq!("keychain".parse(), Ok(BackendChoice::Keychain));
+        assert_eq!("vault".parse(), Ok(BackendChoice::Vault));
         assert_eq!(" netrc ".parse(), Ok(BackendChoice::Netrc));
         assert_eq!("Kernel-Keyring".parse(), Ok(BackendChoice::KernelKeyring));
         assert!(
-            "vault"
+            "keepass"
                 .parse::<BackendChoice>()
                 .unwrap_err()
-                .contains("auto, keychain, kernel-keyring, encrypted-file or netrc")
+                .contains("auto, keychain, kernel-keyring, encrypted-file, vault or netrc")
         );
         assert_eq!("".parse(), Ok(BackendChoice::Auto));
     }
 
     #[test]
     fn every_choice_is_parsed_by_its_name_and_named_in_the_error() {
-        let error = "vault".parse::<BackendChoice>().unwrap_err();
+        let error = "keepass".parse::<BackendChoice>().unwrap_err();
         for choice in BackendChoice::ALL {
             assert_eq!(choice.name().parse(), Ok(choice));
             assert_eq!(choice.to_string(), choice.name());

@@ -9,6 +9,7 @@ pub mod keychain;
 pub mod netrc;
 pub mod profile_pointer;
 pub mod record;
+pub mod vault;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,12 @@ pub enum StoreError {
     WrongPassphrase { path: PathBuf },
     #[error("there is no encrypted store at {} yet: `wandb-cred unlock` makes one (it asks for a new passphrase twice)", path.display())]
     NoEncryptedFile { path: PathBuf },
+    #[error("{address}: {}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    Vault {
+        address: String,
+        path: String,
+        message: String,
+    },
     #[error("cannot use the encrypted store {}: {message}", path.display())]
     Encrypted { path: PathBuf, message: String },
     #[error("the key for {machine} in {location} is not a valid API key: {source}")]
@@ -104,6 +111,11 @@ pub trait SecretStore: Store + Send + Sync {
     /// What `login` adds after storing here (how long the key lasts), if anything.
     fn lasts(&self) -> Option<&'static str> {
         None
+    }
+    /// Whether the daemon may keep this store's answers (false for a store that keeps
+    /// its own, time-bounded or locked, in memory).
+    fn cached_by_service(&self) -> bool {
+        true
     }
 }
 
@@ -174,6 +186,9 @@ impl SecretStore for encrypted_file::EncryptedFile {
     }
     fn location(&self, _url: &BaseUrl) -> String {
         self.describe()
+    }
+    fn cached_by_service(&self) -> bool {
+        false
     }
     fn lasts(&self) -> Option<&'static str> {
         Some(

@@ -204,7 +204,7 @@ fn usage_errors_exit_2() {
     sb.cmd(&["completions", "bash"])
         .run()
         .ok()
-        .stdout_has("auto keychain kernel-keyring encrypted-file netrc");
+        .stdout_has("auto keychain kernel-keyring encrypted-file vault netrc");
     sb.cmd(&["--help"]).run().ok().stdout_has("login");
     sb.cmd(&["login", "--help"])
         .run()

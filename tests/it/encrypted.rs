@@ -236,7 +236,7 @@ fn the_store_is_chosen_once_with_config() {
     sb.cmd(&["config", "colour", "blue"])
         .run()
         .fails(1)
-        .stderr_has("unknown setting \"colour\" (known: backend, lock-after)");
+        .stderr_has("unknown setting \"colour\" (known: backend, vault-address, vault-mount, vault-prefix, lock-after)");
 }
 
 /// With neither a keychain nor a kernel keyring, `auto` still writes netrc (what the

@@ -52,6 +52,8 @@ pub enum Need {
     Age,
     /// A C compiler, for small helpers such as a seccomp filter (Debian: gcc).
     Gcc,
+    /// OpenBao's `bao` program (`WANDB_CRED_TEST_BAO`; tests/run.sh installs it).
+    Bao,
     /// The wheel, sdist and .deb tests/packages.sh builds (`WANDB_CRED_TEST_PACKAGES`).
     Packages,
     /// Root and dpkg, to install the .deb (never over an installed wandb-cred package).
@@ -100,6 +102,7 @@ impl Need {
             Need::Deb => crate::packages::deb_missing(),
             Need::Age => tools_missing(&["age"], "Debian: age"),
             Need::Gcc => tools_missing(&["gcc"], "Debian: gcc"),
+            Need::Bao => crate::vault::bao_missing(),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

@@ -493,12 +493,12 @@ fn status_names_the_backend_and_why() {
 
 fn bad_backend_value_is_a_usage_error() {
     let sb = Sandbox::new();
-    sb.cmd(&["status", "--backend", "vault"])
+    sb.cmd(&["status", "--backend", "keepass"])
         .run()
         .fails(2)
-        .stderr_has("auto, keychain, kernel-keyring, encrypted-file or netrc");
+        .stderr_has("auto, keychain, kernel-keyring, encrypted-file, vault or netrc");
     sb.cmd(&["status"])
-        .env("WANDB_CRED_BACKEND", "vault")
+        .env("WANDB_CRED_BACKEND", "keepass")
         .run()
         .fails(2);
 }

@@ -93,6 +93,7 @@ mod truths;
 mod uninstall;
 #[cfg(unix)]
 mod unlock;
+mod vault;
 #[cfg(windows)]
 mod windows;
 
@@ -145,6 +146,7 @@ fn main() -> std::process::ExitCode {
         whoami::tests(),
         profiles::tests(),
         encrypted::tests(),
+        vault::tests(),
         profiles_entity::tests(),
     ] {
         trials.extend(more);

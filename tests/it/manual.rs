@@ -40,7 +40,7 @@ pub const DOC_KEY: &str =
     "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";
 
 const RUN_ELSEWHERE: &[&str] = &["sh", "bash", "python", "powershell"];
-const NOT_COMMANDS: &[&str] = &["text", "ini", "netrc", "json", "toml", "dockerfile"];
+const NOT_COMMANDS: &[&str] = &["text", "ini", "netrc", "json", "toml", "dockerfile", "hcl"];
 
 pub fn tests() -> Vec<Trial> {
     let mut all = trials![

@@ -184,7 +184,7 @@ impl LocalService {
         };
         // The encrypted file is in memory already, and its answers must stop the moment
         // it locks (its timeout) or another machine changes it: never cached.
-        let cache = primary.layer() != Layer::EncryptedFile;
+        let cache = primary.cached_by_service();
         if cache && let Some(cached) = self.caches.keychain_answer(url) {
             return Ok(cached);
         }
@@ -217,6 +217,10 @@ impl LocalService {
         netrc: Option<&Path>,
     ) -> Option<ServiceResult<Option<Found>>> {
         let selection = lock(&self.selection).clone()?;
+        // A store that keeps its own answers (the encrypted file, Vault) is asked.
+        if selection.store().is_some_and(|s| !s.cached_by_service()) {
+            return None;
+        }
         if selection.store().is_some()
             && let Some(found) = self.caches.keychain_answer(url)?
         {
@@ -418,6 +422,9 @@ impl KeyService for LocalService {
                     let ready = match k.layer() {
                         Layer::Keychain => "unlocked and ready",
                         // Open or not is the daemon's state: a lookup says which.
+                        Layer::Vault => {
+                            "the team's secrets manager; read keys are served for a bounded time"
+                        }
                         Layer::EncryptedFile => {
                             "age-encrypted with a passphrase; the daemon serves it once `wandb-cred unlock` opened it"
                         }

@@ -1,0 +1,282 @@
+//! The Vault store (`--backend vault`): keys in a KV version 2 secrets engine of the
+//! team's Vault or OpenBao, one secret per server and profile at
+//! `{mount}/{prefix}/{host[:port]}/{profile}` (profile `default` for a server's unnamed
+//! key), with fields `api_key` and `server` (the account URL). Read by every reader,
+//! written by `login`, soft-deleted by `logout` (Vault keeps the version). What was read
+//! is served from memory for a bounded time ([`settings::DEFAULT_CACHE`]), so a key
+//! rotated in Vault is seen after it (or `wandb-cred reload`).
+
+mod client;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::{Store, StoreError, StoredKey};
+use crate::key::ApiKey;
+use crate::locked::LockedText;
+use crate::resolve::base_url::BaseUrl;
+use client::{Client, Failure};
+use settings::Settings;
+
+pub struct VaultStore {
+    client: Client,
+    /// Account -> the key (or none) and when it was read.
+    cache: Mutex<HashMap<String, (Option<LockedText>, Instant)>>,
+}
+
+impl VaultStore {
+    pub fn open(timeout: Duration) -> Result<Self, StoreError> {
+        let settings = Settings::from_env(timeout).map_err(|message| StoreError::Vault {
+            address: "Vault".to_owned(),
+            path: String::new(),
+            message,
+        })?;
+        let client = Client::new(settings).map_err(|message| StoreError::Vault {
+            address: "Vault".to_owned(),
+            path: String::new(),
+            message,
+        })?;
+        Ok(Self {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn settings(&self) -> &Settings {
+        self.client.settings()
+    }
+
+    /// The secret's path under the mount: `{prefix}/{host[:port]}/{profile}`.
+    fn relative(&self, url: &BaseUrl) -> String {
+        let identity = url.identity();
+        let netloc = identity
+            .split_once("://")
+            .map_or(identity.as_str(), |(_, r)| r);
+        let profile = url.profile().unwrap_or("default");
+        format!("{}/{netloc}/{profile}", self.settings().prefix)
+    }
+
+    /// The path as `bao kv get -mount=MOUNT PATH` names it, for messages.
+    fn shown(&self, relative: &str) -> String {
+        format!("{}/{relative}", self.settings().mount)
+    }
+
+    fn error(&self, relative: &str, failure: Failure) -> StoreError {
+        let message = match failure {
+            Failure::Auth(m) => format!("{m} ({})", self.settings().auth.describe()),
+            other => other.to_string(),
+        };
+        StoreError::Vault {
+            address: self.settings().address.clone(),
+            path: self.shown(relative),
+            message,
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: String,
+        relative: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), StoreError> {
+        match self.client.call(method, &path, body) {
+            Ok((403, body)) => Err(self.error(relative, Failure::Denied(client::errors(&body)))),
+            Ok(answer) => Ok(answer),
+            Err(failure) => Err(self.error(relative, failure)),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<LockedText>, Instant)>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remember(&self, account: &str, key: Option<&ApiKey>) {
+        self.cache().insert(
+            account.to_owned(),
+            (key.map(|k| LockedText::new(k.expose())), Instant::now()),
+        );
+    }
+
+    fn read(&self, url: &BaseUrl) -> Result<Option<ApiKey>, StoreError> {
+        let relative = self.relative(url);
+        let path = format!("{}/data/{relative}", self.settings().mount);
+        let (status, body) = self.call("GET", path, &relative, None)?;
+        match status {
+            200 => {}
+            404 => return Ok(None),
+            _ => return Err(self.error(&relative, Failure::Server(status, client::errors(&body)))),
+        }
+        let Some(text) = body.pointer("/data/data/api_key").and_then(Value::as_str) else {
+            // A deleted version answers 200 without data on some servers.
+            return Ok(None);
+        };
+        let key = ApiKey::parse(Zeroizing::new(text.to_owned())).map_err(|source| {
+            StoreError::InvalidKey {
+                machine: url.account(),
+                location: format!("Vault {}", self.shown(&relative)),
+                source,
+            }
+        })?;
+        Ok(Some(key))
+    }
+
+    /// Every key under the prefix: its account and key.
+    pub fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        let mount = &self.settings().mount;
+        let prefix = &self.settings().prefix;
+        let mut out = Vec::new();
+        for host in self.list_folder(prefix)? {
+            let folder = format!("{prefix}/{}", host.trim_end_matches('/'));
+            for profile in self.list_folder(&folder)? {
+                let relative = format!("{folder}/{profile}");
+                let (status, body) =
+                    self.call("GET", format!("{mount}/data/{relative}"), &relative, None)?;
+                if status != 200 {
+                    continue;
+                }
+                let (Some(key), Some(server)) = (
+                    body.pointer("/data/data/api_key").and_then(Value::as_str),
+                    body.pointer("/data/data/server").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if let Ok(key) = ApiKey::parse(Zeroizing::new(key.to_owned())) {
+                    out.push((server.to_owned(), key));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_folder(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+        // `?list=true` is LIST for clients that cannot send that method.
+        let path = format!("{}/metadata/{folder}?list=true", self.settings().mount);
+        let (status, body) = self.call("GET", path, folder, None)?;
+        match status {
+            200 => Ok(body
+                .pointer("/data/keys")
+                .and_then(Value::as_array)
+                .map(|keys| {
+                    keys.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()),
+            404 => Ok(Vec::new()),
+            _ => Err(self.error(folder, Failure::Server(status, client::errors(&body)))),
+        }
+    }
+
+    pub fn location(&self, url: &BaseUrl) -> String {
+        format!(
+            "Vault {} ({})",
+            self.settings().address,
+            self.shown(&self.relative(url))
+        )
+    }
+}
+
+impl Store for VaultStore {
+    fn describe(&self) -> String {
+        format!(
+            "Vault {} (KV v2 mount {}, under {}; {})",
+            self.settings().address,
+            self.settings().mount,
+            self.settings().prefix,
+            self.settings().auth.describe()
+        )
+    }
+
+    fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        let account = url.account();
+        let fresh = self.settings().cache;
+        let cached = self.cache().get(&account).and_then(|(key, at)| {
+            (at.elapsed() < fresh).then(|| key.as_ref().map(|k| k.as_str().to_owned()))
+        });
+        let key = match cached {
+            Some(Some(text)) => Some(ApiKey::parse(Zeroizing::new(text)).map_err(|source| {
+                StoreError::InvalidKey {
+                    machine: account.clone(),
+                    location: self.location(url),
+                    source,
+                }
+            })?),
+            Some(None) => None,
+            None => {
+                let key = self.read(url)?;
+                self.remember(&account, key.as_ref());
+                key
+            }
+        };
+        Ok(key.map(|key| StoredKey {
+            key,
+            location: self.location(url),
+        }))
+    }
+
+    fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let relative = self.relative(url);
+        let path = format!("{}/data/{relative}", self.settings().mount);
+        let body = json!({"data": {"api_key": key.expose(), "server": url.account()}});
+        let (status, answer) = self.call("POST", path, &relative, Some(&body))?;
+        drop(body);
+        if status != 200 && status != 204 {
+            return Err(self.error(&relative, Failure::Server(status, client::errors(&answer))));
+        }
+        self.remember(&url.account(), Some(key));
+        Ok(self.location(url))
+    }
+
+    fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
+        let had = self.read(url)?.is_some();
+        if had {
+            let relative = self.relative(url);
+            let path = format!("{}/data/{relative}", self.settings().mount);
+            let (status, answer) = self.call("DELETE", path, &relative, None)?;
+            if status != 200 && status != 204 {
+                return Err(self.error(&relative, Failure::Server(status, client::errors(&answer))));
+            }
+        }
+        self.remember(&url.account(), None);
+        Ok(had)
+    }
+}
+
+impl super::SecretStore for VaultStore {
+    fn layer(&self) -> wandb_cred_proto::Layer {
+        wandb_cred_proto::Layer::Vault
+    }
+    fn title(&self) -> &'static str {
+        "Vault"
+    }
+    fn set_verified(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
+        let place = self.set(url, key)?;
+        match self.read(url)? {
+            Some(back) if back == *key => Ok(place),
+            _ => Err(StoreError::Vault {
+                address: self.settings().address.clone(),
+                path: self.shown(&self.relative(url)),
+                message: "the key did not read back as written".to_owned(),
+            }),
+        }
+    }
+    fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
+        VaultStore::list(self)
+    }
+    fn location(&self, url: &BaseUrl) -> String {
+        VaultStore::location(self, url)
+    }
+    fn lasts(&self) -> Option<&'static str> {
+        Some("every machine with the address and a token that may read it gets it")
+    }
+    fn cached_by_service(&self) -> bool {
+        false
+    }
+}
