@@ -102,7 +102,7 @@ impl Need {
             Need::Deb => crate::packages::deb_missing(),
             Need::Age => tools_missing(&["age"], "Debian: age"),
             Need::Gcc => tools_missing(&["gcc"], "Debian: gcc"),
-            Need::Bao => crate::vault::bao_missing(),
+            Need::Bao => crate::bao::bao_missing(),
             Need::KernelKeyring => tools_missing(
                 &["keyctl", "unshare", "nsenter"],
                 "Debian: keyutils util-linux",

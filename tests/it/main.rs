@@ -19,6 +19,7 @@ mod whoami;
 mod attack;
 #[cfg(unix)]
 mod audit;
+mod bao;
 #[cfg(unix)]
 mod cloud;
 #[cfg(unix)]
@@ -94,6 +95,7 @@ mod uninstall;
 #[cfg(unix)]
 mod unlock;
 mod vault;
+mod vault_auth;
 #[cfg(windows)]
 mod windows;
 
@@ -147,6 +149,7 @@ fn main() -> std::process::ExitCode {
         profiles::tests(),
         encrypted::tests(),
         vault::tests(),
+        vault_auth::tests(),
         profiles_entity::tests(),
     ] {
         trials.extend(more);
