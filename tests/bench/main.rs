@@ -39,13 +39,16 @@ fn millis(d: Duration) -> String {
     format!("{:7.3} ms", d.as_secs_f64() * 1e3)
 }
 
-/// A private HOME and runtime folder with one key in netrc.
+/// A private HOME and runtime folder with one key in netrc (or, with `--vault`, in a
+/// dev OpenBao server of its own).
 struct World {
     _dir: tempfile::TempDir,
     root: PathBuf,
     home: PathBuf,
     run: PathBuf,
     key: String,
+    /// Variables every command gets (the Vault store's).
+    extra: Vec<(String, String)>,
 }
 
 impl World {
@@ -72,6 +75,7 @@ impl World {
             home,
             run,
             key,
+            extra: Vec::new(),
         }
     }
 
@@ -81,6 +85,7 @@ impl World {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("XDG_RUNTIME_DIR", &self.run)
+            .envs(self.extra.iter().map(|(n, v)| (n, v)))
             .current_dir(&self.home);
         cmd
     }
@@ -94,7 +99,12 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list; there are no tests here.
     }
-    let world = World::new();
+    let mut world = World::new();
+    // `--vault`: the key in a dev OpenBao server (WANDB_CRED_TEST_BAO names `bao`), so
+    // `get` is answered from the Vault store's memory (its cache time is an hour here).
+    let bao = std::env::args()
+        .any(|a| a == "--vault")
+        .then(|| vault_world(&mut world));
     // `--with-settings`: a system settings file naming the server, as `wandb login
     // --host` leaves one; every `get` then also checks who could have written it.
     if std::env::args().any(|a| a == "--with-settings") {
@@ -127,6 +137,77 @@ fn main() {
         .stderr(Stdio::null())
         .status();
     let _ = daemon.wait();
+    if let Some(mut server) = bao {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
+
+/// Starts `bao server -dev` on a free port, points the world at it and stores the key.
+fn vault_world(world: &mut World) -> Child {
+    let bao = std::env::var("WANDB_CRED_TEST_BAO").expect("--vault needs WANDB_CRED_TEST_BAO");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("http://127.0.0.1:{port}");
+    let server = Command::new(&bao)
+        .args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+            "-dev-root-token-id=bench",
+        ])
+        .env("HOME", &world.root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for (name, value) in [
+        ("WANDB_CRED_BACKEND", "vault"),
+        ("VAULT_ADDR", address.as_str()),
+        ("VAULT_TOKEN", "bench"),
+        ("WANDB_CRED_VAULT_CACHE", "1h"),
+    ] {
+        world.extra.push((name.to_owned(), value.to_owned()));
+    }
+    std::fs::remove_file(world.home.join(".netrc")).unwrap();
+    let started = Instant::now();
+    loop {
+        let up = Command::new(&bao)
+            .arg("status")
+            .env("VAULT_ADDR", &address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if up.is_ok_and(|s| s.success()) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "bao did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut login = world
+        .command(BIN)
+        .args(["login", "-"])
+        .env("WANDB_CRED_NO_DAEMON", "1")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(world.key.as_bytes())
+        .unwrap();
+    assert!(login.wait().unwrap().success(), "login into Vault failed");
+    println!("(the key in Vault {address}, served from the store's memory)");
+    server
 }
 
 /// Parts 2 and 3 (skipped with `--end-to-end`).

@@ -19,6 +19,7 @@ mod whoami;
 mod attack;
 #[cfg(unix)]
 mod audit;
+#[cfg(unix)]
 mod bao;
 #[cfg(unix)]
 mod cloud;
@@ -62,7 +63,9 @@ mod manual;
 mod packages;
 #[cfg(unix)]
 mod plaintext;
+#[cfg(unix)]
 mod profiles;
+#[cfg(unix)]
 mod profiles_entity;
 #[cfg(unix)]
 mod prompt;
@@ -94,7 +97,9 @@ mod truths;
 mod uninstall;
 #[cfg(unix)]
 mod unlock;
+#[cfg(unix)]
 mod vault;
+#[cfg(unix)]
 mod vault_auth;
 #[cfg(windows)]
 mod windows;
