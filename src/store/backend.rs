@@ -78,7 +78,14 @@ impl FromStr for BackendChoice {
 impl BackendChoice {
     /// What a client and the daemon compare to know they would store alike: the choice,
     /// and whether the kernel keyring may be used (`WANDB_CRED_NO_KERNEL_KEYRING`).
+    /// For Vault, the address too: a daemon serving another Vault is not this one's.
     pub fn label(self, kernel_allowed: bool) -> String {
+        if self == Self::Vault {
+            return match super::vault::settings::address() {
+                Some(address) => format!("vault at {address}"),
+                None => "vault".to_owned(),
+            };
+        }
         if kernel_allowed {
             self.to_string()
         } else {

@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Trial> {
         a_rotation_in_vault_is_seen_after_the_cache_time,
         failures_are_clear_bounded_and_never_plaintext,
         a_read_only_team_policy_reads_and_cannot_write,
+        a_shell_naming_another_vault_is_not_served_by_this_ones_daemon,
     ];
     all.extend(trials![[Need::Bao, Need::Sdk]; the_hook_gives_the_sdk_the_key_from_vault]);
     all.extend(trials![a_server_that_never_answers_is_bounded]);
@@ -270,4 +271,32 @@ fn a_server_that_never_answers_is_bounded() {
         .stderr_has(&address)
         .stderr_has("did not answer within 1 s");
     assert!(!sb.netrc().exists());
+}
+
+/// Two Vaults (say, two teams'): a shell whose VAULT_ADDR names the second is never
+/// answered by the daemon started for the first.
+fn a_shell_naming_another_vault_is_not_served_by_this_ones_daemon() {
+    let laptop = Sandbox::new();
+    let (one, two) = (
+        Bao::start(&laptop.root.join("one")),
+        Bao::start(&laptop.root.join("two")),
+    );
+    let sb = machine(&one, ROOT);
+    let (first, second) = (sb.key(), sb.key());
+    sb.cmd(&["login", &first]).run().ok();
+    sb.cmd(&["login", &second])
+        .env("VAULT_ADDR", &two.address)
+        .run()
+        .ok();
+    for _ in 0..2 {
+        sb.get_gives(&first);
+        sb.cmd(&["get"])
+            .env("VAULT_ADDR", &two.address)
+            .key_on_stdout()
+            .run()
+            .ok()
+            .stdout_is(&format!("{second}\n"));
+    }
+    assert_eq!(one.cloud_key(), first);
+    assert_eq!(two.cloud_key(), second);
 }

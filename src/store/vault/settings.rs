@@ -91,18 +91,27 @@ fn first(names: &[&'static str]) -> Option<(String, &'static str)> {
     names.iter().find_map(|n| var(n).map(|v| (v, *n)))
 }
 
+/// The address as written (`VAULT_ADDR`, `BAO_ADDR`, then the configuration), unchecked.
+pub fn address() -> Option<String> {
+    match first(&["VAULT_ADDR", "BAO_ADDR"]) {
+        Some((address, _)) => Some(address),
+        None => crate::config::user_config::get("vault-address")
+            .ok()
+            .flatten(),
+    }
+    .map(|a| a.trim().trim_end_matches('/').to_owned())
+}
+
 impl Settings {
     /// From this process's environment and the user's configuration; `timeout` bounds
     /// every request.
     pub fn from_env(timeout: Duration) -> Result<Self, String> {
         let config = |name: &str| crate::config::user_config::get(name).map_err(|e| e.to_string());
-        let address = match first(&["VAULT_ADDR", "BAO_ADDR"]) {
-            Some((address, _)) => address,
-            None => config("vault-address")?.ok_or(
-                "no Vault address: set VAULT_ADDR (or BAO_ADDR), or `wandb-cred config vault-address URL`",
-            )?,
-        };
-        let address = check_address(address.trim().trim_end_matches('/'))?;
+        config("vault-address")?;
+        let address = address().ok_or(
+            "no Vault address: set VAULT_ADDR (or BAO_ADDR), or `wandb-cred config vault-address URL`",
+        )?;
+        let address = check_address(&address)?;
         let (ca_cert, ca_cert_var) = match first(&["VAULT_CACERT", "BAO_CACERT"]) {
             Some((path, name)) => (Some(PathBuf::from(path)), name),
             None => (None, "VAULT_CACERT"),
