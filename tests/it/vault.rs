@@ -209,6 +209,11 @@ fn a_read_only_team_policy_reads_and_cannot_write() {
         .fails(1)
         .stderr_has("permission denied");
     member.get_gives(&key);
+    // doctor writes no throwaway item into the team's Vault.
+    let out = member.cmd(&["doctor"]).run();
+    assert!(!out.stdout.contains("throwaway"), "{}", out.report());
+    out.stdout_has("[ok]      key        wandb_v1_");
+    assert!(!bao.ok(&["kv", "list", "-mount=secret", "wandb-cred"]).contains("invalid"));
 }
 
 fn migrate_moves_a_netrc_key_into_vault() {
