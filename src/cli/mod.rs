@@ -19,6 +19,7 @@ mod logout;
 mod lookup;
 mod migrate;
 mod output;
+mod passwd;
 mod plaintext;
 mod profiles;
 mod push;
@@ -73,6 +74,7 @@ enum Command {
     List(list::ListArgs),
     Unlock(unlock::UnlockArgs),
     Lock(lock::LockArgs),
+    Passwd(passwd::PasswdArgs),
     Config(configure::ConfigArgs),
     Whoami(whoami::WhoamiArgs),
     Switch(switch::SwitchArgs),
@@ -157,6 +159,7 @@ impl Cli {
             | Command::List(list::ListArgs { store, .. })
             | Command::Unlock(unlock::UnlockArgs { store, .. })
             | Command::Lock(lock::LockArgs { store })
+            | Command::Passwd(passwd::PasswdArgs { store, .. })
             | Command::Whoami(whoami::WhoamiArgs { store, .. })
             | Command::Switch(switch::SwitchArgs { store, .. })
             | Command::Daemon(daemon::DaemonArgs { store, .. })
@@ -304,6 +307,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&ctx, args),
         Command::Unlock(args) => unlock::run(&ctx, args),
         Command::Lock(args) => lock::run(&ctx, args),
+        Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),
         Command::Switch(args) => switch::run(&ctx, args),
         Command::Stop => daemon_control::stop(&ctx),

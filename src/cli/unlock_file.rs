@@ -88,9 +88,13 @@ fn ask(create: bool) -> anyhow::Result<Zeroizing<String>> {
 
 /// One line of standard input, without its line ending.
 fn read_stdin() -> anyhow::Result<Zeroizing<String>> {
-    let mut input = std::io::BufReader::new(crate::secret_input::stdin());
+    read_line(&mut std::io::BufReader::new(crate::secret_input::stdin()))
+}
+
+/// The next line of `input`, without its line ending.
+pub(super) fn read_line(input: &mut impl std::io::BufRead) -> anyhow::Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(Vec::new());
-    crate::secret_input::read_line(&mut input, MAX_PASSPHRASE, &mut line)
+    crate::secret_input::read_line(input, MAX_PASSPHRASE, &mut line)
         .context("cannot read the passphrase from standard input")?;
     while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
         line.pop();

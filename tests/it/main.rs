@@ -34,6 +34,8 @@ mod doctor;
 #[cfg(unix)]
 mod encrypted;
 #[cfg(unix)]
+mod encrypted_safety;
+#[cfg(unix)]
 mod exec;
 #[cfg(unix)]
 mod foreign;
@@ -153,6 +155,7 @@ fn main() -> std::process::ExitCode {
         whoami::tests(),
         profiles::tests(),
         encrypted::tests(),
+        encrypted_safety::tests(),
         vault::tests(),
         vault_auth::tests(),
         profiles_entity::tests(),

@@ -213,7 +213,10 @@ fn a_read_only_team_policy_reads_and_cannot_write() {
     let out = member.cmd(&["doctor"]).run();
     assert!(!out.stdout.contains("throwaway"), "{}", out.report());
     out.stdout_has("[ok]      key        wandb_v1_");
-    assert!(!bao.ok(&["kv", "list", "-mount=secret", "wandb-cred"]).contains("invalid"));
+    assert!(
+        !bao.ok(&["kv", "list", "-mount=secret", "wandb-cred"])
+            .contains("invalid")
+    );
 }
 
 fn migrate_moves_a_netrc_key_into_vault() {

@@ -37,7 +37,9 @@ pub enum AgeError {
     WorkFactor(u8),
     #[error("the passphrase is wrong (or the file was changed)")]
     WrongPassphrase,
-    #[error("it was encrypted again under another passphrase since it was unlocked")]
+    #[error(
+        "it was encrypted again under another passphrase since it was unlocked: run `wandb-cred unlock` with the new one"
+    )]
     OtherKey,
     #[error("the file was changed or damaged: {0}")]
     Damaged(&'static str),

@@ -79,6 +79,7 @@ pub fn unlock(
     create: bool,
     lock_after: Option<std::time::Duration>,
 ) -> Result<usize, StoreError> {
+    refuse_foreign(path)?;
     let armored = atomic::read_own_text(path)?;
     let (sealed, text) = match armored {
         Some(armored) => {
@@ -116,6 +117,56 @@ pub fn unlock(
         lock_at: lock_after.map(|after| Instant::now() + after),
     });
     Ok(count)
+}
+
+/// Encrypts the store at `path` again under `new` (a new file key and salt), in one
+/// atomic replacement under the edit lock: the file is the old one or the new one,
+/// never neither. Returns how many keys it holds. Every daemon holding the store open
+/// (here or on another machine) must be unlocked again with `new`.
+pub fn change_passphrase(path: &Path, old: &[u8], new: &[u8]) -> Result<usize, StoreError> {
+    refuse_foreign(path)?;
+    let mut count = 0;
+    let written = atomic::update(path, |armored| {
+        if armored.is_empty() {
+            return Err(StoreError::NoEncryptedFile {
+                path: path.to_owned(),
+            });
+        }
+        let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
+        let (plain, _) = age::decrypt(&file, old).map_err(|e| match e {
+            age::AgeError::WrongPassphrase => StoreError::WrongPassphrase {
+                path: path.to_owned(),
+            },
+            other => file_error(path, other),
+        })?;
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| file_error(path, "its contents are not text"))?;
+        count = parse(path, text)?.len();
+        let sealed = age::Sealed::new(new, age::LOG_N).map_err(|e| file_error(path, e))?;
+        let file = sealed.encrypt(&plain).map_err(|e| file_error(path, e))?;
+        Ok::<_, StoreError>(Some((age::armor(&file), ())))
+    })?;
+    if written.is_none() {
+        return Err(StoreError::NoEncryptedFile {
+            path: path.to_owned(),
+        });
+    }
+    Ok(count)
+}
+
+/// A store file another user owns or could write, or in a folder another user
+/// controls, is refused: it could have been replaced.
+fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    match crate::ownership::program(path) {
+        Some(why) => Err(file_error(
+            path,
+            format!("refused: another user could have written it ({why})"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Forgets the keys and the file key. `false` when the store was locked already.
