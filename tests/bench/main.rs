@@ -105,6 +105,14 @@ fn main() {
     let bao = std::env::args()
         .any(|a| a == "--vault")
         .then(|| vault_world(&mut world));
+    // `--encrypted`: the key in the encrypted file store, unlocked in the daemon.
+    let encrypted = std::env::args().any(|a| a == "--encrypted");
+    if encrypted {
+        world
+            .extra
+            .push(("WANDB_CRED_BACKEND".to_owned(), "encrypted-file".to_owned()));
+        std::fs::remove_file(world.home.join(".netrc")).unwrap();
+    }
     // `--with-settings`: a system settings file naming the server, as `wandb login
     // --host` leaves one; every `get` then also checks who could have written it.
     if std::env::args().any(|a| a == "--with-settings") {
@@ -124,6 +132,9 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    if encrypted {
+        encrypted_world(&world);
+    }
     let warm = world.command(BIN).arg("get").stdout(Stdio::null()).status();
     assert!(warm.unwrap().success(), "wandb-cred get failed");
     end_to_end(&world);
@@ -141,6 +152,39 @@ fn main() {
         let _ = server.kill();
         let _ = server.wait();
     }
+}
+
+/// Makes and unlocks the encrypted store in the running daemon, and stores the key.
+fn encrypted_world(world: &World) {
+    use std::io::Write;
+    let started = Instant::now();
+    while !world.socket().exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (args, input) in [
+        (["unlock", "-"], "bench passphrase\n".to_owned()),
+        (["login", "-"], world.key.clone()),
+    ] {
+        let mut child = world
+            .command(BIN)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "{args:?} failed");
+    }
+    println!("(the key in the encrypted file store, unlocked in the daemon)");
 }
 
 /// Starts `bao server -dev` on a free port, points the world at it and stores the key.
