@@ -168,8 +168,8 @@ where
     check_folders(&target, &dir)?;
     // Named as the edit of `target` that it is (the lock is ours, the file is the user's).
     let _lock = EditLock::take().map_err(|e| {
-        let why = format!("cannot {} {} ({})", e.action, e.path.display(), e.source);
-        FileError::new("write", &target, io::Error::new(e.source.kind(), why))
+        let why = format!("cannot {} {} ({})", e.action, e.path.display(), e.cause);
+        FileError::new("write", &target, io::Error::new(e.cause.kind(), why))
     })?;
     let existing = check_target(&target)?;
     let current = read_text(&target)?;

@@ -3,14 +3,14 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// An I/O failure on a named file.
+/// An I/O failure on a named file. The message already holds the I/O error's, so it
+/// is not also given as the source: an error chain would say it twice.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {action} {}: {source}", path.display())]
+#[error("cannot {action} {}: {cause}", path.display())]
 pub struct FileError {
     pub action: &'static str,
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub cause: io::Error,
 }
 
 impl FileError {
@@ -18,7 +18,7 @@ impl FileError {
         Self {
             action,
             path: path.to_owned(),
-            source,
+            cause: source,
         }
     }
 
