@@ -63,6 +63,36 @@ fn locked_error(path: &Path) -> StoreError {
     }
 }
 
+/// The armored file opened with `passphrase`: its contents and what later writes take.
+fn open_with(
+    path: &Path,
+    armored: &str,
+    passphrase: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, age::Sealed), StoreError> {
+    let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
+    age::decrypt(&file, passphrase).map_err(|e| match e {
+        age::AgeError::WrongPassphrase => StoreError::WrongPassphrase {
+            path: path.to_owned(),
+        },
+        other => file_error(path, other),
+    })
+}
+
+/// The armored file opened with the file key an unlock got.
+fn reopen(
+    path: &Path,
+    sealed: &age::Sealed,
+    armored: &str,
+) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
+    sealed.reopen(&file).map_err(|e| file_error(path, e))
+}
+
+/// The decrypted file as text.
+fn text_of<'p>(path: &Path, plain: &'p [u8]) -> Result<&'p str, StoreError> {
+    std::str::from_utf8(plain).map_err(|_| file_error(path, "its contents are not text"))
+}
+
 fn file_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Encrypted {
         path: path.to_owned(),
@@ -83,15 +113,8 @@ pub fn unlock(
     let armored = atomic::read_own_text(path)?;
     let (sealed, text) = match armored {
         Some(armored) => {
-            let file = age::unarmor(&armored).map_err(|e| file_error(path, e))?;
-            let (plain, sealed) = age::decrypt(&file, passphrase).map_err(|e| match e {
-                age::AgeError::WrongPassphrase => StoreError::WrongPassphrase {
-                    path: path.to_owned(),
-                },
-                other => file_error(path, other),
-            })?;
-            let text = std::str::from_utf8(&plain)
-                .map_err(|_| file_error(path, "its contents are not text"))?;
+            let (plain, sealed) = open_with(path, &armored, passphrase)?;
+            let text = text_of(path, &plain)?;
             parse(path, text)?;
             (sealed, LockedText::new(text))
         }
@@ -132,15 +155,8 @@ pub fn change_passphrase(path: &Path, old: &[u8], new: &[u8]) -> Result<usize, S
                 path: path.to_owned(),
             });
         }
-        let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
-        let (plain, _) = age::decrypt(&file, old).map_err(|e| match e {
-            age::AgeError::WrongPassphrase => StoreError::WrongPassphrase {
-                path: path.to_owned(),
-            },
-            other => file_error(path, other),
-        })?;
-        let text = std::str::from_utf8(&plain)
-            .map_err(|_| file_error(path, "its contents are not text"))?;
+        let (plain, _) = open_with(path, armored, old)?;
+        let text = text_of(path, &plain)?;
         count = parse(path, text)?.len();
         let sealed = age::Sealed::new(new, age::LOG_N).map_err(|e| file_error(path, e))?;
         let file = sealed.encrypt(&plain).map_err(|e| file_error(path, e))?;
@@ -205,13 +221,8 @@ fn with_unlocked<T>(
                 "it was removed while unlocked; run `wandb-cred unlock` to make a new one",
             )
         })?;
-        let file = age::unarmor(&armored).map_err(|e| file_error(path, e))?;
-        let plain = state
-            .sealed
-            .reopen(&file)
-            .map_err(|e| file_error(path, e))?;
-        let text = std::str::from_utf8(&plain)
-            .map_err(|_| file_error(path, "its contents are not text"))?;
+        let plain = reopen(path, &state.sealed, &armored)?;
+        let text = text_of(path, &plain)?;
         parse(path, text)?;
         state.text = LockedText::new(text);
         state.stamp = now;
@@ -308,13 +319,8 @@ impl EncryptedFile {
                         "it was removed while unlocked; run `wandb-cred unlock` to make a new one",
                     ));
                 }
-                let file = age::unarmor(armored).map_err(|e| file_error(path, e))?;
-                let plain = state
-                    .sealed
-                    .reopen(&file)
-                    .map_err(|e| file_error(path, e))?;
-                let now = std::str::from_utf8(&plain)
-                    .map_err(|_| file_error(path, "its contents are not text"))?;
+                let plain = reopen(path, &state.sealed, armored)?;
+                let now = text_of(path, &plain)?;
                 let lines = parse(path, now)?;
                 had = lines.iter().any(|(a, _)| *a == account);
                 if key.is_none() && !had {
