@@ -105,9 +105,12 @@ impl Server {
                 }
                 () = idle_check => {
                     self.state.forward_log.flush_if_due();
+                    // An unlocked encrypted store keeps the daemon: exiting would lock it
+                    // under the later jobs it was unlocked for (its lock timeout decides).
                     if let Some(limit) = self.idle_timeout
                         && self.state.active.load(Ordering::SeqCst) == 0
                         && self.state.idle_for() >= limit
+                        && !crate::store::encrypted_file::holds_keys()
                     {
                         tracing::info!(idle_secs = limit.as_secs(), "idle; exiting");
                         break;

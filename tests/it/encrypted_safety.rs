@@ -13,6 +13,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![
         two_machines_sharing_a_home_lose_no_key,
         a_crash_during_a_write_leaves_a_whole_file,
+        an_unlocked_store_keeps_the_daemon_past_its_idle_time,
     ]);
     all.extend(trials![[Need::OtherUser]; a_store_file_another_user_could_write_is_refused]);
     all
@@ -171,5 +172,32 @@ fn two_machines_sharing_a_home_lose_no_key() {
             }
             run.run().ok().stdout_is(&format!("{key}\n"));
         }
+    }
+}
+
+/// The daemon's idle exit would lock the store under the cron and Slurm jobs it was
+/// unlocked for: while it holds the store open it stays; once locked, it goes idle.
+fn an_unlocked_store_keeps_the_daemon_past_its_idle_time() {
+    let mut sb = store_sandbox();
+    sb.set_env("WANDB_CRED_IDLE_TIMEOUT", "300ms");
+    let key = sb.key();
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["login", &key]).run().ok();
+    let socket = sb.runtime_dir().join("wandb-cred/daemon.sock");
+    // Well past the idle time (the daemon looks every second or so), still unlocked.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        socket.exists(),
+        "the daemon exited while holding the store open"
+    );
+    sb.get_gives(&key);
+    sb.cmd(&["lock"]).run().ok();
+    let started = std::time::Instant::now();
+    while socket.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the daemon never went idle after lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

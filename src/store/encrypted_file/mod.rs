@@ -190,6 +190,13 @@ pub fn lock() -> bool {
     unlocked().take().is_some()
 }
 
+/// Whether this process holds an encrypted store open (and not past its lock timeout).
+pub fn holds_keys() -> bool {
+    unlocked()
+        .as_ref()
+        .is_some_and(|u| u.lock_at.is_none_or(|at| Instant::now() < at))
+}
+
 /// Whether the store at `path` is unlocked in this process (and not past its timeout).
 pub fn is_unlocked(path: &Path) -> bool {
     with_unlocked(path, |_| Ok(())).is_ok()
