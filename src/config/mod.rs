@@ -3,6 +3,7 @@
 //! atomic, locked writer both use.
 
 pub mod atomic;
+pub mod backend_choice;
 mod deadline;
 mod edit_lock;
 mod file_error;

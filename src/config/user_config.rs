@@ -23,7 +23,7 @@ pub const KNOWN: &[Known] = &[
         name: "backend",
         about: "where keys are stored when no --backend or WANDB_CRED_BACKEND says (auto, keychain, kernel-keyring, encrypted-file, netrc)",
         check: |v| {
-            v.parse::<crate::store::backend::BackendChoice>()
+            v.parse::<super::backend_choice::BackendChoice>()
                 .map(|_| ())
         },
     },

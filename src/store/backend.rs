@@ -3,8 +3,6 @@
 //! choice is made once per process with a bounded probe and remembers why, for messages
 //! and `status`. A locked keychain is an error, never a silent downgrade.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use super::encrypted_file::{self, EncryptedFile};
@@ -13,67 +11,7 @@ use super::keychain::{self, KeychainStore, Probe};
 use super::vault::VaultStore;
 use super::{SecretStore, StoreError};
 
-/// What the user asked for (`--backend`, `WANDB_CRED_BACKEND`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BackendChoice {
-    /// The keychain when one is usable, else the kernel keyring (Linux), else netrc.
-    #[default]
-    Auto,
-    /// The keychain or an error.
-    Keychain,
-    /// The Linux kernel keyring or an error.
-    KernelKeyring,
-    /// The encrypted file (age, a passphrase), held open by the daemon.
-    EncryptedFile,
-    /// The team's Vault or OpenBao (KV version 2).
-    Vault,
-    /// netrc only; the keychain is never touched.
-    Netrc,
-}
-
-impl BackendChoice {
-    /// Every choice, in the order `--help` and completions offer them.
-    pub const ALL: [Self; 6] = [
-        Self::Auto,
-        Self::Keychain,
-        Self::KernelKeyring,
-        Self::EncryptedFile,
-        Self::Vault,
-        Self::Netrc,
-    ];
-
-    /// The name `--backend` and `WANDB_CRED_BACKEND` take.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Keychain => "keychain",
-            Self::KernelKeyring => "kernel-keyring",
-            Self::EncryptedFile => "encrypted-file",
-            Self::Vault => "vault",
-            Self::Netrc => "netrc",
-        }
-    }
-}
-
-impl FromStr for BackendChoice {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase();
-        if wanted.is_empty() {
-            return Ok(Self::Auto);
-        }
-        Self::ALL
-            .into_iter()
-            .find(|choice| choice.name() == wanted)
-            .ok_or_else(|| {
-                format!(
-                    "unknown backend {} (expected auto, keychain, kernel-keyring, encrypted-file, vault or netrc)",
-                    crate::key::quoted_unless_key(s.trim())
-                )
-            })
-    }
-}
+pub use crate::config::backend_choice::BackendChoice;
 
 impl BackendChoice {
     /// What a client and the daemon compare to know they would store alike: the choice,
@@ -91,12 +29,6 @@ impl BackendChoice {
         } else {
             format!("{self} without the kernel keyring")
         }
-    }
-}
-
-impl fmt::Display for BackendChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
