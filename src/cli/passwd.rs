@@ -4,11 +4,11 @@
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use zeroize::Zeroizing;
 
 use super::Context;
 use super::args::StoreArg;
 use super::output::say;
+use super::unlock_file::{hidden, new_passphrase};
 use crate::prompt;
 use crate::store::encrypted_file;
 
@@ -49,16 +49,11 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
                 "passwd asks for the passphrases and needs a terminal for that (in a script: `wandb-cred passwd -` with both on standard input)"
             );
         }
-        let read = |prompt: &str| {
-            rpassword::prompt_password(prompt)
-                .map(Zeroizing::new)
-                .context("cannot read the passphrase from the terminal")
-        };
-        let old = read("wandb-cred: Current passphrase of the encrypted store: ")?;
-        let new = read("wandb-cred: New passphrase: ")?;
-        if *new != *read("wandb-cred: The same passphrase again: ")? {
-            bail!("the two new passphrases differ; nothing was changed");
-        }
+        let old = hidden("wandb-cred: Current passphrase of the encrypted store: ")?;
+        let new = new_passphrase(
+            "wandb-cred: New passphrase: ",
+            "the two new passphrases differ; nothing was changed",
+        )?;
         (old, new)
     };
     if new.is_empty() {

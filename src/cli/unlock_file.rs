@@ -70,18 +70,27 @@ pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow:
 }
 
 fn ask(create: bool) -> anyhow::Result<Zeroizing<String>> {
-    let read = |prompt: &str| {
-        rpassword::prompt_password(prompt)
-            .map(Zeroizing::new)
-            .context("cannot read the passphrase from the terminal")
-    };
     if !create {
-        return read("wandb-cred: Passphrase of the encrypted store: ");
+        return hidden("wandb-cred: Passphrase of the encrypted store: ");
     }
-    let first = read("wandb-cred: New passphrase for the encrypted store: ")?;
-    let again = read("wandb-cred: The same passphrase again: ")?;
-    if *first != *again {
-        bail!("the two passphrases differ; nothing was made");
+    new_passphrase(
+        "wandb-cred: New passphrase for the encrypted store: ",
+        "the two passphrases differ; nothing was made",
+    )
+}
+
+/// A passphrase typed at a hidden prompt.
+pub(super) fn hidden(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .context("cannot read the passphrase from the terminal")
+}
+
+/// A new passphrase, typed twice; `differ`: the error when the two are not the same.
+pub(super) fn new_passphrase(prompt: &str, differ: &str) -> anyhow::Result<Zeroizing<String>> {
+    let first = hidden(prompt)?;
+    if *first != *hidden("wandb-cred: The same passphrase again: ")? {
+        bail!("{differ}");
     }
     Ok(first)
 }

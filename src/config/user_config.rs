@@ -144,11 +144,16 @@ fn parse(path: &Path, text: &str) -> Result<Vec<(String, String)>, ConfigError> 
 
 /// The value of `name`, when the file sets it.
 pub fn get(name: &str) -> Result<Option<String>, ConfigError> {
-    Ok(read()?
-        .into_iter()
+    Ok(value_in(&read()?, name).map(str::to_owned))
+}
+
+/// The value of `name` among settings [`read`] gave (the last line naming it wins).
+pub fn value_in<'v>(values: &'v [(String, String)], name: &str) -> Option<&'v str> {
+    values
+        .iter()
         .rev()
         .find(|(n, _)| n == name)
-        .map(|(_, v)| v))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Sets `name` to `value` (`None`: removes it), keeping other lines and comments;

@@ -115,6 +115,18 @@ impl Bao {
         ])
     }
 
+    /// Puts a new key where the cloud's unnamed key is, as an admin rotating it would.
+    pub fn rotate_cloud_key(&self, key: &str) {
+        self.ok(&[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wandb-cred/api.wandb.ai/default",
+            &format!("api_key={key}"),
+            "server=https://api.wandb.ai",
+        ]);
+    }
+
     /// A token with only `policy`, and its accessor.
     pub fn token_with(&self, policy: &str) -> String {
         self.ok(&[

@@ -74,15 +74,7 @@ fn a_rotation_in_vault_is_seen_after_the_cache_time() {
     let (old, new) = (node.key(), node.key());
     node.cmd(&["login", &old]).run().ok();
     node.get_gives(&old);
-    let put = format!("api_key={new}");
-    bao.ok(&[
-        "kv",
-        "put",
-        "-mount=secret",
-        "wandb-cred/api.wandb.ai/default",
-        &put,
-        "server=https://api.wandb.ai",
-    ]);
+    bao.rotate_cloud_key(&new);
     // Served from the daemon's memory until the cache time passes, then the new one.
     let started = Instant::now();
     loop {
@@ -100,15 +92,7 @@ fn a_rotation_in_vault_is_seen_after_the_cache_time() {
     }
     // `reload` sees a rotation at once.
     let newer = node.key();
-    let put = format!("api_key={newer}");
-    bao.ok(&[
-        "kv",
-        "put",
-        "-mount=secret",
-        "wandb-cred/api.wandb.ai/default",
-        &put,
-        "server=https://api.wandb.ai",
-    ]);
+    bao.rotate_cloud_key(&newer);
     node.cmd(&["reload"]).run().ok();
     node.get_gives(&newer);
 }

@@ -131,7 +131,9 @@ impl Client {
                 Some(&token.value),
             );
             token.renew_at = match renewed {
-                Ok((200, body)) => lease(&body, "/auth"),
+                Ok((200, body)) => body
+                    .pointer("/auth")
+                    .and_then(|a| renew_at(a, "lease_duration")),
                 _ => None,
             };
             tracing::info!(
@@ -146,10 +148,7 @@ impl Client {
     /// When a renewable token should be renewed: two thirds into its time to live.
     fn renewal_time(&self, token: &str) -> Option<Instant> {
         match self.send("GET", "auth/token/lookup-self", None, Some(token)) {
-            Ok((200, body)) if body.pointer("/data/renewable") == Some(&Value::Bool(true)) => {
-                let ttl = body.pointer("/data/ttl").and_then(Value::as_u64)?;
-                (ttl > 0).then(|| Instant::now() + Duration::from_secs(ttl * 2 / 3))
-            }
+            Ok((200, body)) => renew_at(body.pointer("/data")?, "ttl"),
             _ => None,
         }
     }
@@ -250,13 +249,13 @@ pub fn errors(body: &Value) -> String {
         .unwrap_or_else(|| "no message".to_owned())
 }
 
-/// When to renew a lease the answer at `at` (`/auth`) describes.
-fn lease(body: &Value, at: &str) -> Option<Instant> {
-    let part = body.pointer(at)?;
+/// When to renew a renewable token: two thirds into the time to live `part` gives in
+/// its field `ttl_field` (`lookup-self`'s `ttl`, `renew-self`'s `lease_duration`).
+fn renew_at(part: &Value, ttl_field: &str) -> Option<Instant> {
     if part.get("renewable") != Some(&Value::Bool(true)) {
         return None;
     }
-    let ttl = part.get("lease_duration").and_then(Value::as_u64)?;
+    let ttl = part.get(ttl_field).and_then(Value::as_u64)?;
     (ttl > 0).then(|| Instant::now() + Duration::from_secs(ttl * 2 / 3))
 }
 

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::config::user_config;
+
 /// How long a key read from Vault is served before it is read again, by default.
 pub const DEFAULT_CACHE: Duration = Duration::from_secs(60);
 
@@ -93,11 +95,14 @@ fn first(names: &[&'static str]) -> Option<(String, &'static str)> {
 
 /// The address as written (`VAULT_ADDR`, `BAO_ADDR`, then the configuration), unchecked.
 pub fn address() -> Option<String> {
+    address_in(|| crate::config::user_config::read().unwrap_or_default())
+}
+
+/// As [`address`], with the configuration read only when no variable names it.
+fn address_in(config: impl FnOnce() -> Vec<(String, String)>) -> Option<String> {
     match first(&["VAULT_ADDR", "BAO_ADDR"]) {
         Some((address, _)) => Some(address),
-        None => crate::config::user_config::get("vault-address")
-            .ok()
-            .flatten(),
+        None => user_config::value_in(&config(), "vault-address").map(str::to_owned),
     }
     .map(|a| a.trim().trim_end_matches('/').to_owned())
 }
@@ -106,9 +111,10 @@ impl Settings {
     /// From this process's environment and the user's configuration; `timeout` bounds
     /// every request.
     pub fn from_env(timeout: Duration) -> Result<Self, String> {
-        let config = |name: &str| crate::config::user_config::get(name).map_err(|e| e.to_string());
-        config("vault-address")?;
-        let address = address().ok_or(
+        // Read once (a broken line is an error here), then looked up.
+        let values = user_config::read().map_err(|e| e.to_string())?;
+        let config = |name: &str| user_config::value_in(&values, name).map(str::to_owned);
+        let address = address_in(|| values.clone()).ok_or(
             "no Vault address: set VAULT_ADDR (or BAO_ADDR), or `wandb-cred config vault-address URL`",
         )?;
         let address = check_address(&address)?;
@@ -118,11 +124,11 @@ impl Settings {
         };
         let mount = match var("WANDB_CRED_VAULT_MOUNT") {
             Some(m) => m,
-            None => config("vault-mount")?.unwrap_or_else(|| "secret".to_owned()),
+            None => config("vault-mount").unwrap_or_else(|| "secret".to_owned()),
         };
         let prefix = match var("WANDB_CRED_VAULT_PREFIX") {
             Some(p) => p,
-            None => config("vault-prefix")?.unwrap_or_else(|| "wandb-cred".to_owned()),
+            None => config("vault-prefix").unwrap_or_else(|| "wandb-cred".to_owned()),
         };
         let cache = match var("WANDB_CRED_VAULT_CACHE") {
             Some(text) => {
