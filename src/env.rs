@@ -34,6 +34,11 @@ const NAMES: &[&str] = &[
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "WANDB_IDENTITY_TOKEN_FILE",
+    // Where the SDK environments are (`sdk_environments`).
+    "PATH",
+    "XDG_DATA_HOME",
+    "PIPX_HOME",
+    "UV_TOOL_DIR",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod prompt;
 pub mod python_env;
 pub mod resolve;
+pub mod sdk_environments;
 pub mod secret_input;
 pub mod service;
 pub mod ssh;

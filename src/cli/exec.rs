@@ -18,7 +18,8 @@ use crate::sys;
 /// The key is passed in the environment, never on a command line. On Unix the
 /// program replaces wandb-cred, so signals and the exit status are its own. A
 /// WANDB_API_KEY already set in the environment takes precedence (as for every
-/// reader) and is passed on unchanged; wandb-cred says so.
+/// reader) and is passed on unchanged; wandb-cred says so. With
+/// WANDB_IDENTITY_TOKEN_FILE set (identity federation), only WANDB_BASE_URL is set.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred exec -- python train.py
@@ -46,6 +47,13 @@ pub struct ExecArgs {
 pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
     let (url, _) = ctx.base_url(args.host.as_deref())?;
     let program = args.command[0].to_string_lossy().into_owned();
+    let mut command = Command::new(&args.command[0]);
+    command.args(&args.command[1..]);
+    if let Some(file) = super::lookup::identity_token_file(ctx) {
+        say(super::lookup::identity_note(file, &program));
+        command.env("WANDB_BASE_URL", url.as_str());
+        return Err(start(&mut command, &program));
+    }
     let Some(resolved) = ctx.stored_key(&url)? else {
         anyhow::bail!(
             "{} ({program} was not started)",
@@ -58,20 +66,22 @@ pub fn run(ctx: &Context, args: ExecArgs) -> anyhow::Result<()> {
             url.netloc()
         ));
     }
-    let mut command = Command::new(&args.command[0]);
-    command
-        .args(&args.command[1..])
-        .envs(super::lookup::variables(&url, &resolved.key));
-    let error = sys::run_in_place(&mut command);
+    command.envs(super::lookup::variables(&url, &resolved.key));
+    Err(start(&mut command, &program))
+}
+
+/// Runs the program in place of this one; returns only when it could not be started.
+fn start(command: &mut Command, program: &str) -> anyhow::Error {
+    let error = sys::run_in_place(command);
     // Only reached when the program could not be started (the shell's statuses).
     let (code, why) = match error.kind() {
         io::ErrorKind::NotFound => (127, "command not found".to_owned()),
         io::ErrorKind::PermissionDenied => (126, "permission denied".to_owned()),
         _ => (126, error.to_string()),
     };
-    Err(Exit {
+    Exit {
         code,
         message: format!("{program}: {why}"),
     }
-    .into())
+    .into()
 }

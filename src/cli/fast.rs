@@ -38,7 +38,11 @@ enum Command<'a> {
 }
 
 /// Variables that ask for behaviour only the full program has.
-const FULL_PROGRAM_VARS: &[&str] = &["WANDB_CRED_LOG", "WANDB_CRED_NO_DAEMON"];
+const FULL_PROGRAM_VARS: &[&str] = &[
+    "WANDB_CRED_LOG",
+    "WANDB_CRED_NO_DAEMON",
+    "WANDB_IDENTITY_TOKEN_FILE",
+];
 
 pub fn serve(args: &[OsString]) -> Outcome {
     let handover = Outcome::Handover { stdin: None };

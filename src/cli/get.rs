@@ -28,6 +28,7 @@ pub struct GetArgs {
     /// Print the variables `exec` sets, as NAME=VALUE lines, for programs (the Python
     /// hook). When no key was ever stored for the server, nothing is printed (exit
     /// status 0); a key that should be there and is not is an error, as for `get`.
+    /// With WANDB_IDENTITY_TOKEN_FILE set (identity federation), no key is printed.
     #[arg(long)]
     pub(super) env: bool,
 }
@@ -35,6 +36,10 @@ pub struct GetArgs {
 pub fn run(ctx: &Context, args: GetArgs) -> anyhow::Result<()> {
     if args.env {
         let (url, _) = ctx.base_url(args.host.as_deref())?;
+        if let Some(file) = lookup::identity_token_file(ctx) {
+            super::output::warn(lookup::identity_note(file, "the program"));
+            return Ok(());
+        }
         return match ctx.stored_key(&url)? {
             Some(found) => print_env(&url, &found.key),
             // Nothing, silently, only when no key was ever stored for this server here:

@@ -53,6 +53,11 @@ pub struct LoginArgs {
     /// visible to other local users in the process list: prefer the prompt or `-`.
     #[arg(value_name = "KEY")]
     pub(super) key: Vec<String>,
+    /// For wandb-cred's Python hook: the key the W&B SDK was about to write to netrc,
+    /// on standard input. Never prompts and never changes the default server; on
+    /// failure, says that the program goes on with the key and how to keep it.
+    #[arg(long, hide = true, conflicts_with_all = ["cloud", "relogin", "verify", "key"])]
+    pub(super) from_sdk: bool,
 }
 
 /// The SDK's message when there is no key and nobody to ask, naming this tool (the SDK's
@@ -69,6 +74,9 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
         args.host.as_deref()
     };
     let (mut url, url_source) = ctx.base_url(flag)?;
+    if args.from_sdk {
+        return from_sdk(ctx, &url);
+    }
     let http = http_options(ctx)?;
 
     if args.key.len() > 1 {
@@ -153,6 +161,24 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
             "The W&B SDK does not read the keychain: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
         );
     }
+    Ok(())
+}
+
+/// `login --from-sdk`: the hook hands over the key the SDK would have written to netrc
+/// (`wandb login`, `wandb.login(key=...)`, a key prompt). It replaces the stored key of
+/// the server (and profile) the SDK named; the SDK's own settings say which server is
+/// the default, so none is remembered here.
+fn from_sdk(ctx: &Context, url: &BaseUrl) -> anyhow::Result<()> {
+    let resolved = key_from(secret_input::stdin())?;
+    if let Err(error) = store_key(ctx, url, &resolved.key) {
+        bail!(
+            "the API key for {} was not kept ({error:#}); this program uses it until it ends. To keep it: `{}`",
+            url.netloc(),
+            super::lookup::login_command(ctx, url, " --relogin")
+        );
+    }
+    first_profile_is_the_default(ctx, url)?;
+    warn_about_overrides(ctx);
     Ok(())
 }
 

@@ -13,6 +13,38 @@ pub fn variables<'a>(url: &'a BaseUrl, key: &'a ApiKey) -> [(&'static str, &'a s
     ]
 }
 
+/// `WANDB_IDENTITY_TOKEN_FILE`, when set: the W&B SDK then signs in with that identity
+/// token (identity federation) and refuses an API key beside it
+/// (`wbauth/authenticate.py`), so `exec` and `get --env` give it none.
+pub fn identity_token_file(ctx: &Context) -> Option<&str> {
+    ctx.env
+        .var("WANDB_IDENTITY_TOKEN_FILE")
+        .filter(|v| !v.is_empty())
+}
+
+/// What `exec` and `get --env` say when [`identity_token_file`] is set.
+pub fn identity_note(file: &str, who: &str) -> String {
+    format!(
+        "WANDB_IDENTITY_TOKEN_FILE is set ({file}): {who} signs in to W&B with that identity token, and the W&B SDK refuses an API key beside it, so wandb-cred sets no WANDB_API_KEY"
+    )
+}
+
+/// The command that logs in to `url` (its profile included, then `extra`) without
+/// making it the default server, as every hint should: `login --host` would, as `wandb
+/// login --host` does. For another server than the configured one, `WANDB_BASE_URL`
+/// names it for that one command.
+pub fn login_command(ctx: &Context, url: &BaseUrl, extra: &str) -> String {
+    let profile = url
+        .profile()
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
+    if ctx.is_configured(url) {
+        format!("wandb-cred login{profile}{extra}")
+    } else {
+        format!("WANDB_BASE_URL={url} wandb-cred login{profile}{extra}")
+    }
+}
+
 /// The "no key" error: why there is none when a kernel keyring had one (the machine
 /// restarted, or it is another machine's), else to log in; and a netrc quote that is
 /// never closed, which hides every entry after it.
@@ -25,13 +57,10 @@ pub fn no_key_because(ctx: &Context, url: &BaseUrl, why: Option<String>) -> Stri
     let mut said = match why {
         Some(why) => format!("no API key for {} ({url}): {why}", url.netloc()),
         // For a server other than the configured one, the fix names it.
-        None if ctx.is_configured(url) => format!(
-            "no API key for {} ({url}); run `wandb-cred login` first",
-            url.netloc()
-        ),
         None => format!(
-            "no API key for {} ({url}); run `wandb-cred login --host {url}` first",
-            url.netloc()
+            "no API key for {} ({url}); run `{}` first",
+            url.netloc(),
+            login_command(ctx, url, "")
         ),
     };
     if let Ok(Some(line)) = ctx.netrc().unclosed_quote() {

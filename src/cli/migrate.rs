@@ -18,7 +18,9 @@ use super::plaintext;
 ///
 /// Keys go where `login` would put them: the keychain, or on Linux without one the
 /// kernel keyring. Each key is stored there and read back before its netrc entry is
-/// removed; nothing is removed from netrc unless that round trip succeeded.
+/// removed; nothing is removed from netrc unless that round trip succeeded. Run
+/// `setup-python` first in each Python environment: afterwards, migrate names every
+/// `wandb` on PATH (and pipx or uv tool environment) that has no hook and so no key.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred migrate --all
@@ -100,6 +102,9 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     if args.all {
         shell_exports(ctx);
     }
+    if !args.keep_netrc && results.iter().any(|r| r.ok) {
+        environments_left_without_a_key(ctx);
+    }
     if failed > 0 {
         bail!(
             "{failed} of {} keys were not moved; the files that hold them are unchanged",
@@ -171,9 +176,10 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
                 url: url.to_string(),
                 ok: false,
                 message: format!(
-                    "{place}: {} already holds a different key ({}) for {url}; both were left alone (to keep the settings key instead: `wandb-cred login --host {url} -` with it on standard input, then remove the line)",
+                    "{place}: {} already holds a different key ({}) for {url}; both were left alone (to keep the settings key instead: `{}` with it on standard input, then remove the line)",
                     found.location,
-                    found.key.masked()
+                    found.key.masked(),
+                    super::lookup::login_command(ctx, url, " -")
                 ),
             },
             _ if !*off_disk => Migrated {
@@ -198,6 +204,27 @@ fn settings_keys(ctx: &Context, keep: bool) -> anyhow::Result<Vec<Migrated>> {
         results.push(result);
     }
     Ok(results)
+}
+
+/// The environments that found their key in netrc and cannot read where it went: each
+/// `wandb` whose Python has no hook (its next `wandb login` writes plaintext again).
+fn environments_left_without_a_key(ctx: &Context) {
+    use crate::sdk_environments::Verdict;
+    for found in crate::sdk_environments::find(&ctx.env) {
+        let python = found.python.display();
+        match found.verdict() {
+            Verdict::Unhooked(_) => warn(format_args!(
+                "{} (Python {python}) read the key from netrc and has no wandb-cred hook: its programs now find no key, and its `wandb login` writes plaintext again; run `wandb-cred setup-python --python {python}`",
+                found.found_as
+            )),
+            Verdict::TooOld(facts) => warn(format_args!(
+                "{} (Python {python}) read the key from netrc, and its wandb {} is older than the wandb-cred hook serves: upgrade it (`{python} -m pip install -U wandb`)",
+                found.found_as,
+                facts.wandb.as_deref().unwrap_or("?")
+            )),
+            _ => {}
+        }
+    }
 }
 
 /// wandb-cred never edits shell files: each line that exports a plaintext key is named,

@@ -15,16 +15,18 @@ use super::Context;
 use super::output::say;
 use crate::config::plain_file::{remove_if_there, write_replacing};
 use crate::python_env::{self, Facts, HOOK_MODULE, Interpreter};
+use crate::resolve::sdk::SdkVersion;
 
 /// Make `import wandb` in one Python environment find the stored key by itself.
 ///
 /// Installs a small hook into the environment's site-packages (default: the active
 /// virtualenv or conda env, else the user site-packages of the python3 on PATH).
-/// When a program there first imports wandb with no WANDB_API_KEY set, the hook runs
-/// `wandb-cred get --env` once (this program, by the absolute path recorded now) and
-/// sets WANDB_API_KEY and WANDB_BASE_URL, so `python train.py`, Jupyter and `wandb
-/// agent` find the key with no plaintext file. Start-up cost: one small import.
-/// WANDB_CRED_NO_HOOK=1 turns it off for a run; --unset removes it.
+/// When the W&B SDK there (0.24.1 or later) needs a key for a server, the hook runs
+/// `wandb-cred get --env --host URL` once (this program, by the absolute path recorded
+/// now), so `python train.py`, Jupyter and `wandb agent` find the key with no plaintext
+/// file. When the SDK would write a key to netrc (`wandb login`, `wandb.login(key=...)`,
+/// a key prompt), the hook stores it with wandb-cred instead. Start-up cost: one small
+/// import. WANDB_CRED_NO_HOOK=1 turns it off for a run; --unset removes it.
 #[derive(Debug, Args)]
 #[command(
     name = "setup-python",
@@ -118,10 +120,10 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
     super::hook_record::remember(site);
     let replaced = current.iter().any(Option::is_some);
     say(format_args!(
-        "{} the wandb-cred hook for {which}, in {}: `import wandb` there now gets the key from {} unless WANDB_API_KEY is set, and `import wandb_cred` works there. `wandb-cred setup-python --unset{}` removes it.",
+        "{} the wandb-cred hook for {which}, in {}: {}; `import wandb_cred` works there. `wandb-cred setup-python --unset{}` removes it.",
         if replaced { "Updated" } else { "Installed" },
         site.display(),
-        wandb_cred.display(),
+        what_the_sdk_gets(&facts, &wandb_cred),
         python_flag(&args.python),
     ));
     if !facts.venv && !facts.conda {
@@ -134,6 +136,29 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What the hook now does for the SDK installed there: every key it reads or writes goes
+/// through wandb-cred, unless there is no SDK yet or one the hook does not serve.
+fn what_the_sdk_gets(facts: &Facts, wandb_cred: &Path) -> String {
+    let oldest = SdkVersion::OLDEST_HOOKED;
+    match facts.wandb.as_deref() {
+        None => format!(
+            "no W&B SDK is installed there yet; once one is (`{} -m pip install wandb`, {oldest} or later), `import wandb` there gets the key from {}",
+            facts.executable.display(),
+            wandb_cred.display()
+        ),
+        Some(version) if SdkVersion::parse(version).is_some_and(|v| !v.takes_the_hook()) => {
+            format!(
+                "wandb {version} there is older than {oldest}, the first the hook serves, so it gets no key from wandb-cred and `wandb login` there still writes netrc; upgrade it: `{} -m pip install -U wandb`",
+                facts.executable.display()
+            )
+        }
+        Some(version) => format!(
+            "wandb {version} there now gets the key from {} unless WANDB_API_KEY is set, and `wandb login` there stores the key with wandb-cred, not in netrc",
+            wandb_cred.display()
+        ),
+    }
 }
 
 fn python_flag(python: &Option<PathBuf>) -> String {

@@ -35,7 +35,21 @@ pub struct StatusArgs {
     pub(super) json: bool,
 }
 
-const V1_NOTE: &str = "W&B SDK versions up to 0.22.2 reject wandb_v1_ keys (\"must be 40 characters long\"); upgrade with `pip install -U wandb`.";
+/// The note for a `wandb_v1_` key when the Python in use has an SDK that refuses it
+/// (up to 0.22.2); none where no such SDK is installed.
+fn v1_note(ctx: &Context, key: &crate::key::ApiKey) -> Option<String> {
+    use crate::resolve::sdk::SdkVersion;
+    let interpreter = crate::python_env::Interpreter::choose(&ctx.env, None);
+    let facts = crate::python_env::probe(&interpreter).ok()?;
+    let version = facts.wandb.as_deref()?;
+    SdkVersion::parse(version)?.refuses(key.expose())?;
+    Some(format!(
+        "wandb {version} in {} ({}) rejects wandb_v1_ keys (\"must be 40 characters long\"); upgrade it: `{} -m pip install -U wandb`.",
+        facts.describe(),
+        interpreter.chosen_because,
+        facts.executable.display()
+    ))
+}
 
 fn kind_name(kind: KeyKind) -> &'static str {
     match kind {
@@ -247,8 +261,10 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
             };
             writeln!(out, "{label:<10} {}{note}", copy.describe())?;
         }
-        if key_ok.is_some_and(|r| r.key.kind() == KeyKind::V1) {
-            writeln!(out, "Note:      {V1_NOTE}")?;
+        if let Some(found) = key_ok.filter(|r| r.key.kind() == KeyKind::V1)
+            && let Some(note) = v1_note(ctx, &found.key)
+        {
+            writeln!(out, "Note:      {note}")?;
         }
     }
     out.flush()?;
@@ -283,7 +299,7 @@ pub(super) fn plaintext_advice(
                 key.masked()
             ),
             format!(
-                "the W&B SDK would use it (`wandb login` writes there); to keep it instead of {}: `wandb-cred migrate{host} --replace`; to keep {} and remove the plaintext one: `wandb-cred get{host} | wandb-cred login{host} -`",
+                "the W&B SDK would use it (`wandb login` writes there); to keep it instead of {}: `wandb-cred migrate{host} --replace`; to keep {} and remove the plaintext one: `wandb-cred logout --backend netrc{host}`",
                 key.masked(),
                 key.masked()
             ),

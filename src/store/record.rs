@@ -95,7 +95,7 @@ pub fn why_missing(account: &str) -> Option<String> {
             placed.machine
         )
     } else if placed.boot != boot {
-        "it was kept in the kernel keyring, which was cleared when this machine restarted; log in again (`wandb-cred login`), or keep keys on disk with `--backend netrc` (plaintext)".to_owned()
+        "it was kept in the kernel keyring, which was cleared when this machine restarted; log in again (`wandb-cred login`), or keep keys that survive restarts, encrypted, in the encrypted store (`wandb-cred config backend encrypted-file`, then `wandb-cred unlock` after each restart)".to_owned()
     } else {
         "it was kept in the kernel keyring, which no longer has it (removed with keyctl?); log in again (`wandb-cred login`)".to_owned()
     })

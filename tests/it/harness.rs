@@ -781,6 +781,16 @@ impl Outcome {
     }
 
     #[track_caller]
+    pub fn stdout_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(text),
+            "stdout holds {text:?}\n{}",
+            self.report()
+        );
+        self
+    }
+
+    #[track_caller]
     pub fn stdout_is(&self, text: &str) -> &Self {
         assert_eq!(self.stdout, text, "unexpected stdout\n{}", self.report());
         self

@@ -42,7 +42,7 @@ pub fn unsupported_sdk_python() -> Option<String> {
 
 /// A throwaway venv that sees `shared`'s packages (read-only, through a `.pth` line),
 /// with the hook set up: its Python.
-fn venv_over(sb: &Sandbox, shared: &str, name: &str) -> PathBuf {
+pub fn venv_over(sb: &Sandbox, shared: &str, name: &str) -> PathBuf {
     let shared = PathBuf::from(shared);
     let (python, site) = make_venv(&shared, &sb.root.join(name));
     std::fs::write(

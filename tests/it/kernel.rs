@@ -156,7 +156,13 @@ fn after_a_restart_readers_say_the_key_was_cleared() {
     sb.keyctl(&["clear", "@u"]).unwrap();
     pretend(&sb, "boot", "00000000-0000-0000-0000-000000000000");
     let cleared = "cleared when this machine restarted; log in again (`wandb-cred login`)";
-    sb.cmd(&["get"]).run().fails(1).stderr_has(cleared);
+    // The way to keep keys across restarts is the encrypted store, never plaintext.
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(cleared)
+        .stderr_has("`wandb-cred config backend encrypted-file`")
+        .stderr_lacks("netrc");
     // What the Python hook runs says the same, never an empty success.
     let out = sb.cmd(&["get", "--env"]).run();
     out.fails(1).stderr_has(cleared);

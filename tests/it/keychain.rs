@@ -366,7 +366,8 @@ fn locked_collection_is_an_error_and_writes_nothing() {
         .fails(1)
         .stderr_has("the keychain is locked")
         .stderr_has("Unlock it")
-        .stderr_has("WANDB_CRED_BACKEND=netrc");
+        .stderr_has("`wandb-cred config backend encrypted-file`")
+        .stderr_lacks("netrc");
     assert_eq!(sb.snapshot(), before);
     sb.cmd(&["get"]).run().fails(1).stderr_has("locked");
     sb.cmd(&["status"])
@@ -575,10 +576,10 @@ fn a_plaintext_copy_gets_the_command_that_removes_it() {
     sb.cmd(&["login", &chain]).run().ok();
     let entry = |key: &str| format!("machine api.wandb.ai\n  login user\n  password {key}\n");
     // Another key in netrc: told apart by fingerprints; migrate would refuse, so the
-    // advice is to store the key in use again, which removes the plaintext one.
+    // advice is to remove the plaintext one, which leaves the key in use.
     sb.write(&sb.netrc(), &entry(&plain));
     let fingerprint = |key: &str| format!("wandb_v1_****{}", &key[key.len() - 4..]);
-    let advice = "`wandb-cred get | wandb-cred login -`";
+    let advice = "`wandb-cred logout --backend netrc`";
     sb.cmd(&["status"])
         .run()
         .ok()
@@ -588,7 +589,7 @@ fn a_plaintext_copy_gets_the_command_that_removes_it() {
             fingerprint(&chain)
         ))
         .stdout_has(advice);
-    sb.program("sh", &["-c", "wandb-cred get | wandb-cred login -"])
+    sb.program("sh", &["-c", "wandb-cred logout --backend netrc"])
         .run()
         .ok();
     assert!(!sb.read(&sb.netrc()).unwrap().contains(&plain));

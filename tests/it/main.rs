@@ -48,6 +48,8 @@ mod front;
 #[cfg(unix)]
 mod git;
 #[cfg(unix)]
+mod hints;
+#[cfg(unix)]
 mod hook_servers;
 #[cfg(unix)]
 mod kernel;
@@ -83,6 +85,10 @@ mod readonly;
 mod recipes;
 #[cfg(unix)]
 mod sdk;
+#[cfg(unix)]
+mod sdk_environments;
+#[cfg(unix)]
+mod sdk_writes;
 #[cfg(unix)]
 mod service;
 #[cfg(unix)]
@@ -121,6 +127,9 @@ fn main() -> std::process::ExitCode {
     for more in [
         prompt::tests(),
         sdk::tests(),
+        sdk_writes::tests(),
+        sdk_environments::tests(),
+        hints::tests(),
         cloud::tests(),
         python_hook::tests(),
         keychain::tests(),

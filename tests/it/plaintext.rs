@@ -287,7 +287,15 @@ const LISTED: &[&str] = &[
     "`wandb-cred push --again` sends them this one.",
     "wandb-cred unlock",
     "needs a terminal for that (over SSH: `ssh -t HOST wandb-cred unlock`)",
-    "run `wandb-cred login --host https://wandb.example.com` first",
+    "run `WANDB_BASE_URL=https://wandb.example.com wandb-cred login` first",
+    // Each line the Python hook can print (issue 32).
+    "wandb-cred: Stored the API key for api.wandb.ai in",
+    "was not kept (...); this program uses it until it ends. To keep it:",
+    "holds another API key for https://api.wandb.ai (",
+    "`wandb-cred migrate --replace --host URL`",
+    "WANDB_IDENTITY_TOKEN_FILE is set: the W&B SDK signs in with that identity token",
+    "the hook could not wrap the W&B SDK",
+    "has no wandb-cred hook: `wandb login` there writes the key to netrc in plaintext",
 ];
 
 fn the_troubleshooting_page_lists_these_messages() {

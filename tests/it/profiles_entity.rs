@@ -131,16 +131,17 @@ fn a_legacy_and_a_v1_key_live_side_by_side() {
         .ok();
     let pinned = crate::doctor::python_with_sdk_version(&sb, "0.22.2");
     let fix = "`wandb-cred exec --profile legacy -- python train.py`";
-    // With the hook set up there (which that SDK cannot use), and without.
+    // With the hook set up there (which that SDK cannot use), and without; each a
+    // warning, so doctor exits 1.
     sb.cmd(&["doctor", "--python", &pinned])
         .run()
-        .ok()
+        .fails(1)
         .stdout_has("wandb 0.22.2 in")
         .stdout_has(fix);
     sb.cmd(&["setup-python", "--python", &pinned]).run().ok();
     sb.cmd(&["doctor", "--python", &pinned])
         .run()
-        .ok()
+        .fails(1)
         .stdout_has("the wandb-cred hook supports wandb 0.24.1 and later")
         .stdout_has(fix);
     // What that command gives the SDK: the legacy key.
@@ -154,7 +155,7 @@ fn a_legacy_and_a_v1_key_live_side_by_side() {
     sb.cmd(&["switch", "legacy"]).run().ok();
     sb.cmd(&["doctor", "--python", &pinned])
         .run()
-        .ok()
+        .fails(1)
         .stdout_has("start programs with `wandb-cred exec -- python train.py`");
 }
 

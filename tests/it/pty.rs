@@ -71,17 +71,29 @@ impl Pty {
     /// Waits until the output contains `needle` (searching from `from`), returning the
     /// offset just past it.
     pub fn expect_from(&mut self, from: usize, needle: &str) -> usize {
+        self.expect_any(from, &[needle]).0
+    }
+
+    /// Waits until the output contains one of `needles` (searching from `from`):
+    /// the offset just past the first one found, and which one it was.
+    pub fn expect_any(&mut self, from: usize, needles: &[&str]) -> (usize, usize) {
         let started = Instant::now();
         loop {
-            if let Some(at) = self.transcript[from.min(self.transcript.len())..].find(needle) {
-                return from + at + needle.len();
+            let rest = &self.transcript[from.min(self.transcript.len())..];
+            if let Some((at, which)) = needles
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| rest.find(n).map(|at| (at + n.len(), i)))
+                .min()
+            {
+                return (from + at, which);
             }
             let left = DEADLINE.saturating_sub(started.elapsed());
             match self.output.recv_timeout(left) {
                 Ok(bytes) => self.transcript.push_str(&String::from_utf8_lossy(&bytes)),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                     panic!(
-                        "{needle:?} never appeared; transcript:\n{}",
+                        "{needles:?} never appeared; transcript:\n{}",
                         self.transcript
                     )
                 }

@@ -51,35 +51,8 @@ impl Venv {
         sb.cmd(&args).run().ok().stderr.clone()
     }
 
-    /// Points the installed hook at a script that logs each run to `log`, then runs
-    /// the wandb-cred the hook had recorded.
     fn spy(&self, sb: &Sandbox) -> PathBuf {
-        let module = self.site.join("_wandb_cred_hook/__init__.py");
-        let text = std::fs::read_to_string(&module).unwrap();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("WANDB_CRED: str = "))
-            .unwrap()
-            .to_owned();
-        let recorded: String =
-            serde_json::from_str(line.trim_start_matches("WANDB_CRED: str = ")).unwrap();
-        let log = sb.root.join("spy.log");
-        let spy = sb.root.join("spy.sh");
-        std::fs::write(
-            &spy,
-            format!(
-                "#!/bin/sh\necho \"$@\" >> '{}'\nexec '{recorded}' \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        make_executable(&spy);
-        let replaced = text.replace(
-            &line,
-            &format!("WANDB_CRED: str = {:?}", spy.to_str().unwrap()),
-        );
-        std::fs::write(&module, replaced).unwrap();
-        log
+        spy(&self.site, sb)
     }
 
     fn run(&self, sb: &Sandbox, code: &str) -> crate::harness::Outcome {
@@ -88,6 +61,38 @@ impl Venv {
             .key_on_stdout()
             .run()
     }
+}
+
+/// Points the hook installed in `site` at a script that logs each run's arguments to
+/// the file it returns (and its environment beside it, `.env`), then runs the wandb-cred the hook had recorded.
+pub fn spy(site: &Path, sb: &Sandbox) -> PathBuf {
+    let module = site.join("_wandb_cred_hook/__init__.py");
+    let text = std::fs::read_to_string(&module).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("WANDB_CRED: str = "))
+        .unwrap()
+        .to_owned();
+    let recorded: String =
+        serde_json::from_str(line.trim_start_matches("WANDB_CRED: str = ")).unwrap();
+    let log = sb.root.join("spy.log");
+    let spy = sb.root.join("spy.sh");
+    std::fs::write(
+        &spy,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nenv >> '{}'\nexec '{recorded}' \"$@\"\n",
+            log.display(),
+            log.with_extension("env").display()
+        ),
+    )
+    .unwrap();
+    make_executable(&spy);
+    let replaced = text.replace(
+        &line,
+        &format!("WANDB_CRED: str = {:?}", spy.to_str().unwrap()),
+    );
+    std::fs::write(&module, replaced).unwrap();
+    log
 }
 
 fn make_executable(path: &Path) {
@@ -378,15 +383,16 @@ fn doctor_says_whether_the_hook_is_installed() {
     sb.cmd(&["login", "--backend", "netrc", &key]).run().ok();
     let venv = Venv::new(&sb);
     let python = venv.python.to_str().unwrap();
+    // The plaintext netrc store is a warning: exit status 1.
     sb.cmd(&["doctor", "--python", python])
         .run()
-        .ok()
+        .fails(1)
         .stdout_has("wandb 0.31.0 in")
         .stdout_has("no wandb-cred hook");
     venv.setup(&sb, &[]);
     sb.cmd(&["doctor", "--python", python])
         .run()
-        .ok()
+        .fails(1)
         .stdout_has("the wandb-cred hook is installed");
 }
 

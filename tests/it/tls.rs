@@ -170,9 +170,11 @@ fn private_ca_is_trusted_when_the_environment_names_it() {
         ));
     // Trusting only the private CA (as the SDK's stacks do) is what was asked, so doctor
     // --verify agrees.
+    // (It exits 1 for the plaintext netrc store's warning.)
     sb.cmd(&["doctor", "--verify"])
         .env("SSL_CERT_FILE", ca.to_str().unwrap())
         .run()
-        .ok()
+        .fails(1)
+        .stdout_lacks("[failed]")
         .stdout_has(&format!("{url} accepts the key (ann)"));
 }

@@ -36,12 +36,13 @@ pub fn tests() -> Vec<Trial> {
 
 const OTHER: &str = "https://wandb.example.com";
 
-/// Before: "run `wandb-cred login` first", which logs in to the configured server.
+/// Before: "run `wandb-cred login` first", which logs in to the configured server; then
+/// "run `wandb-cred login --host OTHER` first", which made OTHER the default server.
 fn a_missing_key_for_another_server_names_that_host_in_the_fix() {
-    let sb = Sandbox::new();
+    let mut sb = Sandbox::new();
     let key = sb.key();
     sb.cmd(&["login", &key]).run().ok();
-    let fix = format!("run `wandb-cred login --host {OTHER}` first");
+    let fix = format!("run `WANDB_BASE_URL={OTHER} wandb-cred login` first");
     sb.cmd(&["get", "--host", OTHER])
         .run()
         .fails(1)
@@ -50,6 +51,23 @@ fn a_missing_key_for_another_server_names_that_host_in_the_fix() {
         .run()
         .fails(1)
         .stderr_has(&fix);
+    // The fix (the key on standard input here) leaves the default server as it was.
+    sb.bin_dir();
+    let other = sb.key();
+    sb.program(
+        "sh",
+        &["-c", &format!("WANDB_BASE_URL={OTHER} wandb-cred login -")],
+    )
+    .stdin(&format!("{other}\n"))
+    .run()
+    .ok();
+    sb.get_gives(&key);
+    assert!(!sb.system_settings().exists(), "the default server moved");
+    sb.cmd(&["get", "--host", OTHER])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{other}\n"));
     // The configured server's fix stays as it was.
     sb.cmd(&["logout"]).run().ok();
     sb.cmd(&["get"])

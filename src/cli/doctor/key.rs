@@ -35,7 +35,7 @@ pub(super) fn check_key(
                 "key",
                 Status::Failed,
                 format!("no API key for {} ({url})", url.netloc()),
-                login_command(url),
+                login_command(ctx, url),
             );
             (None, None)
         }
@@ -59,12 +59,8 @@ pub(super) fn check_key(
     }
 }
 
-pub(super) fn login_command(url: &BaseUrl) -> String {
-    if url.is_default() {
-        "wandb-cred login".to_owned()
-    } else {
-        format!("wandb-cred login --host {url}")
-    }
+pub(super) fn login_command(ctx: &Context, url: &BaseUrl) -> String {
+    crate::cli::lookup::login_command(ctx, url, "")
 }
 
 /// A fix for a key that cannot be used that works in that state: the variable that
@@ -104,13 +100,11 @@ pub(super) fn key_fix(ctx: &Context, url: &BaseUrl, error: &anyhow::Error) -> St
             setting.line
         );
     }
-    let host = if url.is_default() {
-        String::new()
-    } else {
-        format!(" --host {url}")
-    };
+    let lookup = crate::cli::lookup::login_command;
     format!(
-        "replace the stored key: `wandb-cred login{host} --relogin` (or `wandb-cred login{host} -` to read it from standard input)"
+        "replace the stored key: `{}` (or `{}` to read it from standard input)",
+        lookup(ctx, url, " --relogin"),
+        lookup(ctx, url, " -")
     )
 }
 

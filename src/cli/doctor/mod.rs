@@ -1,10 +1,11 @@
 //! `doctor`: one command that says why a key is not found, modelled on Git Credential
 //! Manager's `diagnose`. Each check ends as ok, warning or failed with a one-line fix;
-//! any failure makes the exit status 1. Keys are only ever shown masked, file problems
+//! any check that is not ok (a warning too) makes the exit status 1, as `brew doctor`. Keys are only ever shown masked, file problems
 //! by path and line (never their content), and no network request is made unless
 //! `--verify` asks for one.
 
 mod daemon;
+mod environments;
 mod files;
 mod key;
 mod report;
@@ -16,6 +17,7 @@ use crate::resolve::precedence::UrlSource;
 use crate::store::backend::BackendChoice;
 use clap::Args;
 use daemon::{check_daemon, check_round_trip, check_service, check_session};
+use environments::check_environments;
 use files::{check_netrc, check_plaintext_copy};
 use key::{check_key, check_verify};
 use report::{Report, Status, print};
@@ -26,8 +28,9 @@ use std::path::PathBuf;
 ///
 /// Checks the settings and netrc files, the daemon, the backend, a keychain round
 /// trip with a throwaway item, where the key comes from, plaintext copies left in
-/// netrc, and whether the W&B SDK would find a key by itself. Exit status 1 when a
-/// check failed. No network request unless --verify.
+/// netrc, whether the W&B SDK would find a key by itself, and every `wandb` on PATH
+/// (and pipx or uv tool environment) whose Python has no hook. Exit status 1 when a
+/// check is not ok (a warning or a failure). No network request unless --verify.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   wandb-cred doctor
@@ -118,7 +121,7 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             "backend",
             Status::Failed,
             backend.detail,
-            "unlock or start the keychain (the message says how), then `wandb-cred reload`; until then `--backend kernel-keyring` (Linux: in memory until the machine restarts) or `--backend netrc` (plaintext) work",
+            "unlock or start the keychain (the message says how), then `wandb-cred reload`; until then `--backend kernel-keyring` (Linux: in memory until the machine restarts) or the encrypted store (`wandb-cred config backend encrypted-file`, then `wandb-cred unlock`) work",
         ),
     }
     if let Some((url, url_source)) = &url {
@@ -137,8 +140,9 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
             check_verify(&ctx, url, key, &mut report);
         }
     }
+    check_environments(&ctx, &mut report);
     print(&report, args.json)?;
-    if report.0.iter().any(|c| c.status == Status::Failed) {
+    if !report.ok() {
         return Err(Exit {
             code: 1,
             message: String::new(),

@@ -33,6 +33,11 @@ pub(super) struct Check {
 pub(super) struct Report(pub(super) Vec<Check>);
 
 impl Report {
+    /// Whether every check is ok: a warning, as a failure, makes `doctor` exit 1.
+    pub(super) fn ok(&self) -> bool {
+        self.0.iter().all(|c| c.status == Status::Ok)
+    }
+
     pub(super) fn add(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
         self.0.push(Check {
             name,
@@ -66,7 +71,7 @@ pub(super) fn print(report: &Report, as_json: bool) -> anyhow::Result<()> {
             .iter()
             .map(|c| json!({"check": c.name, "status": c.status.name(), "detail": c.detail, "fix": c.fix}))
             .collect();
-        let ok = report.0.iter().all(|c| c.status != Status::Failed);
+        let ok = report.ok();
         serde_json::to_writer_pretty(&mut out, &json!({"ok": ok, "checks": checks}))?;
         writeln!(out)?;
     } else {

@@ -52,16 +52,19 @@ pub(super) fn check_sdk(
         }
     };
     let Some(version_text) = facts.wandb.clone() else {
-        return report.fix(
-            "sdk",
-            Status::Warning,
-            format!(
-                "{}, {}, has no W&B SDK (package wandb)",
-                facts.describe(),
-                interpreter.chosen_because
-            ),
-            "check the Python that has it: `wandb-cred doctor --python PATH`",
+        let detail = format!(
+            "{}, {}, has no W&B SDK (package wandb)",
+            facts.describe(),
+            interpreter.chosen_because
         );
+        let fix = "check the Python that has it: `wandb-cred doctor --python PATH`";
+        // Only a Python named with --python was meant to have one; the environments
+        // that do are found by the `python` checks.
+        return if python.is_some() {
+            report.fix("sdk", Status::Warning, detail, fix)
+        } else {
+            report.add("sdk", Status::Ok, format!("{detail}; {fix}"))
+        };
     };
     let version = SdkVersion::parse(&version_text).unwrap_or(CURRENT_SDK);
     let sdk = format!("wandb {version_text} in {}", facts.describe());
@@ -131,7 +134,7 @@ pub(super) fn check_sdk(
                     match key_failure {
                         // A login cannot help while wandb-cred's own key is unreadable.
                         Some(fix) => format!("first the key check's fix: {fix}"),
-                        None => format!("{}, then `wandb-cred setup-python{again}`", login_command(url)),
+                        None => format!("{}, then `wandb-cred setup-python{again}`", login_command(ctx, url)),
                     },
                 ),
             };
@@ -180,7 +183,7 @@ pub(super) fn check_sdk(
                 ours.source
             ),
             format!(
-                "keep wandb-cred's ({}): `wandb-cred get | wandb-cred login -` stores it again and removes the plaintext copy",
+                "keep wandb-cred's ({}): `wandb-cred logout --backend netrc` removes the plaintext copy",
                 ours.key.masked()
             ),
         ),

@@ -64,7 +64,7 @@ impl LocalService {
             return Err(ServiceError::new(
                 ErrorKind::Internal,
                 format!(
-                    "{netloc}: {} holds different keys for {} and {other}, two names of one server; left both as they are (`wandb-cred login --host {url}` stores one key for both)",
+                    "{netloc}: {} holds different keys for {} and {other}, two names of one server; left both as they are (`WANDB_BASE_URL={url} wandb-cred login --relogin` stores one key for both)",
                     netrc.path().display(),
                     named[0].0
                 ),

@@ -9,7 +9,7 @@ use super::Probe;
 
 pub const NAME: &str = "macOS Keychain";
 pub const LOCKED: &str = "the macOS Keychain is locked or access was denied";
-pub const UNLOCK_HINT: &str = "Unlock it (`security unlock-keychain`) or allow access when asked, or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+pub const UNLOCK_HINT: &str = "Unlock it (`security unlock-keychain`) or allow access when asked, or keep keys without the keychain, in the encrypted store (`wandb-cred config backend encrypted-file`, then `wandb-cred unlock`)";
 
 /// How `wandb-cred unlock` unlocks: `security` asks for the password itself.
 pub const UNLOCK_PROGRAM: Option<&[&str]> = Some(&["security", "unlock-keychain"]);

@@ -14,7 +14,7 @@ use super::Probe;
 
 pub const NAME: &str = "Secret Service";
 pub const LOCKED: &str = "the Secret Service's default collection is locked";
-pub const UNLOCK_HINT: &str = "Unlock it: `wandb-cred unlock` asks for its password at this terminal (GNOME Keyring; works over SSH), or use your keyring manager (GNOME: Passwords and Keys, `seahorse`; KDE: KWalletManager), or log out of the desktop and in again; or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+pub const UNLOCK_HINT: &str = "Unlock it: `wandb-cred unlock` asks for its password at this terminal (GNOME Keyring; works over SSH), or use your keyring manager (GNOME: Passwords and Keys, `seahorse`; KDE: KWalletManager), or log out of the desktop and in again; or keep keys without the keychain: in the encrypted store (`wandb-cred config backend encrypted-file`, then `wandb-cred unlock`) or, until the machine restarts, the kernel keyring (`--backend kernel-keyring`)";
 
 /// How `wandb-cred unlock` unlocks: with a password it asks for.
 pub const UNLOCK_PROGRAM: Option<&[&str]> = None;

@@ -9,7 +9,7 @@ use super::Probe;
 
 pub const NAME: &str = "Windows Credential Manager";
 pub const LOCKED: &str = "the Windows Credential Manager refused access";
-pub const UNLOCK_HINT: &str = "Run as the user who owns the credentials, or set WANDB_CRED_BACKEND=netrc to keep keys in plaintext netrc instead";
+pub const UNLOCK_HINT: &str = "Run as the user who owns the credentials, or keep keys without Credential Manager, in the encrypted store (`wandb-cred config backend encrypted-file`, then `wandb-cred unlock`)";
 
 /// How `wandb-cred unlock` unlocks: there is nothing to unlock here.
 pub const UNLOCK_PROGRAM: Option<&[&str]> = None;
