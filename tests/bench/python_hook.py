@@ -1,7 +1,9 @@
 """What the `setup-python` hook costs: Python start-up (`python -c pass`, and the hook's
 own import as `-X importtime` reports it), `import wandb` (where the hook wraps the SDK's
 key reader and runs nothing), and the SDK's first key lookup for a server (where the
-hook runs one `wandb-cred get --env --host URL`), each with and without the hook.
+hook runs one `wandb-cred get --env --host URL`), and, inside a process that imported
+wandb already, the SDK's first key write (where the hook runs one `wandb-cred login
+--from-sdk`) and lookup, each with and without the hook.
 Prints figures; asserts nothing.
 
     python3 tests/bench/python_hook.py WANDB_CRED SDK_PYTHON [RUNS]
@@ -43,6 +45,22 @@ def hook_import_us(python: str, env: dict[str, str], runs: int) -> list[float]:
     return found
 
 
+def in_process(python: str, env: dict[str, str], statement: str, runs: int) -> list[float]:
+    """Seconds one SDK call took inside a process that imported wandb already: the hook's
+    own cost for a first key write or lookup (one wandb-cred run each), without the
+    360 ms import around it. One process per run."""
+    script = (
+        "import sys, time, wandb\nfrom wandb.sdk.lib.wbauth import wbnetrc\nKEY = sys.stdin.readline().strip()\n"
+        f"t = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
+    )
+    key = "wandb_v1_" + "b" * 77
+    seconds = []
+    for _ in range(runs):
+        out = subprocess.run([python, "-c", script], env=env, input=key + "\n", capture_output=True, text=True, check=True)
+        seconds.append(float(out.stdout.strip().splitlines()[-1]))
+    return seconds
+
+
 def show(label: str, seconds: list[float]) -> float:
     median = statistics.median(seconds)
     print(f"{label:<52} median {median * 1000:8.2f} ms   (min {min(seconds) * 1000:.2f}, n={len(seconds)})")
@@ -79,6 +97,16 @@ def main() -> None:
         look_base = show("import wandb + a key lookup, no hook (netrc)", timed([python, "-c", lookup], env, max(runs // 4, 5)))
         subprocess.run([wandb_cred, "setup-python", "--python", python], env=env, check=True, capture_output=True)
         look = show("import wandb + a key lookup, hook runs get --env", timed([python, "-c", lookup], env, max(runs // 4, 5)))
+        write = "wbnetrc.write_netrc_auth(host='https://api.wandb.ai', api_key=KEY)"
+        read = "wbnetrc.read_netrc_auth(host='https://api.wandb.ai')"
+        few = max(runs // 4, 5)
+        write_hook = show("first key write in-process, hook (login --from-sdk)", in_process(python, env, write, few))
+        read_hook = show("first key lookup in-process, hook (get --env)", in_process(python, env, read, few))
+        subprocess.run([wandb_cred, "setup-python", "--python", python, "--unset"], env=env, check=True, capture_output=True)
+        write_sdk = show("first key write in-process, no hook (the SDK's netrc)", in_process(python, env, write, few))
+        read_sdk = show("first key lookup in-process, no hook (the SDK's netrc)", in_process(python, env, read, few))
+        print(f"the hook's added cost in-process (medians): write {(write_hook - write_sdk) * 1000:+.2f} ms, lookup {(read_hook - read_sdk) * 1000:+.2f} ms")
+        subprocess.run([wandb_cred, "setup-python", "--python", python], env=env, check=True, capture_output=True)
         get_env = show("wandb-cred get --env --host alone (daemon running)", timed([wandb_cred, "get", "--env", "--host", "https://api.wandb.ai"], env, runs))
         print(f"start-up difference (medians): {(hooked - base) * 1000:+.2f} ms; import wandb difference: {(imp - imp_base) * 1000:+.2f} ms; first key lookup difference: {(look - look_base) * 1000:+.2f} ms (get --env alone {get_env * 1000:.2f} ms)")
         subprocess.run([wandb_cred, "stop"], env=env, capture_output=True)
