@@ -1,21 +1,26 @@
 //! Whether another user could have written a file wandb-cred reads, or replaced a
 //! program it records for other programs to run: the trust rule for anything that
 //! decides where a key goes or what runs as this user. This user and root are trusted;
-//! a folder anyone may write to is trusted only with the sticky bit (others cannot
-//! replace what is in it).
+//! a file anyone, or a group with other members, may write to is not; nor is one in a
+//! folder they may write to, unless it has the sticky bit (others cannot replace what
+//! is in it). A user private group (Debian's and Fedora's per-user group) is this user.
 
 use std::path::Path;
 
 use crate::sys;
 
 /// Why another user could have written the file at `path` or put another file there,
-/// if one could: it belongs to someone else, or a folder above it (as written or with
-/// links resolved) is another user's or open to all.
+/// if one could: it belongs to someone else, others (or a shared group) may change it,
+/// or a folder above it (as written or with links resolved) is another user's or open
+/// to others.
 pub fn file(path: &Path) -> Option<String> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && let Some(owner) = sys::foreign_owner(&meta)
-    {
-        return Some(format!("it belongs to {owner}"));
+    if let Ok(meta) = std::fs::metadata(path) {
+        if let Some(owner) = sys::foreign_owner(&meta) {
+            return Some(format!("it belongs to {owner}"));
+        }
+        if let Some(why) = sys::foreign_write(&meta) {
+            return Some(why);
+        }
     }
     folders(path)
 }

@@ -21,9 +21,10 @@ pub enum SettingsError {
     File(#[from] FileError),
 }
 
-/// The settings that decide where keys go and which key is used: taken only from a
-/// file no other user could have written.
-pub const TRUSTED_ONLY: &[&str] = &["api_key", "base_url"];
+/// The settings that decide where keys go and which key is used: the key, the server,
+/// and the entity (which chooses the profile whose key is handed out). Taken only from
+/// a file no other user could have written.
+pub const TRUSTED_ONLY: &[&str] = &["api_key", "base_url", "entity"];
 
 /// One settings file: where it is and, when it exists, what it says.
 #[derive(Debug)]
@@ -78,13 +79,15 @@ impl SettingsFile {
             .copied()
             .filter(|key| ini.get(SECTION, key).is_some())
             .collect();
-        (!held.is_empty()).then(|| {
-            format!(
-                "ignoring {} in {}: another user could have written it ({why}); such a file never chooses your server or key",
-                held.join(" and "),
-                self.path.display()
-            )
-        })
+        let listed = match held.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => return None,
+        };
+        Some(format!(
+            "ignoring {listed} in {}: another user could have written it ({why}); such a file never chooses your server, key or profile",
+            self.path.display()
+        ))
     }
 
     pub fn exists(&self) -> bool {

@@ -22,9 +22,18 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The record in `name`, or the default when there is none or it cannot be read.
+/// The record in `name`, or the default when there is none, it cannot be read, or
+/// another user could have written it (a record chooses profiles and says where keys
+/// went: only this user's counts).
 pub fn read<T: DeserializeOwned + Default>(name: &str) -> T {
     path(name)
+        .filter(|p| match crate::ownership::file(p) {
+            Some(why) if p.exists() => {
+                tracing::warn!(file = %p.display(), %why, "ignoring a record another user could have written");
+                false
+            }
+            _ => true,
+        })
         .and_then(|p| atomic::read_own_text(&p).ok().flatten())
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default()

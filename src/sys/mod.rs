@@ -4,7 +4,11 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
+mod unix_users;
+#[cfg(unix)]
 pub use unix::*;
+#[cfg(unix)]
+pub use unix_users::{describe_gid, describe_uid};
 
 #[cfg(windows)]
 mod windows;

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::unix_users::{describe_gid, describe_uid, group_is_private};
+
 pub const NETRC_NAME: &str = ".netrc";
 
 /// The Python a bare command finds on PATH, and an environment's Python below its root.
@@ -110,15 +112,40 @@ pub fn foreign_owner(meta: &Metadata) -> Option<String> {
 }
 
 /// Why another user could replace or add files in the folder `meta` describes: it is
-/// theirs, or anyone may write to it and it is not sticky. `None` when only this user
-/// (or root) can.
+/// theirs, or anyone (or a group with other members) may write to it and it is not
+/// sticky. `None` when only this user (or root) can.
 pub fn foreign_control(meta: &Metadata) -> Option<String> {
     if let Some(owner) = foreign_owner(meta) {
         return Some(format!("it belongs to {owner}"));
     }
     let mode = meta.mode() & 0o7777;
-    (mode & 0o002 != 0 && mode & 0o1000 == 0)
-        .then(|| format!("anyone can write to it (mode {mode:04o})"))
+    if mode & 0o1000 != 0 {
+        return None;
+    }
+    if mode & 0o002 != 0 {
+        return Some(format!("anyone can write to it (mode {mode:04o})"));
+    }
+    (mode & 0o020 != 0 && !group_is_private(meta.gid())).then(|| {
+        format!(
+            "members of {} can change what is in it (mode {mode:04o})",
+            describe_gid(meta.gid())
+        )
+    })
+}
+
+/// Why users other than this one could change the file `meta` describes (anyone may
+/// write to it, or a group with other members may), if they could.
+pub fn foreign_write(meta: &Metadata) -> Option<String> {
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o002 != 0 {
+        return Some(format!("anyone can change it (mode {mode:04o})"));
+    }
+    (mode & 0o020 != 0 && !group_is_private(meta.gid())).then(|| {
+        format!(
+            "members of {} can change it (mode {mode:04o})",
+            describe_gid(meta.gid())
+        )
+    })
 }
 
 /// Why users other than the owner could change the file `meta` describes (its group or
@@ -395,38 +422,6 @@ fn replace_stdin(bytes: &[u8]) -> io::Result<()> {
     file.seek(io::SeekFrom::Start(0))?;
     rustix::stdio::dup2_stdin(&file)?;
     Ok(())
-}
-
-/// `uid N (name)` for messages about who owns or serves something; the name is left
-/// out when the user database does not know the uid.
-pub fn describe_uid(uid: u32) -> String {
-    match user_name(uid) {
-        Some(name) => format!("uid {uid} ({name})"),
-        None => format!("uid {uid}"),
-    }
-}
-
-fn user_name(uid: u32) -> Option<String> {
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the sizes given; `result` is set to `&entry`
-    // or to null, and `entry`'s strings point into `buffer`, which outlives their use.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || entry.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: getpwuid_r succeeded, so `pw_name` is a NUL-terminated string in `buffer`.
-    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
-    Some(name.to_string_lossy().into_owned())
 }
 
 /// The size of a memory page.

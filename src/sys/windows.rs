@@ -103,6 +103,11 @@ pub fn writable_by_others(_meta: &Metadata) -> Option<String> {
     None
 }
 
+/// No mode bits: the folder's ACL decides who may change a file.
+pub fn foreign_write(_meta: &Metadata) -> Option<String> {
+    None
+}
+
 /// Nothing to do: the ACL of the profile folder decides.
 pub fn make_dir_private(_dir: &Path) -> io::Result<()> {
     Ok(())

@@ -40,6 +40,8 @@ mod exec;
 #[cfg(unix)]
 mod foreign;
 #[cfg(unix)]
+mod foreign_choice;
+#[cfg(unix)]
 mod forward;
 #[cfg(unix)]
 mod forward_attack;
@@ -108,6 +110,8 @@ mod unlock;
 #[cfg(unix)]
 mod vault;
 #[cfg(unix)]
+mod vault_attack;
+#[cfg(unix)]
 mod vault_auth;
 #[cfg(windows)]
 mod windows;
@@ -153,6 +157,7 @@ fn main() -> std::process::ExitCode {
         load::tests(),
         attack::tests(),
         foreign::tests(),
+        foreign_choice::tests(),
         forward_attack::tests(),
         hook_servers::tests(),
         session::tests(),
@@ -167,6 +172,7 @@ fn main() -> std::process::ExitCode {
         encrypted_safety::tests(),
         vault::tests(),
         vault_auth::tests(),
+        vault_attack::tests(),
         profiles_entity::tests(),
     ] {
         trials.extend(more);

@@ -7,6 +7,7 @@
 //! rotated in Vault is seen after it (or `wandb-cred reload`).
 
 mod client;
+mod path;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -51,14 +52,14 @@ impl VaultStore {
         self.client.settings()
     }
 
-    /// The secret's path under the mount: `{prefix}/{host[:port]}/{profile}`.
-    fn relative(&self, url: &BaseUrl) -> String {
-        let identity = url.identity();
-        let netloc = identity
-            .split_once("://")
-            .map_or(identity.as_str(), |(_, r)| r);
-        let profile = url.profile().unwrap_or("default");
-        format!("{}/{netloc}/{profile}", self.settings().prefix)
+    /// The secret's path under the mount: `{prefix}/{host[:port]}/{profile}`, or why
+    /// this URL names no key ([`path::relative`]).
+    fn relative(&self, url: &BaseUrl) -> Result<String, StoreError> {
+        path::relative(&self.settings().prefix, url).map_err(|message| StoreError::Vault {
+            address: self.settings().address.clone(),
+            path: String::new(),
+            message,
+        })
     }
 
     /// The path as `bao kv get -mount=MOUNT PATH` names it, for messages.
@@ -104,7 +105,7 @@ impl VaultStore {
     }
 
     fn read(&self, url: &BaseUrl) -> Result<Option<ApiKey>, StoreError> {
-        let relative = self.relative(url);
+        let relative = self.relative(url)?;
         let path = format!("{}/data/{relative}", self.settings().mount);
         let (status, body) = self.call("GET", path, &relative, None)?;
         match status {
@@ -175,11 +176,14 @@ impl VaultStore {
     }
 
     pub fn location(&self, url: &BaseUrl) -> String {
-        format!(
-            "Vault {} ({})",
-            self.settings().address,
-            self.shown(&self.relative(url))
-        )
+        match self.relative(url) {
+            Ok(relative) => format!(
+                "Vault {} ({})",
+                self.settings().address,
+                self.shown(&relative)
+            ),
+            Err(_) => format!("Vault {}", self.settings().address),
+        }
     }
 }
 
@@ -195,6 +199,8 @@ impl Store for VaultStore {
     }
 
     fn get(&self, url: &BaseUrl) -> Result<Option<StoredKey>, StoreError> {
+        // A URL that names no key is refused before the cache remembers anything.
+        self.relative(url)?;
         let account = url.account();
         let fresh = self.settings().cache;
         let cached = self.cache().get(&account).and_then(|(key, at)| {
@@ -222,7 +228,7 @@ impl Store for VaultStore {
     }
 
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
-        let relative = self.relative(url);
+        let relative = self.relative(url)?;
         let path = format!("{}/data/{relative}", self.settings().mount);
         let body = json!({"data": {"api_key": key.expose(), "server": url.account()}});
         let (status, answer) = self.call("POST", path, &relative, Some(&body))?;
@@ -237,7 +243,7 @@ impl Store for VaultStore {
     fn delete(&self, url: &BaseUrl) -> Result<bool, StoreError> {
         let had = self.read(url)?.is_some();
         if had {
-            let relative = self.relative(url);
+            let relative = self.relative(url)?;
             let path = format!("{}/data/{relative}", self.settings().mount);
             let (status, answer) = self.call("DELETE", path, &relative, None)?;
             if status != 200 && status != 204 {
@@ -262,7 +268,7 @@ impl super::SecretStore for VaultStore {
             Some(back) if back == *key => Ok(place),
             _ => Err(StoreError::Vault {
                 address: self.settings().address.clone(),
-                path: self.shown(&self.relative(url)),
+                path: self.shown(&self.relative(url)?),
                 message: "the key did not read back as written".to_owned(),
             }),
         }

@@ -192,19 +192,46 @@ fn auth() -> Result<Auth, String> {
 }
 
 /// `https://HOST[:PORT]`, or `http://` to 127.0.0.1, `::1` or `localhost` only: a token
-/// and keys never travel in the clear over a network.
+/// and keys never travel in the clear over a network. Parsed once, by the parser the
+/// HTTP client uses, and given back as that parser understood it (scheme, host, port
+/// and any path), so the host checked is the host connected to; a user part
+/// (`http://[::1]@HOST`) is refused.
 fn check_address(address: &str) -> Result<String, String> {
-    let (scheme, rest) = address
-        .split_once("://")
-        .ok_or_else(|| format!("the Vault address {address:?} has no scheme (https://...)"))?;
-    let host = rest.split('/').next().unwrap_or("");
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    if !address.contains("://") {
+        return Err(format!(
+            "the Vault address {address:?} has no scheme (https://...)"
+        ));
+    }
+    let uri: ureq::http::Uri = address
+        .parse()
+        .map_err(|e| format!("the Vault address {address:?} is not a URL: {e}"))?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(format!("the Vault address {address:?} names no host"));
     };
+    if authority.as_str().contains('@') {
+        return Err(format!(
+            "the Vault address {address:?} has a user part (before `@`): give it as https://HOST[:PORT]"
+        ));
+    }
+    if uri.query().is_some() {
+        return Err(format!(
+            "the Vault address {address:?} has a query (`?`): give it as https://HOST[:PORT]"
+        ));
+    }
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = authority
+        .port_u16()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let path = uri.path().trim_end_matches('/');
+    let address = format!("{scheme}://{}{port}{path}", authority.host());
     match scheme {
-        "https" if !host.is_empty() => Ok(address.to_owned()),
-        "http" if matches!(host, "127.0.0.1" | "::1" | "localhost") => Ok(address.to_owned()),
+        "https" if !host.is_empty() => Ok(address),
+        "http" if matches!(host, "127.0.0.1" | "::1" | "localhost") => Ok(address),
         "http" => Err(format!(
             "the Vault address {address} is plain http to another machine: tokens and keys would cross the network in the clear; use https"
         )),
@@ -226,5 +253,25 @@ mod tests {
         assert!(e.contains("in the clear"), "{e}");
         assert!(check_address("vault.example.com").is_err());
         assert!(check_address("ftp://x").is_err());
+    }
+
+    /// Failed before the fix: the check read `::1` as the host of
+    /// `http://[::1]@vault.example.com`, where the HTTP client connects (and sends the
+    /// token in the clear).
+    #[test]
+    fn a_user_part_never_hides_the_host() {
+        for address in [
+            "http://[::1]@vault.example.com:8200",
+            "http://127.0.0.1@vault.example.com",
+            "http://localhost:8200@vault.example.com",
+            "https://user@vault.example.com",
+        ] {
+            let e = check_address(address).unwrap_err();
+            assert!(e.contains("user part"), "{address}: {e}");
+        }
+        assert_eq!(
+            check_address("https://vault.example.com:8200/").unwrap(),
+            "https://vault.example.com:8200"
+        );
     }
 }
