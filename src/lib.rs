@@ -13,6 +13,7 @@ pub mod ipc;
 pub mod key;
 pub mod locked;
 pub mod ownership;
+pub mod printable;
 pub mod prompt;
 pub mod python_env;
 pub mod resolve;

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::printable::escaped;
 use zeroize::Zeroizing;
 
 use crate::key::ApiKey;
@@ -113,7 +115,7 @@ fn interpret(base: &str, endpoint: &str, status: u16, body: &str) -> Result<View
         .as_ref()
         .and_then(|j| j.pointer("/errors/0/message"))
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .map(escaped);
     let rejected = |message: String| VerifyError::Rejected {
         url: base.to_owned(),
         message,
@@ -141,18 +143,15 @@ fn interpret(base: &str, endpoint: &str, status: u16, body: &str) -> Result<View
             "the server did not recognise the key".to_owned()
         })));
     };
-    let text = |field: &str| viewer.get(field).and_then(Value::as_str).map(str::to_owned);
+    // The server's words reach terminals (login --verify, whoami, list): escaped here.
+    let text = |field: &str| viewer.get(field).and_then(Value::as_str).map(escaped);
     let teams = viewer
         .pointer("/teams/edges")
         .and_then(Value::as_array)
         .map(|edges| {
             edges
                 .iter()
-                .filter_map(|e| {
-                    e.pointer("/node/name")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
+                .filter_map(|e| e.pointer("/node/name").and_then(Value::as_str).map(escaped))
                 .collect()
         })
         .unwrap_or_default();

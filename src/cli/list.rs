@@ -95,15 +95,19 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     } else {
         let width = rows.iter().map(|s| s.server.len()).max().unwrap_or(0);
         for s in &rows {
+            // Servers and entities came from stores and servers: shown escaped.
             let entity = s
                 .entity
                 .as_ref()
-                .map(|e| format!(" (entity {e})"))
+                .map(|e| format!(" (entity {})", super::output::escaped(e)))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "{:<width$}  {:<8}  {:<14}  {}{entity}",
-                s.server, s.store, s.masked, s.location
+                super::output::escaped(&s.server),
+                s.store,
+                s.masked,
+                super::output::escaped(&s.location)
             )?;
         }
     }

@@ -10,16 +10,4 @@ pub fn warn(message: impl std::fmt::Display) {
     eprintln!("wandb-cred: warning: {message}");
 }
 
-/// Text another machine or program sent, made safe to print on a terminal: control
-/// characters (escape sequences among them) are shown escaped, never acted on.
-pub fn escaped(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use crate::printable::escaped;

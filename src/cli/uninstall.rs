@@ -7,7 +7,7 @@
 use clap::Args;
 
 use super::Context;
-use super::output::{say, warn};
+use super::output::{escaped, say, warn};
 use crate::python_env::{self, Interpreter};
 use crate::resolve::base_url::BaseUrl;
 
@@ -16,8 +16,10 @@ use crate::resolve::base_url::BaseUrl;
   wandb-cred uninstall
   wandb-cred uninstall --remove-keys")]
 pub struct UninstallArgs {
-    /// Also remove every stored key (keychain, kernel keyring, and the netrc entries
-    /// wandb-cred lists); without it, says where they remain.
+    /// Also remove every stored key (keychain, kernel keyring, encrypted store, and the
+    /// W&B netrc entries wandb-cred lists); without it, says where they remain. A team's
+    /// Vault entries are shared with every machine and are left, with the command that
+    /// removes one.
     #[arg(long)]
     remove_keys: bool,
 }
@@ -89,7 +91,9 @@ fn keys(ctx: &Context, remove: bool) -> anyhow::Result<()> {
         for s in &servers {
             say(format_args!(
                 "A key ({}) for {} remains in {}.",
-                s.masked, s.server, s.location
+                s.masked,
+                escaped(&s.server),
+                escaped(&s.location)
             ));
         }
         say(
@@ -103,7 +107,21 @@ fn keys(ctx: &Context, remove: bool) -> anyhow::Result<()> {
         } else {
             format!("https://{}", s.server)
         };
-        let url = BaseUrl::parse(&text)?;
+        let url = BaseUrl::from_account(&text)?;
+        // A team's Vault entry is every node's key, not this user's to remove in passing.
+        if s.layer == crate::service::Layer::Vault {
+            say(format_args!(
+                "Left the team's key ({}) for {} in {}: every machine that reads it uses it; `wandb-cred logout --backend vault --host {}{}` removes it for all of them.",
+                s.masked,
+                escaped(&s.server),
+                escaped(&s.location),
+                url.clone().with_profile(None)?,
+                url.profile()
+                    .map(|p| format!(" --profile {p}"))
+                    .unwrap_or_default()
+            ));
+            continue;
+        }
         let erased = ctx.service().erase(&url, &ctx.netrc_path)?;
         for place in &erased.removed {
             say(format_args!(

@@ -256,8 +256,18 @@ impl Store for NetrcStore {
             return Ok(false);
         }
         let removed = atomic::update(&self.path, |text| {
+            // Only the SDK's own kind of entry (`login user`): a machine's entry another
+            // program wrote (git's, a token for that host) is never wandb-cred's to remove.
+            let parsed = Netrc::parse(text).map_err(|e| self.parse_error(e))?;
             let mut out: Option<Zeroizing<String>> = None;
             for name in url.netrc_names() {
+                if parsed
+                    .entry_for(&name)
+                    .is_some_and(|e| e.machine.is_some() && e.login != netrc_edit::SDK_LOGIN)
+                {
+                    tracing::info!(machine = %name, "left a netrc entry that is not a W&B one");
+                    continue;
+                }
                 let current = out.as_deref().map_or(text, String::as_str);
                 if let Some(edited) =
                     netrc_edit::remove_machine(current, &name).map_err(|e| self.edit_error(e))?

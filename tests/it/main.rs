@@ -92,6 +92,8 @@ mod sdk_environments;
 #[cfg(unix)]
 mod sdk_writes;
 #[cfg(unix)]
+mod server_text;
+#[cfg(unix)]
 mod service;
 #[cfg(unix)]
 mod session;
@@ -173,6 +175,7 @@ fn main() -> std::process::ExitCode {
         vault::tests(),
         vault_auth::tests(),
         vault_attack::tests(),
+        server_text::tests(),
         profiles_entity::tests(),
     ] {
         trials.extend(more);

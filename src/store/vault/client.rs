@@ -242,6 +242,7 @@ pub fn errors(body: &Value) -> String {
         .map(|e| {
             e.iter()
                 .filter_map(Value::as_str)
+                .map(crate::printable::escaped)
                 .collect::<Vec<_>>()
                 .join("; ")
         })

@@ -133,9 +133,16 @@ impl VaultStore {
         let prefix = &self.settings().prefix;
         let mut out = Vec::new();
         for host in self.list_folder(prefix)? {
-            let folder = format!("{prefix}/{}", host.trim_end_matches('/'));
+            let host = host.trim_end_matches('/');
+            let Ok(folder) = path::join(prefix, host, "default")
+                .map(|p| p.trim_end_matches("/default").to_owned())
+            else {
+                continue;
+            };
             for profile in self.list_folder(&folder)? {
-                let relative = format!("{folder}/{profile}");
+                let Ok(relative) = path::join(prefix, host, &profile) else {
+                    continue;
+                };
                 let (status, body) =
                     self.call("GET", format!("{mount}/data/{relative}"), &relative, None)?;
                 if status != 200 {
@@ -147,6 +154,10 @@ impl VaultStore {
                 ) else {
                     continue;
                 };
+                if !path::belongs_at(prefix, &relative, server) {
+                    tracing::warn!(path = %self.shown(&relative), "skipping a Vault entry whose server field names another server than its path");
+                    continue;
+                }
                 if let Ok(key) = ApiKey::parse(Zeroizing::new(key.to_owned())) {
                     out.push((server.to_owned(), key));
                 }

@@ -25,12 +25,27 @@ pub fn relative(prefix: &str, url: &BaseUrl) -> Result<String, String> {
             "{url} has a user part: a key in Vault is named by a server's host and port only"
         ));
     }
-    let profile = url.profile().unwrap_or("default");
+    join(prefix, netloc, url.profile().unwrap_or("default"))
+}
+
+/// `{prefix}/{netloc}/{profile}`, each of the two an encoded segment (for an entry
+/// `LIST` named).
+pub fn join(prefix: &str, netloc: &str, profile: &str) -> Result<String, String> {
     Ok(format!(
         "{prefix}/{}/{}",
         segment(netloc)?,
         segment(profile)?
     ))
+}
+
+/// Whether the `server` field of the entry at `relative` names the server whose key
+/// belongs there: an entry a teammate wrote with another server in it (GitHub's, say)
+/// names nothing, so no command acts on that other server for it.
+pub fn belongs_at(prefix: &str, relative: &str, server: &str) -> bool {
+    BaseUrl::from_account(server)
+        .ok()
+        .and_then(|url| self::relative(prefix, &url).ok())
+        .is_some_and(|expected| expected == relative)
 }
 
 /// One path segment: letters, digits, `.`, `-`, `_` and `:` as they are, anything else
