@@ -65,8 +65,12 @@ fn read_bundle(var: &'static str, path: &Path) -> Result<Vec<Certificate<'static
         path: path.to_owned(),
         why,
     };
-    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot be read: {e}")))?;
-    let certs = pem_certificates(&bytes);
+    // Bounded, never a FIFO, and refused when another user could have written it: a CA
+    // bundle decides whom the token and keys are sent to.
+    let text = crate::config::atomic::read_trusted_text(path)
+        .map_err(|e| error(format!("cannot be used: {}", e.cause)))?
+        .ok_or_else(|| error("cannot be read: it does not exist".to_owned()))?;
+    let certs = pem_certificates(text.as_bytes());
     if certs.is_empty() {
         return Err(error("holds no PEM certificate".to_owned()));
     }

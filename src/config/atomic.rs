@@ -28,6 +28,20 @@ pub fn read_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {
     read_bounded(path, false)
 }
 
+/// Like [`read_text`], for a file that decides where a token goes or whom to trust (a
+/// Vault token, role id, secret id or JWT file, a CA bundle): one that another user
+/// could have written ([`crate::ownership::file`]) is refused, named, and never read.
+pub fn read_trusted_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {
+    if let Some(why) = crate::ownership::file(path) {
+        return Err(FileError::refused(
+            "use",
+            path,
+            format!("another user could have written it ({why})"),
+        ));
+    }
+    read_text(path)
+}
+
 /// Like [`read_text`], for a file whose keys are used (netrc): one that another user
 /// owns is refused (root's are accepted: root can do anything anyway).
 pub fn read_own_text(path: &Path) -> Result<Option<Zeroizing<String>>, FileError> {

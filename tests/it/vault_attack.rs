@@ -14,7 +14,89 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![[Need::Bao];
         a_server_url_reaches_no_other_path_of_the_vault,
     ]);
+    all.extend(trials![[Need::OtherUser]; login_files_another_user_owns_are_refused_and_fifos_never_waited_on]);
     all
+}
+
+/// AppRole role and secret id files, the JWT file, `~/.vault-token` and `VAULT_CACERT`
+/// owned by another user, and a FIFO in their place. Failed before the fix: each was
+/// read and used silently, and the FIFO hung the command.
+fn login_files_another_user_owns_are_refused_and_fifos_never_waited_on() {
+    let stage = crate::attack::Stage::new();
+    let server = FakeServer::start(Reply::NotWandb(404));
+    let theirs = |name: &str, text: &str| {
+        let path = stage.attacker_home().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::os::unix::fs::chown(&path, Some(stage.uid), Some(stage.gid)).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (role, secret) = (theirs("role-id", "role\n"), theirs("secret-id", "secret\n"));
+    let jwt = theirs("jwt", "a.b.c\n");
+    let ca = theirs(
+        "ca.pem",
+        "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+    );
+    let refused = "another user could have written it";
+    let vault = |sb: &mut Sandbox| {
+        sb.set_env("WANDB_CRED_BACKEND", "vault");
+        sb.set_env("VAULT_ADDR", &server.url());
+    };
+    let mut sb = Sandbox::new();
+    vault(&mut sb);
+    sb.set_env("WANDB_CRED_VAULT_ROLE_ID_FILE", &role);
+    sb.set_env("WANDB_CRED_VAULT_SECRET_ID_FILE", &secret);
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&role)
+        .stderr_has(refused);
+    let mut sb = Sandbox::new();
+    vault(&mut sb);
+    sb.set_env("WANDB_CRED_VAULT_JWT_FILE", &jwt);
+    sb.set_env("WANDB_CRED_VAULT_ROLE", "node");
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&jwt)
+        .stderr_has(refused);
+    let mut sb = Sandbox::new();
+    vault(&mut sb);
+    let token = sb.home.join(".vault-token");
+    std::fs::write(&token, "s.theirs\n").unwrap();
+    std::os::unix::fs::chown(&token, Some(stage.uid), Some(stage.gid)).unwrap();
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&token.display().to_string())
+        .stderr_has(refused);
+    let mut sb = Sandbox::new();
+    vault(&mut sb);
+    sb.set_env("VAULT_TOKEN", "s.mine");
+    sb.set_env("VAULT_CACERT", &ca);
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&ca)
+        .stderr_has(refused);
+    // A FIFO where the secret id should be: refused at once, never read.
+    let fifo = sb.root.join("secret-fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut sb = Sandbox::new();
+    vault(&mut sb);
+    sb.set_env("WANDB_CRED_VAULT_ROLE_ID_FILE", &fifo.display().to_string());
+    sb.set_env(
+        "WANDB_CRED_VAULT_SECRET_ID_FILE",
+        &fifo.display().to_string(),
+    );
+    sb.cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has("not a regular file");
+    assert!(server.requests().is_empty(), "a login was attempted");
 }
 
 /// `http://[::1]@HOST`: the check read `::1`, the HTTP client connected to HOST and sent

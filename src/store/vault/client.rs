@@ -260,11 +260,15 @@ fn renew_at(part: &Value, ttl_field: &str) -> Option<Instant> {
     (ttl > 0).then(|| Instant::now() + Duration::from_secs(ttl * 2 / 3))
 }
 
-/// A token, role id, secret id or JWT from a file: its first line, trimmed.
+/// A token, role id, secret id or JWT from a file: its first line, trimmed. Read as
+/// netrc is: a regular file of bounded size (a FIFO is refused, never waited on), and
+/// refused when another user could have written it.
 fn read_secret_file(path: &PathBuf) -> Result<Zeroizing<String>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map(Zeroizing::new)
-        .map_err(|e| Failure::Auth(format!("cannot read {}: {e}", path.display())))?;
+    let text = crate::config::atomic::read_trusted_text(path)
+        .map_err(|e| Failure::Auth(e.to_string()))?
+        .ok_or_else(|| {
+            Failure::Auth(format!("cannot read {}: it does not exist", path.display()))
+        })?;
     let value = text.lines().next().unwrap_or("").trim();
     if value.is_empty() {
         return Err(Failure::Auth(format!("{} is empty", path.display())));
