@@ -6,28 +6,30 @@
 //! is served from memory for a bounded time ([`settings::DEFAULT_CACHE`]), so a key
 //! rotated in Vault is seen after it (or `wandb-cred reload`).
 
+mod cache;
 mod client;
 mod path;
 pub mod settings;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::{Store, StoreError, StoredKey};
 use crate::key::ApiKey;
-use crate::locked::LockedText;
 use crate::resolve::base_url::BaseUrl;
 use client::{Client, Failure};
 use settings::Settings;
 
+/// The most entries `list` reads (`list`, `uninstall` and the git helper's lookups walk
+/// the prefix one GET at a time).
+pub const MAX_WALKED: usize = 512;
+
 pub struct VaultStore {
     client: Client,
-    /// Account -> the key (or none) and when it was read.
-    cache: Mutex<HashMap<String, (Option<LockedText>, Instant)>>,
+    /// What was read, for the cache time ([`cache::Cache`]).
+    cache: cache::Cache,
 }
 
 impl VaultStore {
@@ -37,15 +39,13 @@ impl VaultStore {
             path: String::new(),
             message,
         })?;
+        let cache = cache::Cache::new(settings.cache);
         let client = Client::new(settings).map_err(|message| StoreError::Vault {
             address: "Vault".to_owned(),
             path: String::new(),
             message,
         })?;
-        Ok(Self {
-            client,
-            cache: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { client, cache })
     }
 
     fn settings(&self) -> &Settings {
@@ -93,17 +93,6 @@ impl VaultStore {
         }
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<LockedText>, Instant)>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn remember(&self, account: &str, key: Option<&ApiKey>) {
-        self.cache().insert(
-            account.to_owned(),
-            (key.map(|k| LockedText::new(k.expose())), Instant::now()),
-        );
-    }
-
     fn read(&self, url: &BaseUrl) -> Result<Option<ApiKey>, StoreError> {
         let relative = self.relative(url)?;
         let path = format!("{}/data/{relative}", self.settings().mount);
@@ -127,11 +116,13 @@ impl VaultStore {
         Ok(Some(key))
     }
 
-    /// Every key under the prefix: its account and key.
+    /// Every key under the prefix: its account and key; at most [`MAX_WALKED`] entries
+    /// are read (one GET each), so a prefix a team filled costs bounded work.
     pub fn list(&self) -> Result<Vec<(String, ApiKey)>, StoreError> {
         let mount = &self.settings().mount;
         let prefix = &self.settings().prefix;
         let mut out = Vec::new();
+        let mut walked = 0;
         for host in self.list_folder(prefix)? {
             let host = host.trim_end_matches('/');
             let Ok(folder) = path::join(prefix, host, "default")
@@ -143,6 +134,11 @@ impl VaultStore {
                 let Ok(relative) = path::join(prefix, host, &profile) else {
                     continue;
                 };
+                walked += 1;
+                if walked > MAX_WALKED {
+                    tracing::warn!(prefix = %self.shown(prefix), "more than {MAX_WALKED} entries under the prefix: listing the first");
+                    return Ok(out);
+                }
                 let (status, body) =
                     self.call("GET", format!("{mount}/data/{relative}"), &relative, None)?;
                 if status != 200 {
@@ -213,22 +209,17 @@ impl Store for VaultStore {
         // A URL that names no key is refused before the cache remembers anything.
         self.relative(url)?;
         let account = url.account();
-        let fresh = self.settings().cache;
-        let cached = self.cache().get(&account).and_then(|(key, at)| {
-            (at.elapsed() < fresh).then(|| key.as_ref().map(|k| k.as_str().to_owned()))
-        });
-        let key = match cached {
-            Some(Some(text)) => Some(ApiKey::parse(Zeroizing::new(text)).map_err(|source| {
+        let key = match self.cache.get(&account) {
+            Some(text) => Some(ApiKey::parse(Zeroizing::new(text)).map_err(|source| {
                 StoreError::InvalidKey {
                     machine: account.clone(),
                     location: self.location(url),
                     source,
                 }
             })?),
-            Some(None) => None,
             None => {
                 let key = self.read(url)?;
-                self.remember(&account, key.as_ref());
+                self.cache.remember(&account, key.as_ref());
                 key
             }
         };
@@ -247,7 +238,7 @@ impl Store for VaultStore {
         if status != 200 && status != 204 {
             return Err(self.error(&relative, Failure::Server(status, client::errors(&answer))));
         }
-        self.remember(&url.account(), Some(key));
+        self.cache.remember(&url.account(), Some(key));
         Ok(self.location(url))
     }
 
@@ -261,7 +252,7 @@ impl Store for VaultStore {
                 return Err(self.error(&relative, Failure::Server(status, client::errors(&answer))));
             }
         }
-        self.remember(&url.account(), None);
+        self.cache.remember(&url.account(), None);
         Ok(had)
     }
 }
