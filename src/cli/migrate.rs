@@ -54,6 +54,9 @@ pub struct MigrateArgs {
 }
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
+    for removed in plaintext::sweep_interrupted_writes(ctx) {
+        warn(removed);
+    }
     if args.all && args.profile.profile.is_some() {
         return Err(super::Exit {
             code: 2,

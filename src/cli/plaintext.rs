@@ -158,3 +158,18 @@ impl Kind {
         }
     }
 }
+
+/// Removes the temporary copies an interrupted netrc write left (each may hold every
+/// key netrc holds, in plaintext), saying what went: for `status`, `doctor` and
+/// `migrate`. The messages, one per file removed.
+pub fn sweep_interrupted_writes(ctx: &Context) -> Vec<String> {
+    crate::config::atomic::sweep(&ctx.netrc_path)
+        .into_iter()
+        .map(|path| {
+            format!(
+                "removed {}, a plaintext copy of netrc that an interrupted write left behind",
+                path.display()
+            )
+        })
+        .collect()
+}

@@ -76,6 +76,9 @@ pub fn run(backend: BackendChoice, args: StatusArgs) -> anyhow::Result<()> {
     let (mut ctx, broken_settings) = Context::load_lenient(backend)?;
     ctx.profile_flag = args.profile.profile.clone();
     let ctx = &ctx;
+    for removed in super::plaintext::sweep_interrupted_writes(ctx) {
+        super::output::warn(removed);
+    }
     let (url, url_source) = ctx.base_url(args.host.as_deref())?;
     let (_, profile_source) = ctx.profile(&url);
     let service = ctx.service();

@@ -54,6 +54,11 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         }
     };
     let pid_written = write_pid(&files, options.autostarted);
+    // A netrc write killed before its rename left its whole new text beside netrc.
+    let netrc = crate::config::paths::netrc(&crate::env::Environment::from_process());
+    for removed in crate::config::atomic::sweep(&netrc) {
+        tracing::warn!(file = %removed.display(), "removed the temporary file of an interrupted netrc write");
+    }
     // The get-only socket `wandb-cred ssh` forwards, beside the main one.
     let forward = if ipc::FORWARDS {
         Listener::bind(&files.forward)

@@ -34,6 +34,41 @@ pub fn make_private(file: &File) -> io::Result<()> {
     file.set_permissions(Permissions::from_mode(0o600))
 }
 
+/// A new file in `dir` with no name (Linux's `O_TMPFILE`, 0600): a writer killed while
+/// filling it leaves nothing behind. `None` where the platform or file system has none.
+pub fn unnamed_file(dir: &Path) -> Option<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            dir,
+            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .ok()?;
+        Some(File::from(fd))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Gives a file [`unnamed_file`] made the name `path` (in the same folder).
+pub fn name_unnamed(file: &File, path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc_path.as_str(),
+        rustix::fs::CWD,
+        path,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )?;
+    Ok(())
+}
+
 /// A number that changes when a path comes to name another file (device and inode).
 pub fn file_identity(meta: &Metadata) -> u64 {
     meta.ino() ^ meta.dev().rotate_left(32)

@@ -64,6 +64,16 @@ pub fn make_private(_file: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// No unnamed files here: writers use a named temporary file.
+pub fn unnamed_file(_dir: &Path) -> Option<File> {
+    None
+}
+
+/// Never called: [`unnamed_file`] makes none.
+pub fn name_unnamed(_file: &File, _path: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
 /// Windows: no cheap file identity through std; length and time must do.
 pub fn file_identity(_meta: &Metadata) -> u64 {
     0

@@ -54,6 +54,8 @@ mod hints;
 #[cfg(unix)]
 mod hook_servers;
 #[cfg(unix)]
+mod interrupted;
+#[cfg(unix)]
 mod kernel;
 #[cfg(unix)]
 mod keychain;
@@ -140,6 +142,7 @@ fn main() -> std::process::ExitCode {
         python_hook::tests(),
         keychain::tests(),
         kernel::tests(),
+        interrupted::tests(),
         push::tests(),
         service::tests(),
         packages::tests(),

@@ -69,6 +69,9 @@ pub fn run(backend: BackendChoice, args: DoctorArgs) -> anyhow::Result<()> {
         ),
         None => report.add("settings", Status::Ok, settings_summary(&ctx)),
     }
+    for removed in crate::cli::plaintext::sweep_interrupted_writes(&ctx) {
+        report.add("plaintext", Status::Ok, removed);
+    }
     let netrc_broken = check_netrc(&ctx, &mut report);
     let url = match ctx.base_url(args.host.as_deref()) {
         Ok((url, source)) => {

@@ -3,7 +3,7 @@
 //! do (`VAULT_TOKEN`/`BAO_TOKEN`, `~/.vault-token`, AppRole, JWT/Kubernetes) and renewed
 //! while it is used. The token lives in this process only; wandb-cred writes it nowhere.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -263,7 +263,7 @@ fn renew_at(part: &Value, ttl_field: &str) -> Option<Instant> {
 /// A token, role id, secret id or JWT from a file: its first line, trimmed. Read as
 /// netrc is: a regular file of bounded size (a FIFO is refused, never waited on), and
 /// refused when another user could have written it.
-fn read_secret_file(path: &PathBuf) -> Result<Zeroizing<String>, Failure> {
+fn read_secret_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
     let text = crate::config::atomic::read_trusted_text(path)
         .map_err(|e| Failure::Auth(e.to_string()))?
         .ok_or_else(|| {
