@@ -13,4 +13,4 @@ pub use message::*;
 
 /// The protocol this crate speaks. Bumped on every incompatible change; both sides
 /// send it in `Hello` (or `HelloGet`) and refuse to go on when they differ.
-pub const PROTOCOL: u32 = 5;
+pub const PROTOCOL: u32 = 6;

@@ -88,6 +88,10 @@ pub enum Request {
     },
     /// Forgets the encrypted file store's keys. Answered `Done`.
     Lock,
+    /// After `passwd`: opens the encrypted file store again with its new passphrase,
+    /// only if it is open now, keeping its lock time (protocol 6). Answered `Done`, or
+    /// `Error { kind: Locked }` when it was locked (it stays so).
+    Rekey { passphrase: Secret },
 }
 
 /// Where a key was found or put.

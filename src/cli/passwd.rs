@@ -65,10 +65,14 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
         path.display()
     ));
     if ctx.service().is_daemon() {
-        ctx.service().unlock(&new, false, None)?;
-        say(
-            "This machine's daemon holds it open with the new passphrase; other machines sharing it must unlock again.",
-        );
+        // Only a store open now is opened again, and until the time it was to lock.
+        if ctx.service().rekey(&new)? {
+            say(
+                "This machine's daemon holds it open with the new passphrase, until it was to lock; other machines sharing it must unlock again.",
+            );
+        } else {
+            say("It was locked here, and it stays locked: `wandb-cred unlock` opens it.");
+        }
     }
     Ok(())
 }

@@ -281,6 +281,18 @@ impl KeyService for DaemonService {
         true
     }
 
+    fn rekey(&self, passphrase: &zeroize::Zeroizing<String>) -> ServiceResult<bool> {
+        let request = Request::Rekey {
+            passphrase: wandb_cred_proto::Secret(passphrase.clone()),
+        };
+        match self.call(&request) {
+            Ok(Response::Done) => Ok(true),
+            Err(e) if e.kind == ErrorKind::Locked => Ok(false),
+            Err(e) => Err(e),
+            Ok(other) => Err(unexpected(&other)),
+        }
+    }
+
     fn unlock(
         &self,
         passphrase: &zeroize::Zeroizing<String>,

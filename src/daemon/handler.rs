@@ -29,6 +29,7 @@ pub fn name(request: &Request) -> &'static str {
         Request::Shutdown => "shutdown",
         Request::Limit { .. } => "limit",
         Request::Unlock { .. } => "unlock",
+        Request::Rekey { .. } => "rekey",
         Request::Lock => "lock",
     }
 }
@@ -173,6 +174,15 @@ fn respond(service: &LocalService, request: Request) -> Result<Response, Service
         }
         Request::Lock => {
             service.lock()?;
+            Response::Done
+        }
+        Request::Rekey { passphrase } => {
+            if !service.rekey(&passphrase.0)? {
+                return Err(ServiceError::new(
+                    ErrorKind::Locked,
+                    "the encrypted store is locked; it stays locked",
+                ));
+            }
             Response::Done
         }
         Request::Reload => {

@@ -140,4 +140,9 @@ pub trait KeyService {
     fn lock(&self) -> ServiceResult<bool> {
         Ok(false)
     }
+    /// After a passphrase change: opens the encrypted file store again with `passphrase`
+    /// if it is open now, keeping its lock time; `false` (and it stays locked) if not.
+    fn rekey(&self, _passphrase: &zeroize::Zeroizing<String>) -> ServiceResult<bool> {
+        Ok(false)
+    }
 }

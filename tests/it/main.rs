@@ -68,6 +68,8 @@ mod load;
 #[cfg(unix)]
 mod manual;
 #[cfg(unix)]
+mod memory;
+#[cfg(unix)]
 mod packages;
 #[cfg(unix)]
 mod plaintext;
@@ -146,6 +148,7 @@ fn main() -> std::process::ExitCode {
         push::tests(),
         service::tests(),
         packages::tests(),
+        memory::tests(),
         forward::tests(),
         daemon::tests(),
         git::tests(),

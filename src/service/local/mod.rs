@@ -483,6 +483,17 @@ impl KeyService for LocalService {
         Ok(())
     }
 
+    fn rekey(&self, passphrase: &zeroize::Zeroizing<String>) -> ServiceResult<bool> {
+        let Some(path) = crate::store::encrypted_file::default_path() else {
+            return Ok(false);
+        };
+        let _writing = lock(&self.writes);
+        let open = crate::store::encrypted_file::rekey(&path, passphrase.as_bytes())?;
+        self.caches.clear();
+        tracing::info!(open, "opened the encrypted store with its new passphrase");
+        Ok(open)
+    }
+
     fn lock(&self) -> ServiceResult<bool> {
         let was = crate::store::encrypted_file::lock();
         self.caches.clear();

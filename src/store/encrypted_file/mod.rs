@@ -132,14 +132,67 @@ pub fn unlock(
         }
     };
     let count = parse(path, text.as_str())?.len();
+    let lock_at = lock_after.map(|after| Instant::now() + after);
     *unlocked() = Some(Unlocked {
         path: path.to_owned(),
         sealed,
         text,
         stamp: stamp(path),
-        lock_at: lock_after.map(|after| Instant::now() + after),
+        lock_at,
     });
+    if let Some(at) = lock_at {
+        lock_on_time(at);
+    }
     Ok(count)
+}
+
+/// Locks the store when `at` comes, whether or not a request comes then: its keys are
+/// not kept a moment longer than the lock time said. A later unlock's own timer (or
+/// none) takes over; this one then finds nothing due and does nothing.
+fn lock_on_time(at: Instant) {
+    let spawned = std::thread::Builder::new()
+        .name("lock-after".to_owned())
+        .spawn(move || {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            let mut guard = unlocked();
+            if guard
+                .as_ref()
+                .is_some_and(|u| u.lock_at.is_some_and(|t| t <= Instant::now()))
+            {
+                *guard = None;
+                tracing::info!("the encrypted store's lock timeout passed; locked it");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the lock timer; the store locks at the next request after its time");
+    }
+}
+
+/// After `passwd`: the store open in this process (and not past its lock time) is
+/// opened again with `passphrase`, keeping that lock time; `false` when it is locked,
+/// which it stays.
+pub fn rekey(path: &Path, passphrase: &[u8]) -> Result<bool, StoreError> {
+    let mut guard = unlocked();
+    if guard
+        .as_ref()
+        .is_some_and(|u| u.lock_at.is_some_and(|at| Instant::now() >= at))
+    {
+        *guard = None;
+    }
+    let Some(state) = guard.as_mut().filter(|u| u.path == path) else {
+        return Ok(false);
+    };
+    refuse_foreign(path)?;
+    let armored = atomic::read_own_text(path)?.ok_or_else(|| StoreError::NoEncryptedFile {
+        path: path.to_owned(),
+    })?;
+    let (plain, sealed) = open_with(path, &armored, passphrase)?;
+    let text = text_of(path, &plain)?;
+    parse(path, text)?;
+    state.sealed = sealed;
+    state.text = LockedText::new(text);
+    state.stamp = stamp(path);
+    Ok(true)
 }
 
 /// Encrypts the store at `path` again under `new` (a new file key and salt), in one
@@ -333,9 +386,21 @@ impl EncryptedFile {
                 if key.is_none() && !had {
                     return Ok(None);
                 }
-                let mut text = Zeroizing::new(format!("{FORMAT}\n"));
                 let others = lines.iter().filter(|(a, _)| *a != account);
                 let new = key.map(|k| (account, k.expose()));
+                // Room for all of it at once: a String that grows frees its old buffer
+                // unwiped, and that buffer held keys.
+                let room = FORMAT.len()
+                    + 1
+                    + others
+                        .clone()
+                        .copied()
+                        .chain(new)
+                        .map(|(a, k)| a.len() + k.len() + 2)
+                        .sum::<usize>();
+                let mut text = Zeroizing::new(String::with_capacity(room));
+                text.push_str(FORMAT);
+                text.push('\n');
                 for (a, k) in others.copied().chain(new) {
                     text.push_str(a);
                     text.push(' ');

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::answer::Answer;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -93,7 +94,7 @@ impl Client {
         method: &str,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(u16, Value), Failure> {
+    ) -> Result<(u16, Answer), Failure> {
         let token = self.token()?;
         let answer = self.send(method, path, body, Some(&token.0))?;
         if answer.0 == 403 && token.1 {
@@ -202,7 +203,7 @@ impl Client {
         path: &str,
         body: Option<&Value>,
         token: Option<&str>,
-    ) -> Result<(u16, Value), Failure> {
+    ) -> Result<(u16, Answer), Failure> {
         let url = format!("{}/v1/{path}", self.settings.address);
         let mut request = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(token) = token {
@@ -211,27 +212,55 @@ impl Client {
         if let Some(namespace) = &self.settings.namespace {
             request = request.header("X-Vault-Namespace", namespace);
         }
-        let text = Zeroizing::new(body.map(Value::to_string).unwrap_or_default());
+        // Serialised into room that is wiped, and sent from there.
+        let mut text = Wiping(Zeroizing::new(Vec::new()));
+        if let Some(body) = body {
+            serde_json::to_writer(&mut text, body)
+                .map_err(|e| Failure::Unreachable(e.to_string()))?;
+        }
         let request = request
             .header("Content-Type", "application/json")
-            .body(text.as_bytes().to_vec())
+            .body(&text.0[..])
             .map_err(|e| Failure::Unreachable(e.to_string()))?;
         let sent = self.agent.run(request).map_err(|e| match e {
             ureq::Error::Timeout(_) => Failure::Timeout(self.settings.timeout),
             e => Failure::Unreachable(e.to_string()),
         })?;
         let status = sent.status().as_u16();
-        let mut body = sent.into_body();
-        let text = Zeroizing::new(body.read_to_string().map_err(|e| match e {
-            ureq::Error::Timeout(_) => Failure::Timeout(self.settings.timeout),
-            e => Failure::Unreachable(e.to_string()),
-        })?);
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let mut text = Wiping(Zeroizing::new(Vec::new()));
+        let mut reader = sent
+            .into_body()
+            .into_with_config()
+            .limit(MAX_ANSWER)
+            .reader();
+        std::io::copy(&mut reader, &mut text).map_err(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => Failure::Timeout(self.settings.timeout),
+            _ => Failure::Unreachable(e.to_string()),
+        })?;
+        let json = Answer(serde_json::from_slice(&text.0).unwrap_or(Value::Null));
         if status == 503 && errors(&json).contains("sealed") {
             return Err(Failure::Sealed);
         }
         // A 403 stays a status: `call` logs in again, the store names it.
         Ok((status, json))
+    }
+}
+
+/// The most an answer of Vault's may hold.
+const MAX_ANSWER: u64 = 10 << 20;
+
+/// A buffer for secret bytes that grows by moving them into wiped room by hand
+/// ([`crate::secret_input::reserve`]): a `Vec` that grows frees its old buffer unwiped.
+struct Wiping(Zeroizing<Vec<u8>>);
+
+impl std::io::Write for Wiping {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        crate::secret_input::reserve(&mut self.0, bytes.len());
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

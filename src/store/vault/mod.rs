@@ -6,6 +6,7 @@
 //! is served from memory for a bounded time ([`settings::DEFAULT_CACHE`]), so a key
 //! rotated in Vault is seen after it (or `wandb-cred reload`).
 
+mod answer;
 mod cache;
 mod client;
 mod path;
@@ -19,6 +20,7 @@ use zeroize::Zeroizing;
 use super::{Store, StoreError, StoredKey};
 use crate::key::ApiKey;
 use crate::resolve::base_url::BaseUrl;
+use answer::Answer;
 use client::{Client, Failure};
 use settings::Settings;
 
@@ -85,7 +87,7 @@ impl VaultStore {
         path: String,
         relative: &str,
         body: Option<&Value>,
-    ) -> Result<(u16, Value), StoreError> {
+    ) -> Result<(u16, Answer), StoreError> {
         match self.client.call(method, &path, body) {
             Ok((403, body)) => Err(self.error(relative, Failure::Denied(client::errors(&body)))),
             Ok(answer) => Ok(answer),
@@ -232,9 +234,10 @@ impl Store for VaultStore {
     fn set(&self, url: &BaseUrl, key: &ApiKey) -> Result<String, StoreError> {
         let relative = self.relative(url)?;
         let path = format!("{}/data/{relative}", self.settings().mount);
-        let body = json!({"data": {"api_key": key.expose(), "server": url.account()}});
-        let (status, answer) = self.call("POST", path, &relative, Some(&body))?;
-        drop(body);
+        let mut body = json!({"data": {"api_key": key.expose(), "server": url.account()}});
+        let answered = self.call("POST", path, &relative, Some(&body));
+        answer::wipe(&mut body);
+        let (status, answer) = answered?;
         if status != 200 && status != 204 {
             return Err(self.error(&relative, Failure::Server(status, client::errors(&answer))));
         }
