@@ -34,14 +34,25 @@ pub struct UnlockArgs {
     /// Lock the encrypted store again after this long, e.g. `12h` or `30m`.
     #[arg(long, value_name = "DURATION")]
     pub(super) lock_after: Option<String>,
+    /// Take an encrypted store file older than one seen here (one you restored from a
+    /// backup on purpose); without it, such a file is refused.
+    #[arg(long)]
+    pub(super) accept_older: bool,
 }
 
 pub fn run(ctx: &Context, args: UnlockArgs) -> anyhow::Result<()> {
     if ctx.backend_choice == crate::store::backend::BackendChoice::EncryptedFile {
-        return super::unlock_file::run(ctx, args.stdin.is_some(), args.lock_after.as_deref());
+        return super::unlock_file::run(
+            ctx,
+            args.stdin.is_some(),
+            args.lock_after.as_deref(),
+            args.accept_older,
+        );
     }
-    if args.stdin.is_some() || args.lock_after.is_some() {
-        bail!("`-` and --lock-after are for the encrypted store (--backend encrypted-file)");
+    if args.stdin.is_some() || args.lock_after.is_some() || args.accept_older {
+        bail!(
+            "`-`, --lock-after and --accept-older are for the encrypted store (--backend encrypted-file)"
+        );
     }
     match keychain::probe(ctx.keychain_timeout, true)? {
         Probe::Ready => {

@@ -14,7 +14,12 @@ use crate::store::encrypted_file;
 /// The longest passphrase read from standard input.
 const MAX_PASSPHRASE: usize = 4096;
 
-pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow::Result<()> {
+pub fn run(
+    ctx: &Context,
+    from_stdin: bool,
+    lock_after: Option<&str>,
+    accept_older: bool,
+) -> anyhow::Result<()> {
     // The flag, else `lock-after` in the configuration (checked when it was read).
     let configured = crate::config::user_config::get("lock-after")?;
     let lock_after = lock_after.or(configured.as_deref());
@@ -51,7 +56,22 @@ pub fn run(ctx: &Context, from_stdin: bool, lock_after: Option<&str>) -> anyhow:
     if passphrase.is_empty() {
         bail!("the passphrase is empty; nothing was unlocked");
     }
-    ctx.service().unlock(&passphrase, create, after)?;
+    let seen = encrypted_file::version::highest_seen(&path);
+    if accept_older {
+        encrypted_file::version::forget(&path);
+    }
+    if let Err(e) = ctx.service().unlock(&passphrase, create, after) {
+        if accept_older {
+            encrypted_file::version::seen(&path, seen);
+        }
+        return Err(e.into());
+    }
+    if accept_older && seen > 0 {
+        say(format_args!(
+            "Took the older store {} (version {seen} was seen here): keys rotated out or removed since then are back; rotate or remove them again.",
+            path.display()
+        ));
+    }
     match (create, lock_after) {
         (true, _) => say(format_args!(
             "Made the encrypted store {} and unlocked it; `wandb-cred login` stores keys there.",

@@ -99,9 +99,10 @@ fn unlock_login_get_lock_and_the_file_is_ages() {
         1,
     );
     let opened = std::fs::read_to_string(&out).unwrap();
+    // The format's line, the version (made at 1, one login on), then each key.
     assert_eq!(
         opened,
-        format!("wandb-cred keys 1\nhttps://api.wandb.ai {key}\n")
+        format!("wandb-cred keys 1\n#version 2\nhttps://api.wandb.ai {key}\n")
     );
     std::fs::remove_file(&out).unwrap();
     // Locked: every reader says so, and the key is not handed out.

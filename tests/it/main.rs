@@ -34,6 +34,8 @@ mod doctor;
 #[cfg(unix)]
 mod encrypted;
 #[cfg(unix)]
+mod encrypted_rollback;
+#[cfg(unix)]
 mod encrypted_safety;
 #[cfg(unix)]
 mod exec;
@@ -178,6 +180,7 @@ fn main() -> std::process::ExitCode {
         profiles::tests(),
         encrypted::tests(),
         encrypted_safety::tests(),
+        encrypted_rollback::tests(),
         vault::tests(),
         vault_auth::tests(),
         vault_attack::tests(),

@@ -5,12 +5,14 @@
 //! decrypted keys (in locked memory) until `lock` or the lock timeout, and serves keys
 //! from memory. While locked, every read and write fails with [`StoreError::Locked`].
 //!
-//! Inside the file, after a first line naming the format, one line per key: its account
+//! Inside the file, after a first line naming the format and a line with its version
+//! ([`version`], against rollback), one line per key: its account
 //! ([`BaseUrl::account`]) and the key, separated by a space. Another machine sharing the
 //! home (NFS) writes under the same file key: a changed file is read again on the next
 //! lookup.
 
 pub mod age;
+pub mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -116,13 +118,15 @@ pub fn unlock(
             let (plain, sealed) = open_with(path, &armored, passphrase)?;
             let text = text_of(path, &plain)?;
             parse(path, text)?;
+            version::check(path, version::of(text))?;
             (sealed, LockedText::new(text))
         }
         None if create => {
             let sealed =
                 age::Sealed::new(passphrase, age::LOG_N).map_err(|e| file_error(path, e))?;
-            let text = format!("{FORMAT}\n");
+            let text = format!("{FORMAT}\n{}", version::line(1));
             write_new(path, &sealed, &text)?;
+            version::seen(path, 1);
             (sealed, LockedText::new(&text))
         }
         None => {
@@ -189,6 +193,7 @@ pub fn rekey(path: &Path, passphrase: &[u8]) -> Result<bool, StoreError> {
     let (plain, sealed) = open_with(path, &armored, passphrase)?;
     let text = text_of(path, &plain)?;
     parse(path, text)?;
+    version::check(path, version::of(text))?;
     state.sealed = sealed;
     state.text = LockedText::new(text);
     state.stamp = stamp(path);
@@ -202,7 +207,8 @@ pub fn rekey(path: &Path, passphrase: &[u8]) -> Result<bool, StoreError> {
 pub fn change_passphrase(path: &Path, old: &[u8], new: &[u8]) -> Result<usize, StoreError> {
     refuse_foreign(path)?;
     let mut count = 0;
-    let written = atomic::update(path, |armored| {
+    let mut written = 0;
+    let replaced = atomic::update(path, |armored| {
         if armored.is_empty() {
             return Err(StoreError::NoEncryptedFile {
                 path: path.to_owned(),
@@ -211,15 +217,22 @@ pub fn change_passphrase(path: &Path, old: &[u8], new: &[u8]) -> Result<usize, S
         let (plain, _) = open_with(path, armored, old)?;
         let text = text_of(path, &plain)?;
         count = parse(path, text)?.len();
+        version::check(path, version::of(text))?;
+        // One version on, so the file under the old passphrase is older than this one.
+        written = version::of(text).max(version::highest_seen(path)) + 1;
+        let text = version::with_version(text, written);
         let sealed = age::Sealed::new(new, age::LOG_N).map_err(|e| file_error(path, e))?;
-        let file = sealed.encrypt(&plain).map_err(|e| file_error(path, e))?;
+        let file = sealed
+            .encrypt(text.as_bytes())
+            .map_err(|e| file_error(path, e))?;
         Ok::<_, StoreError>(Some((age::armor(&file), ())))
     })?;
-    if written.is_none() {
+    if replaced.is_none() {
         return Err(StoreError::NoEncryptedFile {
             path: path.to_owned(),
         });
     }
+    version::seen(path, written);
     Ok(count)
 }
 
@@ -284,6 +297,7 @@ fn with_unlocked<T>(
         let plain = reopen(path, &state.sealed, &armored)?;
         let text = text_of(path, &plain)?;
         parse(path, text)?;
+        version::check(path, version::of(text))?;
         state.text = LockedText::new(text);
         state.stamp = now;
     }
@@ -301,7 +315,7 @@ fn parse<'t>(path: &Path, text: &'t str) -> Result<Vec<(&'t str, &'t str)>, Stor
     }
     lines
         .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
+        .filter(|(_, line)| !line.trim().is_empty() && !version::is_version_line(line))
         .map(|(i, line)| {
             line.split_once(' ').ok_or_else(|| {
                 file_error(
@@ -372,6 +386,7 @@ impl EncryptedFile {
             let path = &self.path;
             let mut had = false;
             let mut kept = None;
+            let mut written = 0;
             atomic::update(path, |armored| {
                 if armored.is_empty() {
                     return Err(file_error(
@@ -388,10 +403,13 @@ impl EncryptedFile {
                 }
                 let others = lines.iter().filter(|(a, _)| *a != account);
                 let new = key.map(|k| (account, k.expose()));
+                written = version::of(now).max(version::highest_seen(path)) + 1;
+                let version_line = version::line(written);
                 // Room for all of it at once: a String that grows frees its old buffer
                 // unwiped, and that buffer held keys.
                 let room = FORMAT.len()
                     + 1
+                    + version_line.len()
                     + others
                         .clone()
                         .copied()
@@ -401,6 +419,7 @@ impl EncryptedFile {
                 let mut text = Zeroizing::new(String::with_capacity(room));
                 text.push_str(FORMAT);
                 text.push('\n');
+                text.push_str(&version_line);
                 for (a, k) in others.copied().chain(new) {
                     text.push_str(a);
                     text.push(' ');
@@ -417,6 +436,7 @@ impl EncryptedFile {
             if let Some(text) = kept {
                 state.text = text;
                 state.stamp = stamp(path);
+                version::seen(path, written);
             }
             Ok(had)
         })
