@@ -137,8 +137,9 @@ fn passwd_keeps_the_lock_timeout_and_opens_no_locked_store() {
     unlock(&sb, PASSPHRASE).ok();
     sb.cmd(&["login", &key]).run().ok();
     sb.cmd(&["lock"]).run().ok();
-    // Unlocked for 3 s; passwd at once: the new passphrase, and the same timeout.
-    sb.cmd(&["unlock", "-", "--lock-after", "3s"])
+    // Unlocked for 10 s (passwd takes seconds of scrypt); passwd at once: the new
+    // passphrase, and the same timeout.
+    sb.cmd(&["unlock", "-", "--lock-after", "10s"])
         .stdin(&format!("{PASSPHRASE}\n"))
         .run()
         .ok();
@@ -149,7 +150,7 @@ fn passwd_keeps_the_lock_timeout_and_opens_no_locked_store() {
     sb.get_gives(&key);
     let pid = daemon(&sb);
     assert!(
-        gone_within(pid, std::slice::from_ref(&key), Duration::from_secs(15)),
+        gone_within(pid, std::slice::from_ref(&key), Duration::from_secs(30)),
         "passwd dropped the lock timeout"
     );
     // Locked by its timeout: passwd changes the file and leaves the store locked.
