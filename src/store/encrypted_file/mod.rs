@@ -217,7 +217,7 @@ pub fn change_passphrase(path: &Path, old: &[u8], new: &[u8]) -> Result<usize, S
         let (plain, _) = open_with(path, armored, old)?;
         let text = text_of(path, &plain)?;
         count = parse(path, text)?.len();
-        version::check(path, version::of(text))?;
+        version::refuse_older(path, version::of(text))?;
         // One version on, so the file under the old passphrase is older than this one.
         written = version::of(text).max(version::highest_seen(path)) + 1;
         let text = version::with_version(text, written);

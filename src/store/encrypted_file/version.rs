@@ -87,7 +87,15 @@ pub fn forget(path: &Path) {
 }
 
 /// Refuses a file whose `version` is older than one seen here; records it otherwise.
+/// Not while holding the edit lock (recording takes it): [`refuse_older`] there.
 pub fn check(path: &Path, version: u64) -> Result<(), StoreError> {
+    refuse_older(path, version)?;
+    seen(path, version);
+    Ok(())
+}
+
+/// Refuses a file whose `version` is older than one seen here (records nothing).
+pub fn refuse_older(path: &Path, version: u64) -> Result<(), StoreError> {
     let highest = highest_seen(path);
     if version < highest {
         return Err(StoreError::Encrypted {
@@ -97,7 +105,6 @@ pub fn check(path: &Path, version: u64) -> Result<(), StoreError> {
             ),
         });
     }
-    seen(path, version);
     Ok(())
 }
 
