@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
         );
     }
     let (old, new) = if args.stdin.is_some() {
-        let mut input = std::io::BufReader::new(crate::secret_input::stdin());
+        let mut input = crate::secret_input::stdin();
         let old = super::unlock_file::read_line(&mut input)?;
         let new = super::unlock_file::read_line(&mut input)?;
         (old, new)

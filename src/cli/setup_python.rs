@@ -118,6 +118,12 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
         )));
     }
     super::hook_record::remember(site);
+    if let Some(why) = crate::ownership::file(site) {
+        super::output::warn(format_args!(
+            "another user could change {} ({why}): they could replace the hook there, which runs in every Python that starts in it; use an environment only you can write to",
+            site.display()
+        ));
+    }
     let replaced = current.iter().any(Option::is_some);
     say(format_args!(
         "{} the wandb-cred hook for {which}, in {}: {}; `import wandb_cred` works there. `wandb-cred setup-python --unset{}` removes it.",

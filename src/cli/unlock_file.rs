@@ -117,16 +117,37 @@ pub(super) fn new_passphrase(prompt: &str, differ: &str) -> anyhow::Result<Zeroi
 
 /// One line of standard input, without its line ending.
 fn read_stdin() -> anyhow::Result<Zeroizing<String>> {
-    read_line(&mut std::io::BufReader::new(crate::secret_input::stdin()))
+    read_line(&mut crate::secret_input::stdin())
 }
 
-/// The next line of `input`, without its line ending.
-pub(super) fn read_line(input: &mut impl std::io::BufRead) -> anyhow::Result<Zeroizing<String>> {
-    let mut line = Zeroizing::new(Vec::new());
-    crate::secret_input::read_line(input, MAX_PASSPHRASE, &mut line)
-        .context("cannot read the passphrase from standard input")?;
-    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+/// The next line of `input`, without its line ending: read a byte at a time, so that
+/// nothing after it is consumed (a script's next command reads the rest), into room
+/// reserved once and wiped. A line longer than [`MAX_PASSPHRASE`] is an error, never
+/// cut short.
+pub(super) fn read_line(input: &mut impl std::io::Read) -> anyhow::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE + 1));
+    let mut byte = Zeroizing::new([0u8; 1]);
+    loop {
+        match input.read(&mut byte[..]) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) if line.len() == MAX_PASSPHRASE + 1 => bail!(
+                "the passphrase on standard input is longer than {MAX_PASSPHRASE} bytes; nothing was changed"
+            ),
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(e).context("cannot read the passphrase from standard input");
+            }
+        }
+    }
+    if line.last() == Some(&b'\r') {
         line.pop();
+    }
+    if line.len() > MAX_PASSPHRASE {
+        bail!(
+            "the passphrase on standard input is longer than {MAX_PASSPHRASE} bytes; nothing was changed"
+        );
     }
     let text =
         std::str::from_utf8(&line).context("the passphrase on standard input is not UTF-8")?;

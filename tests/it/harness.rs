@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Failed, Trial};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wandb-cred");
-const DEADLINE: Duration = Duration::from_secs(60);
+pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Something a test needs from the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,8 @@ mod doctor;
 #[cfg(unix)]
 mod encrypted;
 #[cfg(unix)]
+mod encrypted_input;
+#[cfg(unix)]
 mod encrypted_rollback;
 #[cfg(unix)]
 mod encrypted_safety;
@@ -181,6 +183,7 @@ fn main() -> std::process::ExitCode {
         encrypted::tests(),
         encrypted_safety::tests(),
         encrypted_rollback::tests(),
+        encrypted_input::tests(),
         vault::tests(),
         vault_auth::tests(),
         vault_attack::tests(),

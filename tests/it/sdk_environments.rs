@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Trial> {
     all.extend(trials![[Need::Sdk, Need::OlderSdks];
         setup_python_says_what_the_sdk_there_gets,
     ]);
+    all.extend(trials![[Need::Python]; a_site_packages_anyone_can_change_is_named]);
     all
 }
 
@@ -212,4 +213,19 @@ fn setup_python_says_what_the_sdk_there_gets() {
             out.stderr_lacks("now gets the key");
         }
     }
+}
+
+/// A site-packages folder anyone may write to (issue 33, also seen): the hook goes in,
+/// and setup-python says who else could replace it. Failed before the fix: not a word.
+fn a_site_packages_anyone_can_change_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let python = wandb_env(&sb.root.join("shared-env"), None);
+    let site = purelib(&python);
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.cmd(&["setup-python", "--python", python.to_str().unwrap()])
+        .run()
+        .ok()
+        .stderr_has(&format!("another user could change {}", site.display()))
+        .stderr_has("anyone can change it");
 }

@@ -112,6 +112,19 @@ pub fn unlock(
     lock_after: Option<std::time::Duration>,
 ) -> Result<usize, StoreError> {
     refuse_foreign(path)?;
+    // A lock time past what the clock can hold is refused, not a panic of the daemon.
+    let lock_at = match lock_after {
+        Some(after) => Some(Instant::now().checked_add(after).ok_or_else(|| {
+            file_error(
+                path,
+                format!(
+                    "a lock time of {} s is longer than this machine can count",
+                    after.as_secs()
+                ),
+            )
+        })?),
+        None => None,
+    };
     let armored = atomic::read_own_text(path)?;
     let (sealed, text) = match armored {
         Some(armored) => {
@@ -136,7 +149,6 @@ pub fn unlock(
         }
     };
     let count = parse(path, text.as_str())?.len();
-    let lock_at = lock_after.map(|after| Instant::now() + after);
     *unlocked() = Some(Unlocked {
         path: path.to_owned(),
         sealed,

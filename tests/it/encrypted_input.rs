@@ -1,0 +1,82 @@
+//! What the third attack review also saw (issue 33): `unlock -` and `passwd -` read
+//! standard input through a buffer that was never wiped, consumed the rest of a script's
+//! input, and cut a line over 4096 bytes short without a word; an `Unlock` with an
+//! enormous lock time panicked a daemon worker.
+
+use std::os::unix::net::UnixStream;
+
+use libtest_mimic::Trial;
+use wandb_cred_proto::{self as proto, PROTOCOL, Request, Response, Secret};
+
+use crate::encrypted::{PASSPHRASE, store_sandbox, unlock};
+use crate::harness::DEADLINE;
+use crate::trials;
+
+pub fn tests() -> Vec<Trial> {
+    trials![
+        unlock_reads_its_line_and_nothing_more,
+        an_enormous_lock_time_is_refused_not_a_panic,
+    ]
+}
+
+/// Failed before the fix: `cat` after `unlock -` printed nothing (the 8 KiB read-ahead
+/// took its input), and a 5000-byte passphrase was cut to 4096 bytes silently.
+fn unlock_reads_its_line_and_nothing_more() {
+    let mut sb = store_sandbox();
+    sb.bin_dir();
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["lock"]).run().ok();
+    sb.program("sh", &["-c", "wandb-cred unlock - && cat"])
+        .stdin(&format!("{PASSPHRASE}\nthe script's own input\n"))
+        .run()
+        .ok()
+        .stdout_is("the script's own input\n");
+    sb.cmd(&["lock"]).run().ok();
+    let long = "x".repeat(5000);
+    sb.cmd(&["unlock", "-"])
+        .stdin(&format!("{long}\n"))
+        .run()
+        .fails(1)
+        .stderr_has("longer than 4096 bytes");
+    sb.cmd(&["passwd", "-"])
+        .stdin(&format!("{PASSPHRASE}\n{long}\n"))
+        .run()
+        .fails(1)
+        .stderr_has("longer than 4096 bytes");
+    unlock(&sb, PASSPHRASE).ok();
+}
+
+/// Failed before the fix: the daemon's worker panicked adding the lock time to the
+/// clock, and the request got no answer.
+fn an_enormous_lock_time_is_refused_not_a_panic() {
+    let sb = store_sandbox();
+    unlock(&sb, PASSPHRASE).ok();
+    let mut stream = UnixStream::connect(sb.daemon_dir().join("daemon.sock")).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let hello = Request::Hello {
+        protocol: PROTOCOL,
+        client: "test".into(),
+    };
+    proto::write_frame(&mut stream, &hello).unwrap();
+    assert!(matches!(
+        proto::read_frame::<Response>(&mut stream).unwrap(),
+        Response::Hello { .. }
+    ));
+    let request = Request::Unlock {
+        passphrase: Secret(zeroize::Zeroizing::new(PASSPHRASE.to_owned())),
+        create: false,
+        lock_after_secs: Some(u64::MAX),
+    };
+    proto::write_frame(&mut stream, &request).unwrap();
+    match proto::read_frame::<Response>(&mut stream).unwrap() {
+        Response::Error { message, .. } => {
+            assert!(
+                message.contains("longer than this machine can count"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // The daemon still serves.
+    sb.cmd(&["status"]).run().ok();
+}
