@@ -28,7 +28,9 @@ fn an_older_store_file_put_back_is_refused() {
     // Put back while unlocked: the daemon reads it again and refuses it.
     std::fs::copy(&backup, &file).unwrap();
     let out = sb.cmd(&["get"]).key_on_stdout().run();
-    out.fails(1).stderr_has("older").stderr_has("version");
+    out.fails(1)
+        .stderr_has("it is older than the store seen here")
+        .stderr_has("version");
     assert!(!out.stdout.contains(&old), "{}", out.report());
     // A fresh unlock refuses it too, naming the versions and the way to take it.
     sb.cmd(&["lock"]).run().ok();

@@ -14,10 +14,36 @@ use crate::server::{FakeServer, Reply};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
-    trials![[Need::OtherUser, Need::KernelKeyring];
+    let mut all = trials![the_security_page_says_what_the_third_review_tests_check];
+    all.extend(trials![[Need::OtherUser, Need::KernelKeyring];
         another_users_entity_chooses_no_profile,
         a_file_a_group_could_change_is_not_yours,
-    ]
+    ]);
+    all
+}
+
+/// The words the security page uses for what the third review's fixes defend, each
+/// checked in the program's own output by a test (here, vault_attack.rs,
+/// encrypted_rollback.rs, interrupted.rs).
+const PROMISED: &[&str] = &[
+    "members of group",
+    "it is older than the store seen here",
+    "has a user part",
+    "a key in Vault is named by a server's host and port only",
+    "removed PATH",
+];
+
+fn the_security_page_says_what_the_third_review_tests_check() {
+    let page = crate::doc_blocks::read("docs/concepts/security.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for words in PROMISED {
+        assert!(
+            page.contains(words),
+            "docs/concepts/security.md lacks {words:?}"
+        );
+    }
 }
 
 /// Every reader, run in `dir`, hands out `key` for `url`, and says once that it
