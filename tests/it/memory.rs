@@ -24,9 +24,17 @@ pub fn tests() -> Vec<Trial> {
 
 /// How many times `needle` occurs in the readable memory of process `pid`.
 pub fn copies_in_memory(pid: u32, needle: &[u8]) -> usize {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut found = 0;
+    copies_of_each(pid, &[needle])[0]
+}
+
+/// How many times each needle occurs in the readable memory of process `pid`, the
+/// memory read once for all of them.
+pub fn copies_of_each(pid: u32, needles: &[&[u8]]) -> Vec<usize> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let mut found = vec![0; needles.len()];
+    let Ok(mut mem) = std::fs::File::open(format!("/proc/{pid}/mem")) else {
+        return found;
+    };
     for line in maps.lines() {
         let mut fields = line.split_whitespace();
         let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
@@ -44,12 +52,25 @@ pub fn copies_in_memory(pid: u32, needle: &[u8]) -> usize {
         if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut region).is_err() {
             continue;
         }
-        found += region
-            .windows(needle.len())
-            .filter(|w| *w == needle)
-            .count();
+        for (count, needle) in found.iter_mut().zip(needles) {
+            *count += occurrences(&region, needle);
+        }
     }
     found
+}
+
+/// Occurrences of `needle` in `haystack`, found from its first byte.
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(offset) = haystack[at..].iter().position(|b| *b == needle[0]) {
+        let start = at + offset;
+        if haystack[start..].starts_with(needle) {
+            count += 1;
+        }
+        at = start + 1;
+    }
+    count
 }
 
 fn daemon(sb: &Sandbox) -> u32 {
@@ -92,19 +113,22 @@ fn lock_leaves_no_copy_of_any_key_in_the_daemon() {
     }
 }
 
-/// Polls until no key of `keys` is in the daemon's memory, without a request to it.
-fn gone_within(pid: u32, keys: &[String], bound: Duration) -> bool {
+/// Polls until no key of `keys` is in the daemon's memory, without a request to it;
+/// `Err` with the copies of each key still there in a scan begun after the bound.
+fn gone_within(pid: u32, keys: &[String], bound: Duration) -> Result<(), Vec<usize>> {
     let started = Instant::now();
-    while started.elapsed() < bound {
-        if keys
-            .iter()
-            .all(|k| copies_in_memory(pid, k.as_bytes()) == 0)
-        {
-            return true;
+    let needles: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    loop {
+        let late = started.elapsed() > bound;
+        let copies = copies_of_each(pid, &needles);
+        if copies.iter().all(|c| *c == 0) {
+            return Ok(());
+        }
+        if late {
+            return Err(copies);
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    false
 }
 
 /// Failed before the fix: the keys stayed in the daemon until the next request came,
@@ -122,10 +146,12 @@ fn the_lock_timeout_takes_the_keys_out_on_time() {
         .run()
         .ok();
     let pid = daemon(&sb);
-    assert!(
-        gone_within(pid, &keys, Duration::from_secs(15)),
-        "the keys were still in the daemon well after the lock timeout"
-    );
+    if let Err(copies) = gone_within(pid, &keys, Duration::from_secs(30)) {
+        panic!(
+            "the keys were still in the daemon well after the lock timeout (copies of each: {copies:?})\n{}",
+            sb.cmd(&["status"]).run().report()
+        );
+    }
 }
 
 /// Failed before the fix: `passwd` opened the store again with no timeout, also when
@@ -149,10 +175,9 @@ fn passwd_keeps_the_lock_timeout_and_opens_no_locked_store() {
         .ok();
     sb.get_gives(&key);
     let pid = daemon(&sb);
-    assert!(
-        gone_within(pid, std::slice::from_ref(&key), Duration::from_secs(30)),
-        "passwd dropped the lock timeout"
-    );
+    if let Err(copies) = gone_within(pid, std::slice::from_ref(&key), Duration::from_secs(30)) {
+        panic!("passwd dropped the lock timeout (copies: {copies:?})");
+    }
     // Locked by its timeout: passwd changes the file and leaves the store locked.
     sb.cmd(&["passwd", "-"])
         .stdin("another passphrase\nanother passphrase\n")
