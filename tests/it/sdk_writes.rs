@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Trial> {
         every_sdk_write_goes_to_wandb_cred_with_the_current_sdk,
         a_key_that_cannot_be_kept_is_used_by_this_process_only,
         the_opt_out_writes_netrc_and_a_different_netrc_key_is_said_once,
+        a_key_entered_the_wandb_way_goes_to_the_profile_the_command_chooses,
     ];
     all.extend(trials![[Need::OlderSdks, Need::KernelKeyring];
         every_sdk_write_goes_to_wandb_cred_with_the_oldest_supported_sdk,
@@ -338,4 +339,26 @@ fn the_opt_out_writes_netrc_and_a_different_netrc_key_is_said_once() {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     sb.cmd(&words).run().ok();
     w.next_program_sends(&newer, &stored);
+}
+
+/// `WANDB_CRED_PROFILE=work wandb login KEY`: the key goes to profile `work`, and the
+/// server's other key stays as it was. Failed before the fix: it went to netrc, which
+/// has no profiles.
+fn a_key_entered_the_wandb_way_goes_to_the_profile_the_command_chooses() {
+    let w = World::new(&sdk_python().expect("checked by Need::Sdk"));
+    let sb = &w.sb;
+    let (personal, work) = (sb.key(), sb.key());
+    sb.cmd(&["login", &personal]).run().ok();
+    w.python(&["-m", "wandb", "login", &work])
+        .env("WANDB_CRED_PROFILE", "work")
+        .env("WANDB_SILENT", "true")
+        .run()
+        .ok();
+    assert!(!sb.netrc().exists(), "wandb login wrote a netrc file");
+    sb.cmd(&["get", "--profile", "work"])
+        .key_on_stdout()
+        .run()
+        .ok()
+        .stdout_is(&format!("{work}\n"));
+    sb.get_gives(&personal);
 }
