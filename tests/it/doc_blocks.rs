@@ -67,6 +67,15 @@ pub fn read(file: &str) -> String {
     std::fs::read_to_string(root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// Fails unless the page `file` says each of `words` (line breaks count as spaces).
+#[track_caller]
+pub fn page_says(file: &str, words: &[&str]) {
+    let page = read(file).split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in words {
+        assert!(page.contains(said), "{file} lacks {said:?}");
+    }
+}
+
 /// Every fenced block of one file.
 pub fn blocks_of(file: &str) -> Vec<Block> {
     let text = read(file);

@@ -34,16 +34,7 @@ const PROMISED: &[&str] = &[
 ];
 
 fn the_security_page_says_what_the_third_review_tests_check() {
-    let page = crate::doc_blocks::read("docs/concepts/security.md")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    for words in PROMISED {
-        assert!(
-            page.contains(words),
-            "docs/concepts/security.md lacks {words:?}"
-        );
-    }
+    crate::doc_blocks::page_says("docs/concepts/security.md", PROMISED);
 }
 
 /// Every reader, run in `dir`, hands out `key` for `url`, and says once that it

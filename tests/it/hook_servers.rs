@@ -56,7 +56,8 @@ pub fn venv_over(sb: &Sandbox, shared: &str, name: &str) -> PathBuf {
     python
 }
 
-fn viewer() -> FakeServer {
+/// A fake W&B server that accepts any key (its viewer is ann).
+pub fn viewer() -> FakeServer {
     FakeServer::start(Reply::Viewer {
         username: "ann",
         entity: "ann",

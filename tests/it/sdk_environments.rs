@@ -11,7 +11,6 @@ use libtest_mimic::Trial;
 
 use crate::harness::{Need, Sandbox, make_venv, purelib, sdk_python};
 use crate::hook_servers::unsupported_sdk_python;
-use crate::server::{FakeServer, Reply};
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
@@ -79,11 +78,7 @@ fn wandb_checks(sb: &Sandbox) -> (i32, Vec<(String, String, Option<String>)>) {
 /// before the fix: doctor named none of them and exited 0.
 fn doctor_names_each_wandb_without_the_hook_and_its_fix_works() {
     let shared = sdk_python().expect("checked by Need::Sdk");
-    let server = FakeServer::start(Reply::Viewer {
-        username: "ann",
-        entity: "ann",
-        teams: &[],
-    });
+    let server = crate::hook_servers::viewer();
     let mut sb = Sandbox::new();
     sb.own_kernel_keyring();
     sb.cmd(&["login", "--host", &server.url(), &sb.key()])

@@ -13,7 +13,7 @@ use libtest_mimic::Trial;
 use crate::harness::{Need, Sandbox, purelib, sdk_python};
 use crate::hook_servers::{oldest_sdk_python, venv_over};
 use crate::pty::Pty;
-use crate::server::{FakeServer, Reply};
+use crate::server::FakeServer;
 use crate::trials;
 
 pub fn tests() -> Vec<Trial> {
@@ -41,11 +41,7 @@ struct World {
 
 impl World {
     fn new(shared: &str) -> Self {
-        let server = FakeServer::start(Reply::Viewer {
-            username: "ann",
-            entity: "ann",
-            teams: &[],
-        });
+        let server = crate::hook_servers::viewer();
         let mut sb = Sandbox::new();
         sb.own_kernel_keyring();
         let python = venv_over(&sb, shared, "venv");
