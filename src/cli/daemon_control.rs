@@ -77,9 +77,16 @@ pub fn stop_running(env: &Environment) -> anyhow::Result<Option<u32>> {
     Ok(Some(pid))
 }
 
-/// `reload`: drops every cached key and looks at the keychain again.
+/// `reload`: drops every cached key and asks the stores again.
 pub fn reload(ctx: &Context) -> anyhow::Result<()> {
     ctx.service().reload()?;
-    say("Dropped cached keys; the keychain will be asked again.");
+    say(format_args!(
+        "Dropped cached keys; {} is asked again.",
+        ctx.service()
+            .backend()
+            .name
+            .as_deref()
+            .map_or("the store".to_owned(), |n| format!("the {n} store"))
+    ));
     Ok(())
 }

@@ -158,7 +158,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> anyhow::Result<()> {
     }
     if in_keychain && !hook_active(ctx) {
         say(
-            "The W&B SDK does not read the keychain: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
+            "The W&B SDK does not read wandb-cred's stores: run `wandb-cred setup-python` once per Python environment (then `python train.py`, Jupyter and `wandb agent` there find the key), or start programs with `wandb-cred exec -- python train.py`.",
         );
     }
     Ok(())

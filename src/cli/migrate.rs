@@ -76,9 +76,13 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     } else {
         vec![ctx.base_url(args.host.as_deref())?.0]
     };
-    if args.replace {
-        replace_with_netrc_keys(ctx, &urls)?;
-    }
+    let replaced = if args.replace {
+        replace_with_netrc_keys(ctx, &urls)?
+    } else {
+        Vec::new()
+    };
+    // A key `--replace` just stored has left netrc already: nothing more to move for it.
+    let urls: Vec<BaseUrl> = urls.into_iter().filter(|u| !replaced.contains(u)).collect();
     let mut results = if urls.is_empty() {
         Vec::new()
     } else {
@@ -88,7 +92,7 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     if args.all {
         results.extend(settings_keys(ctx, args.keep_netrc)?);
     }
-    if results.is_empty() {
+    if results.is_empty() && replaced.is_empty() {
         say(format_args!(
             "No W&B keys in {} or the settings files to move.",
             ctx.netrc_path.display()
@@ -120,8 +124,9 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
 /// `--replace`: where netrc holds a different key than the off-disk store, netrc's
 /// goes into the store (the plaintext copy is then removed, or kept with the rest by
 /// `migrate` itself when `--keep-netrc` is given: the store's copy is the same key).
-fn replace_with_netrc_keys(ctx: &Context, urls: &[BaseUrl]) -> anyhow::Result<()> {
+fn replace_with_netrc_keys(ctx: &Context, urls: &[BaseUrl]) -> anyhow::Result<Vec<BaseUrl>> {
     let service = ctx.service();
+    let mut replaced = Vec::new();
     if !service.backend().off_disk() {
         bail!("--replace needs a keychain or kernel keyring to put netrc's key into");
     }
@@ -133,17 +138,23 @@ fn replace_with_netrc_keys(ctx: &Context, urls: &[BaseUrl]) -> anyhow::Result<()
             && found.key != copy.key
         {
             let stored = service.store(url, &copy.key, &ctx.netrc_path)?;
+            let removed = if stored.removed_plaintext {
+                " Removed it from netrc."
+            } else {
+                ""
+            };
             say(format_args!(
-                "{}: netrc's key ({}, {}) replaced {} in {}.",
+                "{}: netrc's key ({}, {}) replaced {} in {}.{removed}",
                 url.netloc(),
                 copy.key.masked(),
                 copy.location,
                 found.key.masked(),
                 stored.location
             ));
+            replaced.push(url.clone());
         }
     }
-    Ok(())
+    Ok(replaced)
 }
 
 /// `api_key` in the settings files belongs to the configured server: each is stored

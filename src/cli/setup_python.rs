@@ -82,7 +82,7 @@ pub fn run(ctx: &Context, args: SetupPythonArgs) -> anyhow::Result<()> {
     let hook = Hook::at(site);
     let which = format!("{}, {}", facts.describe(), interpreter.chosen_because);
     if args.unset {
-        return unset(&hook, &which);
+        return unset(&hook, Some(&which));
     }
     let wandb_cred = super::front_program()?;
     let files = hook.files(&wandb_cred)?;
@@ -257,20 +257,22 @@ pub fn remove_at(site: &Path) -> anyhow::Result<bool> {
     let there =
         hook.module().exists() || hook.site.join(PTH).exists() || hook.site.join(START).exists();
     if there {
-        unset(&hook, &site.display().to_string())?;
+        unset(&hook, None)?;
     } else {
         super::hook_record::forget(site);
     }
     Ok(there)
 }
 
-fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
+/// Removes the hook's files; `which` names the Python they were for, when known.
+fn unset(hook: &Hook, which: Option<&str>) -> anyhow::Result<()> {
+    let which = which.map(|w| format!(" for {w}")).unwrap_or_default();
     let module = std::fs::read_to_string(hook.module()).ok();
     let pth = std::fs::read_to_string(hook.site.join(PTH)).ok();
     let start = std::fs::read_to_string(hook.site.join(START)).ok();
     if module.is_none() && pth.is_none() && start.is_none() {
         say(format_args!(
-            "The wandb-cred hook is not installed for {which} (looked in {}); nothing changed.",
+            "The wandb-cred hook is not installed{which} (looked in {}); nothing changed.",
             hook.site.display()
         ));
         return Ok(());
@@ -298,7 +300,7 @@ fn unset(hook: &Hook, which: &str) -> anyhow::Result<()> {
     }
     super::hook_record::forget(&hook.site);
     say(format_args!(
-        "Removed the wandb-cred hook for {which} from {}.",
+        "Removed the wandb-cred hook{which} from {}.",
         hook.site.display()
     ));
     Ok(())

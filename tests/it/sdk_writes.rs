@@ -333,7 +333,12 @@ fn the_opt_out_writes_netrc_and_a_different_netrc_key_is_said_once() {
         .map(str::to_owned)
         .collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    sb.cmd(&words).run().ok();
+    // Said once, truly (it ended with "no key in ~/.netrc; nothing to move").
+    sb.cmd(&words)
+        .run()
+        .ok()
+        .stderr_has("netrc's key (")
+        .stderr_lacks("nothing to move");
     w.next_program_sends(&newer, &stored);
 }
 

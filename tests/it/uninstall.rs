@@ -45,8 +45,12 @@ fn uninstall_undoes_every_integration_and_only_those() {
     .ok();
     let pid = sb.daemon_pid().expect("a daemon runs");
     let out = sb.cmd(&["uninstall"]).run();
+    // Each site named once (it said "for SITE from SITE" before).
     out.ok()
-        .stderr_has("Removed the wandb-cred hook")
+        .stderr_has(&format!(
+            "Removed the wandb-cred hook from {}.",
+            sites[0].display()
+        ))
         .stderr_has(&format!("Stopped the daemon (pid {pid})"))
         .stderr_has("remains in")
         .stderr_has("--remove-keys");
