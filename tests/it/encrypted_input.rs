@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Trial> {
     trials![
         unlock_reads_its_line_and_nothing_more,
         an_enormous_lock_time_is_refused_not_a_panic,
+        doctor_tells_how_to_open_a_locked_store,
     ]
 }
 
@@ -79,4 +80,18 @@ fn an_enormous_lock_time_is_refused_not_a_panic() {
     }
     // The daemon still serves.
     sb.cmd(&["status"]).run().ok();
+}
+
+/// Issue 34, item 2: doctor's fix for a locked encrypted store is `wandb-cred unlock`.
+/// Failed before the fix: it said to unlock the keychain, then reload.
+fn doctor_tells_how_to_open_a_locked_store() {
+    let sb = store_sandbox();
+    unlock(&sb, PASSPHRASE).ok();
+    sb.cmd(&["login", &sb.key()]).run().ok();
+    sb.cmd(&["lock"]).run().ok();
+    sb.cmd(&["doctor"])
+        .run()
+        .fails(1)
+        .stdout_has("fix: `wandb-cred unlock` opens the encrypted store")
+        .stdout_lacks("unlock the keychain");
 }

@@ -191,11 +191,16 @@ pub(super) fn check_round_trip(
         }
         Err(why) => {
             let _ = service.erase(&url, netrc);
+            let fix = if ctx.backend_choice == crate::store::backend::BackendChoice::EncryptedFile {
+                "`wandb-cred unlock` opens the encrypted store (over SSH: `ssh -t HOST wandb-cred unlock`)"
+            } else {
+                "unlock the keychain (or answer its prompt), then `wandb-cred reload`"
+            };
             report.fix(
                 "keychain",
                 Status::Failed,
                 format!("round trip with a throwaway item failed at {why}"),
-                "unlock the keychain (or answer its prompt), then `wandb-cred reload`",
+                fix,
             );
         }
     }

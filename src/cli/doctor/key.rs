@@ -82,6 +82,9 @@ pub(super) fn key_fix(ctx: &Context, url: &BaseUrl, error: &anyhow::Error) -> St
     });
     if let Some(e) = service {
         return match e.kind {
+            ErrorKind::Locked if ctx.backend_choice == crate::store::backend::BackendChoice::EncryptedFile => {
+                "`wandb-cred unlock` opens the encrypted store (over SSH: `ssh -t HOST wandb-cred unlock`)".to_owned()
+            }
             ErrorKind::Locked => {
                 "unlock the keychain (the message above says how), then `wandb-cred reload`"
                     .to_owned()

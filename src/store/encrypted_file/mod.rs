@@ -294,10 +294,16 @@ fn with_unlocked<T>(
         tracing::info!("the encrypted store's lock timeout passed; locked it");
         *guard = None;
     }
-    let state = guard
-        .as_mut()
-        .filter(|u| u.path == path)
-        .ok_or_else(|| locked_error(path))?;
+    // A store that does not exist is never called locked: the fix differs.
+    let state = guard.as_mut().filter(|u| u.path == path).ok_or_else(|| {
+        if path.exists() {
+            locked_error(path)
+        } else {
+            StoreError::NoEncryptedFile {
+                path: path.to_owned(),
+            }
+        }
+    })?;
     let now = stamp(path);
     if now != state.stamp {
         let armored = atomic::read_own_text(path)?.ok_or_else(|| {
