@@ -75,7 +75,24 @@ pub fn no_key_because(ctx: &Context, url: &BaseUrl, why: Option<String>) -> Stri
 /// Why there is no key for `url` although one was stored here (cleared by a restart,
 /// another machine's, or in a keychain this session cannot reach), if one was.
 pub fn why_missing(ctx: &Context, url: &BaseUrl) -> Option<String> {
-    crate::store::record::why_missing(&url.account()).or_else(|| unreachable_keychain(ctx, url))
+    crate::store::record::why_missing(&url.account())
+        .or_else(|| unreachable_keychain(ctx, url))
+        .or_else(|| unchosen_encrypted_store(ctx))
+}
+
+/// When an encrypted store file is there but nothing here chooses that store (a
+/// container whose volume kept `keys.age` and whose HOME, and so the configuration, is
+/// new): the file, and how to open it. Never "run login", which would store elsewhere.
+fn unchosen_encrypted_store(ctx: &Context) -> Option<String> {
+    use crate::store::backend::BackendChoice;
+    if ctx.backend_choice == BackendChoice::EncryptedFile {
+        return None;
+    }
+    let path = crate::store::encrypted_file::default_path().filter(|p| p.is_file())?;
+    Some(format!(
+        "an encrypted store is at {}, and nothing here chooses it (a new HOME or configuration?): `wandb-cred config backend encrypted-file` (or WANDB_CRED_BACKEND=encrypted-file), then `wandb-cred unlock`",
+        path.display()
+    ))
 }
 
 /// When the record says this machine's desktop keychain holds the key but this session

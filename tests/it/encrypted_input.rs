@@ -17,6 +17,7 @@ pub fn tests() -> Vec<Trial> {
         unlock_reads_its_line_and_nothing_more,
         an_enormous_lock_time_is_refused_not_a_panic,
         doctor_tells_how_to_open_a_locked_store,
+        a_store_on_a_volume_is_named_when_the_configuration_is_lost,
     ]
 }
 
@@ -94,4 +95,44 @@ fn doctor_tells_how_to_open_a_locked_store() {
         .fails(1)
         .stdout_has("fix: `wandb-cred unlock` opens the encrypted store")
         .stdout_lacks("unlock the keychain");
+}
+
+/// Issue 34, item 4: a container whose volume keeps `keys.age` (`XDG_DATA_HOME` on it)
+/// and whose HOME is new. Failed before the fix: `get` said "run `wandb-cred login`
+/// first", which would have stored a key elsewhere, and never named the file.
+fn a_store_on_a_volume_is_named_when_the_configuration_is_lost() {
+    let mut first = store_sandbox();
+    let volume = first.root.join("volume");
+    first.set_env("XDG_DATA_HOME", volume.to_str().unwrap());
+    let key = first.key();
+    unlock(&first, PASSPHRASE).ok();
+    first.cmd(&["login", &key]).run().ok();
+    first.cmd(&["stop"]).run().ok();
+    let mut fresh = crate::harness::Sandbox::new();
+    fresh.secret(key.clone());
+    fresh.set_env("XDG_DATA_HOME", volume.to_str().unwrap());
+    let file = volume.join("wandb-cred/keys.age");
+    fresh
+        .cmd(&["get"])
+        .run()
+        .fails(1)
+        .stderr_has(&format!("an encrypted store is at {}", file.display()))
+        .stderr_has("`wandb-cred config backend encrypted-file`")
+        .stderr_lacks("wandb-cred login");
+    // The image's setting: the variable, then unlock (after the daemon `get` started
+    // for the automatic choice: one daemon holds one store, issue 34 item 1).
+    fresh.cmd(&["stop"]).run();
+    fresh.set_env("WANDB_CRED_BACKEND", "encrypted-file");
+    fresh.secret(PASSPHRASE.to_owned());
+    unlock(&fresh, PASSPHRASE).ok();
+    fresh.get_gives(&key);
+    // The containers guide shows that setting, and the message.
+    crate::doc_blocks::page_says(
+        "docs/guides/containers.md",
+        &[
+            "ENV XDG_DATA_HOME=/data",
+            "ENV WANDB_CRED_BACKEND=encrypted-file",
+            "an encrypted store is at /data/wandb-cred/keys.age, and nothing here chooses it",
+        ],
+    );
 }
