@@ -15,4 +15,5 @@ pub mod settings;
 pub mod settings_files;
 pub mod shell_files;
 pub mod state_file;
+mod temp_file;
 pub mod user_config;

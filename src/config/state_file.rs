@@ -27,12 +27,14 @@ pub fn now() -> u64 {
 /// went: only this user's counts).
 pub fn read<T: DeserializeOwned + Default>(name: &str) -> T {
     path(name)
-        .filter(|p| match crate::ownership::file(p) {
-            Some(why) if p.exists() => {
+        // The folders are walked only for a record that is there (`get` reads several
+        // that often are not).
+        .filter(|p| {
+            let why = p.exists().then(|| crate::ownership::file(p)).flatten();
+            if let Some(why) = &why {
                 tracing::warn!(file = %p.display(), %why, "ignoring a record another user could have written");
-                false
             }
-            _ => true,
+            why.is_none()
         })
         .and_then(|p| atomic::read_own_text(&p).ok().flatten())
         .and_then(|text| serde_json::from_str(&text).ok())

@@ -35,7 +35,7 @@ pub(super) fn check_key(
                 "key",
                 Status::Failed,
                 format!("no API key for {} ({url})", url.netloc()),
-                login_command(ctx, url),
+                crate::cli::lookup::login_command(ctx, url, ""),
             );
             (None, None)
         }
@@ -57,10 +57,6 @@ pub(super) fn check_key(
             (None, Some(fix))
         }
     }
-}
-
-pub(super) fn login_command(ctx: &Context, url: &BaseUrl) -> String {
-    crate::cli::lookup::login_command(ctx, url, "")
 }
 
 /// A fix for a key that cannot be used that works in that state: the variable that

@@ -16,7 +16,6 @@ use crate::resolve::precedence::UrlSource;
 use crate::resolve::sdk::SdkVersion;
 
 use super::files::SEE_NETRC;
-use super::key::login_command;
 use super::report::{Report, Status};
 
 /// The SDK version assumed when the installed one's cannot be read.
@@ -134,7 +133,7 @@ pub(super) fn check_sdk(
                     match key_failure {
                         // A login cannot help while wandb-cred's own key is unreadable.
                         Some(fix) => format!("first the key check's fix: {fix}"),
-                        None => format!("{}, then `wandb-cred setup-python{again}`", login_command(ctx, url)),
+                        None => format!("{}, then `wandb-cred setup-python{again}`", crate::cli::lookup::login_command(ctx, url, "")),
                     },
                 ),
             };

@@ -19,6 +19,7 @@ use crate::store::backend::{BackendChoice, Primary, Selection};
 use crate::store::netrc::NetrcStore;
 
 mod cache;
+mod encrypted;
 mod migrate;
 
 pub use cache::KEYCHAIN_TTL;
@@ -468,36 +469,16 @@ impl KeyService for LocalService {
         create: bool,
         lock_after: Option<Duration>,
     ) -> ServiceResult<()> {
-        let path = crate::store::encrypted_file::default_path().ok_or_else(|| {
-            ServiceError::new(
-                ErrorKind::NoBackend,
-                "no data folder for the encrypted file (is HOME set?)",
-            )
-        })?;
         let _writing = lock(&self.writes);
-        let count =
-            crate::store::encrypted_file::unlock(&path, passphrase.as_bytes(), create, lock_after)?;
-        // Keys looked up while it was locked are looked up again.
-        self.caches.clear();
-        tracing::info!(keys = count, "unlocked the encrypted store");
-        Ok(())
+        encrypted::unlock(&self.caches, passphrase, create, lock_after)
     }
 
     fn rekey(&self, passphrase: &zeroize::Zeroizing<String>) -> ServiceResult<bool> {
-        let Some(path) = crate::store::encrypted_file::default_path() else {
-            return Ok(false);
-        };
         let _writing = lock(&self.writes);
-        let open = crate::store::encrypted_file::rekey(&path, passphrase.as_bytes())?;
-        self.caches.clear();
-        tracing::info!(open, "opened the encrypted store with its new passphrase");
-        Ok(open)
+        encrypted::rekey(&self.caches, passphrase)
     }
 
     fn lock(&self) -> ServiceResult<bool> {
-        let was = crate::store::encrypted_file::lock();
-        self.caches.clear();
-        tracing::info!(was_unlocked = was, "locked the encrypted store");
-        Ok(was)
+        encrypted::lock(&self.caches)
     }
 }

@@ -127,9 +127,7 @@ impl VaultStore {
         let mut walked = 0;
         for host in self.list_folder(prefix)? {
             let host = host.trim_end_matches('/');
-            let Ok(folder) = path::join(prefix, host, "default")
-                .map(|p| p.trim_end_matches("/default").to_owned())
-            else {
+            let Ok(folder) = path::folder(prefix, host) else {
                 continue;
             };
             for profile in self.list_folder(&folder)? {

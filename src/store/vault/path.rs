@@ -28,14 +28,15 @@ pub fn relative(prefix: &str, url: &BaseUrl) -> Result<String, String> {
     join(prefix, netloc, url.profile().unwrap_or("default"))
 }
 
-/// `{prefix}/{netloc}/{profile}`, each of the two an encoded segment (for an entry
-/// `LIST` named).
+/// `{prefix}/{netloc}`, the folder of one server's keys, its name one encoded segment
+/// (for a folder `LIST` named).
+pub fn folder(prefix: &str, netloc: &str) -> Result<String, String> {
+    Ok(format!("{prefix}/{}", segment(netloc)?))
+}
+
+/// `{prefix}/{netloc}/{profile}`, each of the two an encoded segment.
 pub fn join(prefix: &str, netloc: &str, profile: &str) -> Result<String, String> {
-    Ok(format!(
-        "{prefix}/{}/{}",
-        segment(netloc)?,
-        segment(profile)?
-    ))
+    Ok(format!("{}/{}", folder(prefix, netloc)?, segment(profile)?))
 }
 
 /// Whether the `server` field of the entry at `relative` names the server whose key
